@@ -1,0 +1,95 @@
+"""The effective Sigma identity of a host user: own mapping plus their groups'."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from embeds.exceptions import AmbiguousAccountType, NoAccountType, NoEmail, UserBlocked
+from embeds.models import Team
+
+from .models import GroupMapping, SigmaProfile
+from .validators import sigma_email_problem
+
+
+@dataclass(frozen=True)
+class SigmaIdentity:
+    """What the JWT says about a user. Same values on every embed (spec §1.2)."""
+
+    email: str
+    account_type: str
+    teams: tuple[str, ...]
+    team_ids: frozenset[int]
+    user_attributes: tuple[tuple[str, str], ...]
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return dict(self.user_attributes)
+
+
+def effective_team_ids(user) -> set[int]:
+    """Teams of the user's own mapping plus every group mapping's."""
+    own = Team.objects.filter(
+        id__in=SigmaProfile.teams.through.objects.filter(sigmaprofile__user=user).values(
+            "team_id"
+        )
+    )
+    from_groups = Team.objects.filter(
+        id__in=GroupMapping.teams.through.objects.filter(
+            groupmapping__group__user=user
+        ).values("team_id")
+    )
+    return set(own.values_list("id", flat=True)) | set(from_groups.values_list("id", flat=True))
+
+
+def identity_for(user) -> SigmaIdentity:
+    """Build the identity Sigma will see for ``user``.
+
+    Refuses with ``UserBlocked`` (kill switch), ``NoEmail`` (no usable email:
+    empty, whitespace, underscores, not RFC-1035), ``NoAccountType`` or
+    ``AmbiguousAccountType`` (groups disagree and the user has none of their own).
+    Sigma gives the *highest* account type when none is sent, so we never sign
+    without one. Having no team is decided per embed, in ``embeds.access``.
+    """
+    profile = (
+        SigmaProfile.objects.select_related("account_type").filter(user=user).first()
+    )
+    if profile is not None and profile.is_blocked:
+        raise UserBlocked(f"User {user.get_username()!r} is blocked.")
+
+    email = (profile.sigma_email if profile and profile.sigma_email else user.email) or ""
+    if sigma_email_problem(email):
+        raise NoEmail(f"User {user.get_username()!r} has no valid Sigma email.")
+
+    if profile is not None and profile.account_type is not None:
+        account_type = profile.account_type.name
+    else:
+        names = set(
+            GroupMapping.objects.filter(group__user=user, account_type__isnull=False)
+            .values_list("account_type__name", flat=True)
+        )
+        if not names:
+            raise NoAccountType(f"User {user.get_username()!r} has no account type.")
+        if len(names) > 1:
+            raise AmbiguousAccountType(
+                f"User {user.get_username()!r} gets {', '.join(sorted(names))} from groups."
+            )
+        (account_type,) = names
+
+    team_ids = effective_team_ids(user)
+    teams = tuple(
+        sorted(Team.objects.filter(id__in=team_ids).values_list("name", flat=True))
+    )
+    attributes: tuple[tuple[str, str], ...] = ()
+    if profile is not None:
+        attributes = tuple(
+            profile.attributes.select_related("attribute")
+            .order_by("attribute__name")
+            .values_list("attribute__name", "value")
+        )
+    return SigmaIdentity(
+        email=email,
+        account_type=account_type,
+        teams=teams,
+        team_ids=frozenset(team_ids),
+        user_attributes=attributes,
+    )

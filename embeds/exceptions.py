@@ -1,0 +1,129 @@
+"""Refusals: every reason the host will not sign a URL, as exception classes.
+
+Each carries a stable ``code`` (logged and recorded in the audit trail), the HTTP
+status its page is served with, and a user message that says what is wrong and who
+can fix it. Messages never contain a token, a secret or an exception's text.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+class Refusal(Exception):
+    code = "refused"
+    status = HTTPStatus.FORBIDDEN
+    title = "This content is not available"
+    message = "You cannot open this content."
+    fixer = "An administrator of this site can change that."
+
+    def __init__(self, detail: str | None = None) -> None:
+        # ``detail`` is for admins (preview, commands, logs): it may name a
+        # credential, an embed or a user, but never a value of a secret.
+        self.detail = detail
+        super().__init__(self.message if detail is None else f"{self.message} {detail}")
+
+    @property
+    def user_message(self) -> str:
+        return f"{self.message} {self.fixer}"
+
+
+class CredentialInactive(Refusal):
+    code = "credential_inactive"
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    title = "Embedded content is switched off"
+    message = "The Sigma credential behind this content has been revoked."
+    fixer = "An administrator can re-activate it or switch the embed to another credential."
+
+
+class CredentialBroken(Refusal):
+    code = "credential_broken"
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    title = "Embedded content is unavailable"
+    message = "The Sigma credential behind this content cannot be read with this site's keys."
+    fixer = (
+        "An administrator must check FIELD_ENCRYPTION_KEY or enter the secret again "
+        "(manage.py sigma_check explains what is wrong)."
+    )
+
+
+class EmbedMisconfigured(Refusal):
+    code = "embed_misconfigured"
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    title = "Embedded content is misconfigured"
+    message = "This content's Sigma address or options are not valid."
+    fixer = "An administrator can correct the embed in the admin."
+
+
+class EmbedDisabled(Refusal):
+    code = "embed_disabled"
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    title = "Embedded content is switched off"
+    message = "This content has been switched off."
+    fixer = "An administrator can switch it on again."
+
+
+class UserBlocked(Refusal):
+    code = "user_blocked"
+    message = "Embedded content is switched off for your account."
+    fixer = "An administrator of this site can lift that."
+
+
+class OwnerMismatch(Refusal):
+    code = "owner_mismatch"
+    message = (
+        "The Sigma credential behind this content belongs to a user who is not a "
+        "Sigma Admin, so it can only sign in its owner."
+    )
+    fixer = "An administrator can use a credential owned by a Sigma Admin."
+
+
+class NoTeam(Refusal):
+    code = "no_team"
+    message = "You are not in a team that may view this content."
+    fixer = "An administrator of this site can add you to one."
+
+
+class NoEmail(Refusal):
+    code = "no_email"
+    message = "Your account has no email address that Sigma accepts."
+    fixer = "An administrator can set a Sigma email for you (no spaces or underscores)."
+
+
+class NoAccountType(Refusal):
+    code = "no_account_type"
+    message = "Your account has no Sigma account type."
+    fixer = "An administrator can set one on your account or your group."
+
+
+class AmbiguousAccountType(Refusal):
+    code = "ambiguous_account_type"
+    message = "Your groups give you different Sigma account types."
+    fixer = "An administrator can set one account type on your own account."
+
+
+class RateLimited(Refusal):
+    code = "rate_limited"
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    title = "Too many requests"
+    message = "Too many pieces of content were opened in a short time."
+    fixer = "Wait a minute and try again."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 60) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+
+ALL_REFUSALS: tuple[type[Refusal], ...] = (
+    CredentialInactive,
+    CredentialBroken,
+    EmbedMisconfigured,
+    EmbedDisabled,
+    UserBlocked,
+    OwnerMismatch,
+    NoTeam,
+    NoEmail,
+    NoAccountType,
+    AmbiguousAccountType,
+    RateLimited,
+)

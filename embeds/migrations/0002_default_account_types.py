@@ -1,0 +1,16 @@
+"""Sigma's built-in account types exist in every organization."""
+
+from django.db import migrations
+
+
+def create_defaults(apps, schema_editor):
+    AccountType = apps.get_model("embeds", "AccountType")
+    for name in ("View", "Build"):
+        AccountType.objects.get_or_create(
+            name=name, defaults={"description": "Sigma built-in account type."}
+        )
+
+
+class Migration(migrations.Migration):
+    dependencies = [("embeds", "0001_initial")]
+    operations = [migrations.RunPython(create_defaults, migrations.RunPython.noop)]

@@ -1,0 +1,250 @@
+"""Every state change around credentials, and the one path that issues a signed URL.
+
+The page view, the refresh endpoint, the admin preview and ``sigma_embed_url``
+all call :func:`issue_embed_url`; revoke, re-activate and secret replacement are
+one function each, so every path records the same facts.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import signing
+from .access import check_access
+from .exceptions import EmbedMisconfigured, Refusal
+from .models import AccessRecord, Credential, Embed
+
+logger = logging.getLogger(__name__)
+
+# last_used_at is informational; writing it on every view would turn every page
+# view into a credential-row update, so it is refreshed at most this often.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class SignedEmbed:
+    """A freshly signed, single-use embed URL and what went into it."""
+
+    url: str
+    jti: str
+    issued_at: datetime
+    expires_at: datetime
+    header: dict
+    claims: dict
+
+    @property
+    def redacted_url(self) -> str:
+        return signing.redact_url(self.url)
+
+
+def issue_embed_url(
+    *,
+    user,
+    embed: Embed,
+    source: str,
+    client_ip: str | None = None,
+    ttl: int | None = None,
+    now: datetime | None = None,
+    actor=None,
+    control_values: list[tuple[str, str]] | None = None,
+) -> SignedEmbed:
+    """Sign a new single-use URL for ``user`` on ``embed``, and record it.
+
+    Claims come only from the user's stored mapping (``check_access``), never from
+    request input. Refusals (``embeds.exceptions``) are recorded with their rule
+    and re-raised. ``actor`` is the admin previewing as ``user``; such tokens are
+    marked as previews. The credential row is locked while signing, so once a
+    revocation has committed no further token is issued with it.
+    """
+    now = now or timezone.now()
+    is_preview = source == AccessRecord.Source.PREVIEW
+    try:
+        with transaction.atomic():
+            credential = Credential.objects.select_for_update().get(pk=embed.credential_id)
+            embed.credential = credential
+            identity = check_access(user=user, embed=embed)
+            secret = credential.signing_secret()
+            lifetime = ttl if ttl is not None else embed.token_ttl
+            issued = int(now.timestamp())
+            jti = str(uuid.uuid4())
+            try:
+                claims = signing.build_claims(
+                    client_id=credential.client_id,
+                    email=identity.email,
+                    account_type=identity.account_type,
+                    teams=list(identity.teams),
+                    user_attributes=identity.attributes,
+                    now=issued,
+                    ttl=lifetime,
+                    jti=jti,
+                )
+                token = signing.sign_token(
+                    claims, secret=secret, client_id=credential.client_id
+                )
+                controls = [
+                    (c.control_id, c.default_value)
+                    for c in embed.controls.all()
+                    if c.default_value
+                ]
+                url = signing.build_embed_url(
+                    embed.content.url,
+                    token=token,
+                    interface_options=embed.interface_options(),
+                    control_values=_merge_controls(controls, control_values or []),
+                )
+            except signing.SigningError as exc:
+                raise EmbedMisconfigured(f"Embed {embed.slug!r}: {exc}.") from None
+            expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
+            AccessRecord.objects.create(
+                created_at=now,
+                outcome=AccessRecord.Outcome.ISSUED,
+                source=source,
+                is_preview=is_preview,
+                user=user,
+                username=user.get_username(),
+                actor=actor,
+                sigma_email=identity.email,
+                embed=embed,
+                embed_slug=embed.slug,
+                credential=credential,
+                client_id=credential.client_id,
+                jti=jti,
+                expires_at=expires_at,
+                client_ip=client_ip,
+            )
+            if credential.last_used_at is None or (
+                now - credential.last_used_at >= LAST_USED_GRANULARITY
+            ):
+                Credential.objects.filter(pk=credential.pk).update(last_used_at=now)
+    except Refusal as refusal:
+        record_refusal(
+            refusal, user=user, embed=embed, source=source, client_ip=client_ip,
+            actor=actor, now=now,
+        )
+        raise
+    logger.info(
+        "Issued Sigma embed URL jti=%s embed=%s user=%s credential=%s source=%s",
+        jti, embed.slug, user.pk, credential.client_id, source,
+    )
+    return SignedEmbed(
+        url=url,
+        jti=jti,
+        issued_at=now,
+        expires_at=expires_at,
+        header=signing.build_header(credential.client_id),
+        claims=claims,
+    )
+
+
+def _merge_controls(
+    defaults: list[tuple[str, str]], overrides: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    merged = dict(defaults)
+    merged.update(overrides)
+    return list(merged.items())
+
+
+def record_refusal(
+    refusal: Refusal,
+    *,
+    user,
+    embed: Embed | None,
+    source: str,
+    client_ip: str | None = None,
+    actor=None,
+    now: datetime | None = None,
+) -> AccessRecord:
+    """Record and log a refusal (its rule code, never a value)."""
+    logger.warning(
+        "Refused Sigma embed URL rule=%s embed=%s user=%s source=%s",
+        refusal.code, embed.slug if embed else "-", getattr(user, "pk", None), source,
+    )
+    credential = embed.credential if embed is not None else None
+    return AccessRecord.objects.create(
+        created_at=now or timezone.now(),
+        outcome=AccessRecord.Outcome.REFUSED,
+        rule=refusal.code,
+        source=source,
+        is_preview=source == AccessRecord.Source.PREVIEW,
+        user=user if getattr(user, "pk", None) else None,
+        username=user.get_username() if user is not None else "",
+        actor=actor,
+        embed=embed,
+        embed_slug=embed.slug if embed else "",
+        credential=credential,
+        client_id=credential.client_id if credential else "",
+        client_ip=client_ip,
+    )
+
+
+# --- Credential lifecycle -------------------------------------------------------
+
+
+def create_credential(
+    *,
+    name: str,
+    client_id: str,
+    secret: str,
+    description: str = "",
+    owner_email: str = "",
+    owner_is_admin: bool = False,
+) -> Credential:
+    """Create credentials; validates everything before writing."""
+    credential = Credential(
+        name=name,
+        client_id=client_id,
+        description=description,
+        owner_email=owner_email,
+        owner_is_admin=owner_is_admin,
+        secret_rotated_at=timezone.now(),
+    )
+    credential.set_secret(secret)
+    credential.full_clean()
+    credential.save()
+    logger.info("Created Sigma credential %s (%s)", credential.name, credential.client_id)
+    return credential
+
+
+def revoke_credential(*, credential: Credential, actor=None, reason: str) -> Credential:
+    """Switch credentials off: the next request for any embed using them is refused."""
+    if not reason or not reason.strip():
+        raise ValueError("A reason is required to revoke credentials.")
+    with transaction.atomic():
+        locked = Credential.objects.select_for_update().get(pk=credential.pk)
+        locked.is_active = False
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = actor if getattr(actor, "pk", None) else None
+        locked.revoked_reason = reason.strip()
+        locked.save(update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"])
+    logger.warning("Revoked Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None))
+    return locked
+
+
+def activate_credential(*, credential: Credential, actor=None) -> Credential:
+    """Re-activate revoked credentials; the revocation facts are cleared."""
+    with transaction.atomic():
+        locked = Credential.objects.select_for_update().get(pk=credential.pk)
+        locked.is_active = True
+        locked.revoked_at = None
+        locked.revoked_by = None
+        locked.revoked_reason = ""
+        locked.save(update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"])
+    logger.warning("Re-activated Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None))
+    return locked
+
+
+def replace_credential_secret(*, credential: Credential, secret: str, actor=None) -> Credential:
+    """Replace the embed secret; the old value is overwritten, not kept."""
+    with transaction.atomic():
+        locked = Credential.objects.select_for_update().get(pk=credential.pk)
+        locked.set_secret(secret)
+        locked.secret_rotated_at = timezone.now()
+        locked.save(update_fields=["secret", "secret_fingerprint", "secret_rotated_at", "updated_at"])
+    logger.warning("Replaced the secret of Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None))
+    return locked

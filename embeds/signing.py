@@ -1,0 +1,144 @@
+"""Sigma JWT and embed URL construction (spec §1 and §2). Pure: no ORM, no request.
+
+Inputs are plain values and the clock is a parameter, so every claim can be
+checked against the spec in isolation. The host-side rules (who may be signed in)
+are enforced before this module is called, in ``embeds.access``; this module only
+refuses values that Sigma itself would reject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import jwt
+
+ALGORITHM = "HS256"
+AUDIENCE = "sigmacomputing"
+VERSION = "1.1"
+MAX_TTL = 2_592_000  # Sigma's limit for exp - iat (30 days)
+
+
+class SigningError(ValueError):
+    """A value Sigma would reject; raised before anything is signed."""
+
+
+def build_header(client_id: str) -> dict[str, str]:
+    """JOSE header: HS256, and kid = the client ID (spec §1.1)."""
+    if not client_id:
+        raise SigningError("client ID is empty")
+    return {"alg": ALGORITHM, "typ": "JWT", "kid": client_id}
+
+
+def build_claims(
+    *,
+    client_id: str,
+    email: str,
+    account_type: str,
+    teams: Sequence[str],
+    user_attributes: Mapping[str, str] | None,
+    now: int,
+    ttl: int,
+    jti: str,
+) -> dict:
+    """The payload of spec §1.3 for an embed user.
+
+    ``now`` and ``ttl`` are integer seconds (Sigma says "Invalid time" to
+    milliseconds); ``exp - iat`` is at most 30 days; ``account_type`` is always
+    sent (Sigma otherwise grants the highest type); ``teams`` is a non-empty list;
+    ``user_attributes`` is sent only when there are some.
+    """
+    if not client_id:
+        raise SigningError("client ID is empty")
+    if not email or email != email.strip():
+        raise SigningError("email is empty or padded")
+    if not account_type:
+        raise SigningError("account type is empty")
+    if not teams or not all(isinstance(t, str) and t for t in teams):
+        raise SigningError("teams must be a non-empty list of names")
+    if isinstance(now, bool) or not isinstance(now, int) or now <= 0:
+        raise SigningError("now must be integer epoch seconds")
+    if now > 100_000_000_000:
+        raise SigningError("now looks like milliseconds")
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 < ttl <= MAX_TTL:
+        raise SigningError(f"ttl must be an integer between 1 and {MAX_TTL} seconds")
+    if not jti:
+        raise SigningError("jti is empty")
+    claims: dict = {
+        "sub": email,
+        "iss": client_id,
+        "aud": AUDIENCE,
+        "ver": VERSION,
+        "jti": jti,
+        "iat": now,
+        "exp": now + ttl,
+        "account_type": account_type,
+        "teams": list(teams),
+    }
+    if user_attributes:
+        for key, value in user_attributes.items():
+            if not isinstance(key, str) or not isinstance(value, str) or not key:
+                raise SigningError("user attributes map names to strings")
+        claims["user_attributes"] = dict(user_attributes)
+    return claims
+
+
+def sign_token(claims: Mapping, *, secret: str, client_id: str) -> str:
+    """Sign ``claims`` with HS256 using the secret's UTF-8 bytes as the key."""
+    if not isinstance(secret, str) or not secret:
+        raise SigningError("secret is empty")
+    header = build_header(client_id)
+    return jwt.encode(
+        dict(claims),
+        secret,
+        algorithm=ALGORITHM,
+        headers={"kid": header["kid"], "typ": header["typ"]},
+    )
+
+
+def encode_control_value(value: str) -> str:
+    """Percent-encode a control value, leaving ``,`` and ``:`` literal (spec §2.3)."""
+    return quote(value, safe=",:")
+
+
+def build_embed_url(
+    content_url: str,
+    *,
+    token: str,
+    interface_options: Iterable[tuple[str, str]] = (),
+    control_values: Iterable[tuple[str, str]] = (),
+) -> str:
+    """Content URL + ``?:jwt=…&:embed=true`` + options + control values (spec §2.1).
+
+    Parameter names keep their literal leading colon. Option values are
+    allowlisted upstream and encoded like control values. Control IDs are fully
+    percent-encoded; their values keep ``,`` and ``:`` literal.
+    """
+    parts = urlsplit(content_url)
+    if parts.query or parts.fragment:
+        raise SigningError("content URL must not carry a query or fragment")
+    if not token or set(token) - set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+    ):
+        raise SigningError("token is not a compact JWS")
+    query = [f":jwt={token}", ":embed=true"]
+    for name, value in interface_options:
+        if not name.startswith(":") or name in (":jwt", ":embed"):
+            raise SigningError("interface option names start with ':'")
+        query.append(f"{name}={encode_control_value(value)}")
+    for control_id, value in control_values:
+        if not control_id or control_id.startswith(":"):
+            raise SigningError("control IDs never start with ':'")
+        query.append(f"{quote(control_id, safe='')}={encode_control_value(value)}")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(query), ""))
+
+
+def redact_url(url: str) -> str:
+    """The URL with the token replaced, safe for logs and admin pages."""
+    parts = urlsplit(url)
+    query = "&".join(
+        ":jwt=[redacted]" if item.startswith(":jwt=") else item
+        for item in parts.query.split("&")
+        if item
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

@@ -1,0 +1,301 @@
+"""Settings for the Sigma embed host.
+
+Every environment difference comes from an environment variable (or a local `.env`
+file, which `make run` writes with fresh keys). The README has a table of every
+variable. Required secrets have no default: a missing or malformed one stops
+start-up with a message that names the variable and how to make a value, and never
+repeats the value itself.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Values starting with "$" are *not* interpolated anywhere below: secrets are read
+# straight from os.environ, and django-environ is only used for typed, non-secret
+# values. (django-environ treats "$NAME" as a reference to another variable and
+# repeats the rest of the value in its error message.)
+env = environ.Env()
+if os.environ.get("HOSTSITE_READ_DOTENV", "1") != "0":
+    # Variables already in the environment win over the file.
+    environ.Env.read_env(BASE_DIR / ".env")
+
+
+def _fail(name: str, problem: str, hint: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"Setting {name} {problem}. {hint}")
+
+
+def _typed(name: str, reader, default):
+    """Read a non-secret typed variable; on a bad value name it, never echo it."""
+    raw = os.environ.get(name)
+    if raw is not None and raw.startswith("$"):
+        raise _fail(name, "starts with '$'", "Write the value itself, not a reference.")
+    try:
+        return reader(name, default=default)
+    except (ValueError, ImproperlyConfigured) as exc:
+        raise _fail(name, "is not valid", "See the settings table in README.md.") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise _fail(name, "is not a boolean", "Use true or false.")
+
+
+SECRET_KEY_HINT = (
+    "Generate one with: python -c "
+    '"import secrets; print(secrets.token_urlsafe(64))"'
+)
+FERNET_KEY_HINT = (
+    "Generate one with: python -c "
+    '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
+
+
+def _secret_key() -> str:
+    value = os.environ.get("SECRET_KEY", "")
+    if not value.strip():
+        raise _fail("SECRET_KEY", "is missing", SECRET_KEY_HINT)
+    if value.startswith("django-insecure-") or len(value) < 50:
+        raise _fail(
+            "SECRET_KEY",
+            "is a default or too short (at least 50 characters)",
+            SECRET_KEY_HINT,
+        )
+    return value
+
+
+def _field_encryption_keys() -> list[str]:
+    """FIELD_ENCRYPTION_KEY: one Fernet key, or a comma-separated list newest first."""
+    raw = os.environ.get("FIELD_ENCRYPTION_KEY", "")
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    if not keys:
+        raise _fail("FIELD_ENCRYPTION_KEY", "is missing", FERNET_KEY_HINT)
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise _fail(
+                "FIELD_ENCRYPTION_KEY",
+                f"entry {position} is not a Fernet key (32 url-safe base64 bytes)",
+                FERNET_KEY_HINT,
+            ) from None
+    if len(set(keys)) != len(keys):
+        raise _fail("FIELD_ENCRYPTION_KEY", "lists a key twice", "Remove the repeat.")
+    return keys
+
+
+def _origins(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    values = default if raw is None else [v.strip() for v in raw.split(",") if v.strip()]
+    origins = []
+    for value in values:
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in {"https", "http"}
+            or not parts.hostname
+            or parts.path not in {"", "/"}
+            or parts.query
+            or parts.fragment
+            or parts.username
+            or parts.password
+        ):
+            raise _fail(
+                name,
+                "holds an entry that is not an origin",
+                "Use scheme://host[:port], e.g. https://app.sigmacomputing.com.",
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return origins
+
+
+# --- Core -------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key
+SECRET_KEY = _secret_key()
+# https://docs.djangoproject.com/en/5.2/ref/settings/#debug
+DEBUG = _bool("DEBUG", False)
+# https://docs.djangoproject.com/en/5.2/ref/settings/#allowed-hosts
+ALLOWED_HOSTS = _typed("ALLOWED_HOSTS", env.list, [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "csp",
+    "encrypted_model_fields",
+    "embeds",
+    "accounts",
+    "sigma_emulator",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
+ROOT_URLCONF = "hostsite.urls"
+WSGI_APPLICATION = "hostsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database and cache -----------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#databases
+# SQLite in the project root by default; PostgreSQL in production, e.g.
+# DATABASE_URL=postgres://postgres@127.0.0.1:5432/test
+DATABASES = {
+    "default": _typed("DATABASE_URL", env.db_url, f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
+# https://docs.djangoproject.com/en/5.2/ref/settings/#caches
+# Local memory by default; Redis for several processes, e.g.
+# CACHE_URL=redis://127.0.0.1:6379/0
+CACHES = {"default": _typed("CACHE_URL", env.cache_url, "locmemcache://")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Field encryption (django-encrypted-model-fields) -----------------------
+# https://pypi.org/project/django-encrypted-model-fields/
+# A list, newest key first: new values are encrypted with the first key, and
+# every key is tried on reading (MultiFernet). See `manage.py sigma_reencrypt`.
+FIELD_ENCRYPTION_KEY = _field_encryption_keys()
+
+# --- Authentication ----------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "embeds:home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Internationalization -----------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ----------------------------------------------------------
+# https://whitenoise.readthedocs.io/
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Security headers --------------------------------------------------------
+# Every response, signed URL or not, sends Referrer-Policy: no-referrer, so a
+# signed :jwt URL can never leak through a Referer header.
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = _typed("SECURE_HSTS_SECONDS", env.int, 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if _bool("SECURE_PROXY_SSL_HEADER", False)
+    else None
+)
+SESSION_COOKIE_HTTPONLY = True
+
+# --- Sigma ---------------------------------------------------------------------
+# Origins Sigma content may be embedded from: the iframe's src must be on one of
+# them, the CSP frame-src allows only them, and the embed page's script accepts
+# postMessage events only from them. http:// is accepted for loopback origins (the
+# local emulator) only; `manage.py check` refuses it with DEBUG off.
+SIGMA_ALLOWED_ORIGINS = _origins("SIGMA_ALLOWED_ORIGINS", ["https://app.sigmacomputing.com"])
+# Default token lifetime in seconds; an embed may set its own. Sigma's hard limit
+# for exp - iat is 30 days.
+SIGMA_MAX_TOKEN_TTL = 2_592_000
+SIGMA_DEFAULT_TOKEN_TTL = _typed("SIGMA_DEFAULT_TOKEN_TTL", env.int, 3600)
+if not 60 <= SIGMA_DEFAULT_TOKEN_TTL <= SIGMA_MAX_TOKEN_TTL:
+    raise _fail(
+        "SIGMA_DEFAULT_TOKEN_TTL",
+        "is out of range",
+        "Use seconds between 60 and 2592000 (30 days).",
+    )
+# The local Sigma emulator (never on unless asked for; see sigma_emulator/).
+SIGMA_EMULATOR_ENABLED = _bool("SIGMA_EMULATOR_ENABLED", False)
+SIGMA_EMULATOR_ORIGIN = _origins("SIGMA_EMULATOR_ORIGIN", ["http://127.0.0.1:8001"])[0]
+# Host origins the emulator lets frame its pages (its CSP frame-ancestors).
+SIGMA_EMULATOR_FRAME_ANCESTORS = _origins(
+    "SIGMA_EMULATOR_FRAME_ANCESTORS", ["http://127.0.0.1:8000", "http://localhost:8000"]
+)
+
+# --- Content Security Policy (django-csp 4) -------------------------------
+# https://django-csp.readthedocs.io/
+# No inline script or style anywhere; frames only from the Sigma origins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-src": SIGMA_ALLOWED_ORIGINS,
+        "child-src": SIGMA_ALLOWED_ORIGINS,
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- Logging -------------------------------------------------------------------
+# Console only. The redaction filter is a second line of defence: code never logs
+# a token, but any ":jwt=<value>" that slipped into a message would be masked.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_tokens": {"()": "embeds.logging.RedactTokensFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_tokens"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
