@@ -20,6 +20,13 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def allow_sigma_frames(response: HttpResponse) -> HttpResponse:
+    """Let this response frame the configured Sigma origins, and nothing else."""
+    origins = list(settings.SIGMA_ALLOWED_ORIGINS)
+    response._csp_replace = {"frame-src": origins, "child-src": origins}
+    return response
+
+
 def render_refusal(request: HttpRequest, refusal: Refusal, *, embed: Embed | None = None) -> HttpResponse:
     """The friendly page for a refusal: what is wrong and who can fix it, no detail."""
     response = render(
@@ -60,4 +67,4 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
         "sigma_origin": embed.content.origin,
         "allowed_origins": settings.SIGMA_ALLOWED_ORIGINS,
     }
-    return render(request, "embeds/embed.html", context)
+    return allow_sigma_frames(render(request, "embeds/embed.html", context))

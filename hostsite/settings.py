@@ -264,7 +264,9 @@ SIGMA_EMULATOR_FRAME_ANCESTORS = _origins(
 
 # --- Content Security Policy (django-csp 4) -------------------------------
 # https://django-csp.readthedocs.io/
-# No inline script or style anywhere; frames only from the Sigma origins.
+# No inline script or style anywhere. Frames are refused by default; the pages that
+# render an embed allow exactly SIGMA_ALLOWED_ORIGINS (embeds.views.allow_sigma_frames),
+# read at request time.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -272,8 +274,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
-        "frame-src": SIGMA_ALLOWED_ORIGINS,
-        "child-src": SIGMA_ALLOWED_ORIGINS,
+        "frame-src": ["'none'"],
+        "child-src": ["'none'"],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
         "base-uri": ["'none'"],

@@ -1,0 +1,60 @@
+# Quick start:  make run   (demo on http://127.0.0.1:8000, emulator on :8001)
+#               make test  (the whole suite, browser tests included)
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+EMULATOR ?= 127.0.0.1:8001
+
+.PHONY: run test install install-test env migrate seed browser lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Writes .env with fresh keys, once. An existing .env is never touched.
+env: install
+	@$(PY) scripts/write_env.py .env
+
+migrate: env
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: seed
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Host:     http://$(HOST)/   (alice / demo, bob / demo, admin / demo)"
+	@echo "Emulator: http://$(EMULATOR)/ (local Sigma emulator)"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(PY) manage.py sigma_emulator $(EMULATOR) & \
+	$(PY) manage.py runserver $(HOST)
+
+# Headless Chromium for the browser tests: Debian's package where apt-get works,
+# otherwise Playwright's own download (on machines that allow it).
+browser:
+	@if [ -x /usr/bin/chromium ] || [ -n "$$SIGMA_TEST_CHROMIUM" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else $(PY) -m playwright install chromium; fi
+
+test: install-test browser
+	$(PY) -m pytest
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+
+bench: install-test
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

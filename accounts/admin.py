@@ -1,0 +1,1 @@
+"""Sigma mappings edited inline on Django's User and Group admin pages."""

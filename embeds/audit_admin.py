@@ -1,0 +1,1 @@
+"""Read-only admin views of the audit trail (AccessRecord, EmbedErrorReport)."""
