@@ -29,14 +29,12 @@ class SigmaIdentity:
 def effective_team_ids(user) -> set[int]:
     """Teams of the user's own mapping plus every group mapping's."""
     own = Team.objects.filter(
-        id__in=SigmaProfile.teams.through.objects.filter(sigmaprofile__user=user).values(
-            "team_id"
-        )
+        id__in=SigmaProfile.teams.through.objects.filter(sigmaprofile__user=user).values("team_id")
     )
     from_groups = Team.objects.filter(
-        id__in=GroupMapping.teams.through.objects.filter(
-            groupmapping__group__user=user
-        ).values("team_id")
+        id__in=GroupMapping.teams.through.objects.filter(groupmapping__group__user=user).values(
+            "team_id"
+        )
     )
     return set(own.values_list("id", flat=True)) | set(from_groups.values_list("id", flat=True))
 
@@ -50,9 +48,7 @@ def identity_for(user) -> SigmaIdentity:
     Sigma gives the *highest* account type when none is sent, so we never sign
     without one. Having no team is decided per embed, in ``embeds.access``.
     """
-    profile = (
-        SigmaProfile.objects.select_related("account_type").filter(user=user).first()
-    )
+    profile = SigmaProfile.objects.select_related("account_type").filter(user=user).first()
     if profile is not None and profile.is_blocked:
         raise UserBlocked(f"User {user.get_username()!r} is blocked.")
 
@@ -64,8 +60,9 @@ def identity_for(user) -> SigmaIdentity:
         account_type = profile.account_type.name
     else:
         names = set(
-            GroupMapping.objects.filter(group__user=user, account_type__isnull=False)
-            .values_list("account_type__name", flat=True)
+            GroupMapping.objects.filter(group__user=user, account_type__isnull=False).values_list(
+                "account_type__name", flat=True
+            )
         )
         if not names:
             raise NoAccountType(f"User {user.get_username()!r} has no account type.")
@@ -76,9 +73,7 @@ def identity_for(user) -> SigmaIdentity:
         (account_type,) = names
 
     team_ids = effective_team_ids(user)
-    teams = tuple(
-        sorted(Team.objects.filter(id__in=team_ids).values_list("name", flat=True))
-    )
+    teams = tuple(sorted(Team.objects.filter(id__in=team_ids).values_list("name", flat=True)))
     attributes: tuple[tuple[str, str], ...] = ()
     if profile is not None:
         attributes = tuple(

@@ -50,9 +50,7 @@ class SigmaProfile(models.Model):
 class SigmaProfileAttribute(models.Model):
     """One user attribute (row-level security value) for a user."""
 
-    profile = models.ForeignKey(
-        SigmaProfile, on_delete=models.CASCADE, related_name="attributes"
-    )
+    profile = models.ForeignKey(SigmaProfile, on_delete=models.CASCADE, related_name="attributes")
     attribute = models.ForeignKey(UserAttribute, on_delete=models.PROTECT, related_name="+")
     value = models.CharField(max_length=1000, validators=[validate_attribute_value])
 

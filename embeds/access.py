@@ -38,8 +38,7 @@ def check_access(*, user, embed: Embed) -> SigmaIdentity:
     if not credential.is_active:
         raise CredentialInactive(f"Credential {credential.name!r} is revoked.")
     if not credential.owner_is_admin and (
-        not credential.owner_email
-        or identity.email.casefold() != credential.owner_email.casefold()
+        not credential.owner_email or identity.email.casefold() != credential.owner_email.casefold()
     ):
         raise OwnerMismatch(
             f"Credential {credential.name!r} is owned by a non-Admin and can only "

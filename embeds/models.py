@@ -31,13 +31,13 @@ SECRET_MIN_LENGTH = 16
 SECRET_MAX_LENGTH = 512
 FINGERPRINT_LENGTH = 12
 
-MSG_SECRET_EMPTY = "The embed secret is empty."
-MSG_SECRET_WHITESPACE = (
+MSG_SECRET_EMPTY = "The embed secret is empty."  # noqa: S105
+MSG_SECRET_WHITESPACE = (  # noqa: S105
     "The embed secret starts or ends with whitespace. Paste it exactly as Sigma "
     "showed it; nothing is trimmed for you."
 )
-MSG_SECRET_LENGTH = "An embed secret is between %(min)d and %(max)d characters."
-MSG_SECRET_CHARACTERS = "The embed secret contains control characters."
+MSG_SECRET_LENGTH = "An embed secret is between %(min)d and %(max)d characters."  # noqa: S105
+MSG_SECRET_CHARACTERS = "The embed secret contains control characters."  # noqa: S105
 
 
 def secret_fingerprint(secret: str) -> str:
@@ -235,9 +235,7 @@ class Embed(models.Model):
             "/element/<id>. https, no query string."
         ),
     )
-    credential = models.ForeignKey(
-        Credential, on_delete=models.PROTECT, related_name="embeds"
-    )
+    credential = models.ForeignKey(Credential, on_delete=models.PROTECT, related_name="embeds")
     teams = models.ManyToManyField(
         Team, related_name="embeds", help_text="Members of these teams may view it."
     )
@@ -330,9 +328,7 @@ class EmbedControl(models.Model):
     """
 
     embed = models.ForeignKey(Embed, on_delete=models.CASCADE, related_name="controls")
-    control_id = models.CharField(
-        "control ID", max_length=100, validators=[validate_control_id]
-    )
+    control_id = models.CharField("control ID", max_length=100, validators=[validate_control_id])
     default_value = models.CharField(
         max_length=1000, blank=True, validators=[validate_control_value]
     )
@@ -407,7 +403,8 @@ class AccessRecord(models.Model):
         indexes = [models.Index(fields=["outcome", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.outcome} {self.embed_slug} for {self.username} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+        when = f"{self.created_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.outcome} {self.embed_slug} for {self.username} at {when}"
 
 
 class EmbedErrorReport(models.Model):

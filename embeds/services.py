@@ -84,13 +84,9 @@ def issue_embed_url(
                     ttl=lifetime,
                     jti=jti,
                 )
-                token = signing.sign_token(
-                    claims, secret=secret, client_id=credential.client_id
-                )
+                token = signing.sign_token(claims, secret=secret, client_id=credential.client_id)
                 controls = [
-                    (c.control_id, c.default_value)
-                    for c in embed.controls.all()
-                    if c.default_value
+                    (c.control_id, c.default_value) for c in embed.controls.all() if c.default_value
                 ]
                 url = signing.build_embed_url(
                     embed.content.url,
@@ -124,13 +120,22 @@ def issue_embed_url(
                 Credential.objects.filter(pk=credential.pk).update(last_used_at=now)
     except Refusal as refusal:
         record_refusal(
-            refusal, user=user, embed=embed, source=source, client_ip=client_ip,
-            actor=actor, now=now,
+            refusal,
+            user=user,
+            embed=embed,
+            source=source,
+            client_ip=client_ip,
+            actor=actor,
+            now=now,
         )
         raise
     logger.info(
         "Issued Sigma embed URL jti=%s embed=%s user=%s credential=%s source=%s",
-        jti, embed.slug, user.pk, credential.client_id, source,
+        jti,
+        embed.slug,
+        user.pk,
+        credential.client_id,
+        source,
     )
     return SignedEmbed(
         url=url,
@@ -163,7 +168,10 @@ def record_refusal(
     """Record and log a refusal (its rule code, never a value)."""
     logger.warning(
         "Refused Sigma embed URL rule=%s embed=%s user=%s source=%s",
-        refusal.code, embed.slug if embed else "-", getattr(user, "pk", None), source,
+        refusal.code,
+        embed.slug if embed else "-",
+        getattr(user, "pk", None),
+        source,
     )
     credential = embed.credential if embed is not None else None
     return AccessRecord.objects.create(
@@ -221,8 +229,12 @@ def revoke_credential(*, credential: Credential, actor=None, reason: str) -> Cre
         locked.revoked_at = timezone.now()
         locked.revoked_by = actor if getattr(actor, "pk", None) else None
         locked.revoked_reason = reason.strip()
-        locked.save(update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"])
-    logger.warning("Revoked Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None))
+        locked.save(
+            update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"]
+        )
+    logger.warning(
+        "Revoked Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None)
+    )
     return locked
 
 
@@ -234,8 +246,12 @@ def activate_credential(*, credential: Credential, actor=None) -> Credential:
         locked.revoked_at = None
         locked.revoked_by = None
         locked.revoked_reason = ""
-        locked.save(update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"])
-    logger.warning("Re-activated Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None))
+        locked.save(
+            update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"]
+        )
+    logger.warning(
+        "Re-activated Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None)
+    )
     return locked
 
 
@@ -245,6 +261,12 @@ def replace_credential_secret(*, credential: Credential, secret: str, actor=None
         locked = Credential.objects.select_for_update().get(pk=credential.pk)
         locked.set_secret(secret)
         locked.secret_rotated_at = timezone.now()
-        locked.save(update_fields=["secret", "secret_fingerprint", "secret_rotated_at", "updated_at"])
-    logger.warning("Replaced the secret of Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None))
+        locked.save(
+            update_fields=["secret", "secret_fingerprint", "secret_rotated_at", "updated_at"]
+        )
+    logger.warning(
+        "Replaced the secret of Sigma credential %s by user=%s",
+        locked.name,
+        getattr(actor, "pk", None),
+    )
     return locked

@@ -54,10 +54,7 @@ def _bool(name: str, default: bool) -> bool:
     raise _fail(name, "is not a boolean", "Use true or false.")
 
 
-SECRET_KEY_HINT = (
-    "Generate one with: python -c "
-    '"import secrets; print(secrets.token_urlsafe(64))"'
-)
+SECRET_KEY_HINT = 'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
 FERNET_KEY_HINT = (
     "Generate one with: python -c "
     '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
@@ -178,9 +175,7 @@ TEMPLATES = [
 # https://docs.djangoproject.com/en/5.2/ref/settings/#databases
 # SQLite in the project root by default; PostgreSQL in production, e.g.
 # DATABASE_URL=postgres://postgres@127.0.0.1:5432/test
-DATABASES = {
-    "default": _typed("DATABASE_URL", env.db_url, f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-}
+DATABASES = {"default": _typed("DATABASE_URL", env.db_url, f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # https://docs.djangoproject.com/en/5.2/ref/settings/#caches
 # Local memory by default; Redis for several processes, e.g.
 # CACHE_URL=redis://127.0.0.1:6379/0
@@ -232,9 +227,7 @@ SECURE_HSTS_SECONDS = _typed("SECURE_HSTS_SECONDS", env.int, 0 if DEBUG else 315
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
 SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https")
-    if _bool("SECURE_PROXY_SSL_HEADER", False)
-    else None
+    ("HTTP_X_FORWARDED_PROTO", "https") if _bool("SECURE_PROXY_SSL_HEADER", False) else None
 )
 SESSION_COOKIE_HTTPONLY = True
 

@@ -1,0 +1,63 @@
+"""seed_demo: idempotent demo data, refused without DEBUG unless forced."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from accounts.identity import identity_for
+from embeds.models import Credential, Embed
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG") as caught:
+        call_command("seed_demo")
+    assert caught.value.returncode == 2
+    assert not Credential.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_the_personas_and_is_idempotent(settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    User = get_user_model()
+    alice = User.objects.get(username="alice")
+    identity = identity_for(alice)
+    assert (identity.email, identity.account_type, identity.teams) == (
+        "alice@example.com",
+        "View",
+        ("Sales",),
+    )
+    assert identity.attributes == {"region": "West"}
+    assert identity_for(User.objects.get(username="bob")).teams == ()
+    assert User.objects.get(username="admin").is_superuser
+    assert alice.check_password("demo")
+    assert Credential.objects.count() == 1
+    kinds = sorted(embed.content.kind for embed in Embed.objects.all())
+    assert kinds == ["element", "workbook"]
+    assert all(e.url.startswith(settings.SIGMA_EMULATOR_ORIGIN) for e in Embed.objects.all())
+
+
+@pytest.mark.django_db
+def test_seed_demo_takes_client_id_and_secret_from_the_environment(settings, monkeypatch, capsys):
+    settings.DEBUG = True
+    secret = "demo-secret-from-env-0123456789abcdef"
+    monkeypatch.setenv("SIGMA_DEMO_CLIENT_ID", "demo-fixed-id")
+    monkeypatch.setenv("SIGMA_DEMO_SECRET", secret)
+    call_command("seed_demo")
+    credential = Credential.objects.get()
+    assert credential.client_id == "demo-fixed-id"
+    assert credential.signing_secret() == secret
+    out = capsys.readouterr().out
+    assert "demo-fixed-id" in out and secret not in out
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_when_the_emulator_origin_is_not_allowed(settings):
+    settings.DEBUG = True
+    settings.SIGMA_ALLOWED_ORIGINS = ["https://app.sigmacomputing.com"]
+    with pytest.raises(CommandError, match="SIGMA_ALLOWED_ORIGINS"):
+        call_command("seed_demo")
+    assert not Credential.objects.exists()

@@ -1,0 +1,164 @@
+"""Sigma content URL validation (spec §3) and option values (spec §2.2)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from embeds import validators
+
+ORIGINS = ["https://app.sigmacomputing.com", "http://127.0.0.1:8001"]
+WB = "https://app.sigmacomputing.com/acme/workbook/Sales-Overview-4bq2ZtkLmV8xWn3pRs6HyA"
+
+
+def parse(url):
+    return validators.parse_sigma_url(url, allowed_origins=ORIGINS)
+
+
+@pytest.mark.spec("3")
+@pytest.mark.parametrize(
+    ("url", "kind", "workbook_id", "node"),
+    [
+        (WB, "workbook", "4bq2ZtkLmV8xWn3pRs6HyA", None),
+        (WB + "/", "workbook", "4bq2ZtkLmV8xWn3pRs6HyA", None),
+        (WB + "/page/GHs4vJQxig", "page", "4bq2ZtkLmV8xWn3pRs6HyA", "GHs4vJQxig"),
+        (WB + "/element/bAGJb_-0AS", "element", "4bq2ZtkLmV8xWn3pRs6HyA", "bAGJb_-0AS"),
+        (WB + "/tag/v2/page/GHs4vJQxig", "page", "4bq2ZtkLmV8xWn3pRs6HyA", "GHs4vJQxig"),
+        (
+            "https://app.sigmacomputing.com/sigma-docs/workbook/My-Plugs-Sales-Table-JWT-1aaaaaaaa2BBBB3CCCCCCCdE",
+            "workbook",
+            "1aaaaaaaa2BBBB3CCCCCCCdE",
+            None,
+        ),
+        (
+            "http://127.0.0.1:8001/demo-org/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA",
+            "workbook",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            None,
+        ),
+    ],
+)
+def test_parse_accepts_workbook_page_and_element_paths(url, kind, workbook_id, node):
+    content = parse(url)
+    assert content.kind == kind
+    assert content.workbook_id == workbook_id
+    assert (content.page_id or content.element_id) == node
+    assert not content.url.endswith("/")
+
+
+def test_parse_splits_the_workbook_name_on_the_last_hyphen():
+    content = parse(WB)
+    assert (content.org, content.workbook_name) == ("acme", "Sales-Overview")
+
+
+@pytest.mark.spec("3")
+@pytest.mark.parametrize(
+    ("url", "code", "message"),
+    [
+        (WB.replace("https", "http"), "not_https", validators.MSG_NOT_HTTPS),
+        (
+            "ftp://app.sigmacomputing.com/acme/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA",
+            "not_https",
+            validators.MSG_NOT_HTTPS,
+        ),
+        (
+            "https://evil.example.com/acme/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA",
+            "host_not_allowed",
+            None,
+        ),
+        (
+            "https://app.sigmacomputing.com.evil.com/acme/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA",
+            "host_not_allowed",
+            None,
+        ),
+        (
+            "https://app.sigmacomputing.com:8443/acme/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA",
+            "host_not_allowed",
+            None,
+        ),
+        ("http://127.0.0.1:9999/acme/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA", "host_not_allowed", None),
+        (
+            "https://app.sigmacomputing.com/embed/1-5ROVG8NwQrGNLF31mh1VJS",
+            "legacy_embed",
+            validators.MSG_LEGACY_EMBED,
+        ),
+        (WB + "?:nodeId=GHs4vJQxig", "query", validators.MSG_QUERY),
+        (WB + "?", "query", validators.MSG_QUERY),
+        (WB + "#top", "fragment", validators.MSG_FRAGMENT),
+        (
+            "https://user:pw@app.sigmacomputing.com/acme/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA",
+            "credentials",
+            validators.MSG_CREDENTIALS_IN_URL,
+        ),
+        (
+            "https://app.sigmacomputing.com/acme/workbook/../admin",
+            "dot_segments",
+            validators.MSG_DOT_SEGMENTS,
+        ),
+        (
+            "https://app.sigmacomputing.com/acme/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA%2Fx",
+            "dot_segments",
+            validators.MSG_DOT_SEGMENTS,
+        ),
+        ("https://app.sigmacomputing.com/acme/ask", "bad_path", validators.MSG_BAD_PATH),
+        ("https://app.sigmacomputing.com/acme/workbook/NoId", "bad_path", validators.MSG_BAD_PATH),
+        (
+            "https://app.sigmacomputing.com/Acme/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA",
+            "bad_path",
+            validators.MSG_BAD_PATH,
+        ),
+        (WB + "/page/a/element/b", "bad_path", validators.MSG_BAD_PATH),
+        ("https://app.sigmacomputing.com", "bad_path", validators.MSG_BAD_PATH),
+        ("", "not_https", validators.MSG_NOT_HTTPS),
+        ("https://[::1", "bad_path", validators.MSG_BAD_PATH),
+    ],
+)
+def test_parse_refuses_with_a_message_naming_the_problem(url, code, message):
+    with pytest.raises(ValidationError) as caught:
+        parse(url)
+    assert caught.value.code == code
+    if message is not None:
+        assert caught.value.messages == [message]
+
+
+def test_host_not_allowed_message_names_the_origin_and_the_setting():
+    with pytest.raises(ValidationError) as caught:
+        parse("https://evil.example.com/acme/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA")
+    (message,) = caught.value.messages
+    assert "https://evil.example.com" in message
+    assert "SIGMA_ALLOWED_ORIGINS" in message
+
+
+def test_parse_reads_allowed_origins_from_settings_at_call_time(settings):
+    settings.SIGMA_ALLOWED_ORIGINS = ["https://eu.sigmacomputing.com"]
+    with pytest.raises(ValidationError):
+        validators.parse_sigma_url(WB)
+    assert validators.parse_sigma_url(WB.replace("app.", "eu.")).kind == "workbook"
+
+
+@pytest.mark.parametrize("value", ["Light", "Dark", "Surface", "My Theme_2", ""])
+def test_theme_accepts_builtin_and_custom_names(value):
+    validators.validate_theme(value)
+
+
+@pytest.mark.parametrize("value", ["Dark&:jwt=x", "<script>", " Dark", "x" * 65])
+def test_theme_refuses_anything_that_could_inject_parameters(value):
+    with pytest.raises(ValidationError):
+        validators.validate_theme(value)
+
+
+@pytest.mark.parametrize("value", ["English", "fr-ca", "pt_BR"])
+def test_language_accepts_locale_names(value):
+    validators.validate_language(value)
+
+
+@pytest.mark.parametrize("value", ["en&x=1", "e", "English language"])
+def test_language_refuses_others(value):
+    with pytest.raises(ValidationError):
+        validators.validate_language(value)
+
+
+@pytest.mark.parametrize("value", [":jwt", "", "a&b", "x" * 101])
+def test_control_id_refuses_colon_names_and_separators(value):
+    with pytest.raises(ValidationError):
+        validators.validate_control_id(value)
