@@ -53,9 +53,10 @@ MSG_INVALID_PATH = "Invalid embed_path"
 
 # RFC 1035 labels (letters, digits, inner hyphens; RFC 1123 lets them start with a
 # digit), a TLD of letters, and a local part without whitespace or underscores.
+# \Z, not $: "$" would let a trailing newline through.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^`{|}~-]+)*"
-_EMAIL = re.compile(rf"^{_LOCAL}@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$")
+_EMAIL = re.compile(rf"^{_LOCAL}@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}\Z")
 
 # Spec §3: a workbook, optionally a tag, optionally one page or one element. The
 # greedy name splits the workbook segment on its last hyphen.
@@ -64,7 +65,7 @@ CONTENT_PATH = re.compile(
     r"-(?P<workbook_id>[A-Za-z0-9]{16,32})"
     r"(?:/tag/(?P<tag>[^/?#]+))?"
     r"(?:/page/(?P<page_id>[A-Za-z0-9_-]+)|/element/(?P<element_id>[A-Za-z0-9_-]+))?"
-    r"/?$"
+    r"/?\Z"
 )
 
 

@@ -75,6 +75,11 @@ def emulator_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     return xframe_options_exempt(wrapper)
 
 
+def current_time() -> int:
+    """Epoch seconds; a hook tests override, like ``PasswordResetTokenGenerator._now``."""
+    return int(timezone.now().timestamp())
+
+
 def lookup_secret(kid: str) -> str | None:
     """The secret of the active credential whose client ID is ``kid``, or None."""
     credential = Credential.objects.filter(client_id=kid, is_active=True).first()
@@ -135,7 +140,7 @@ def content(request: HttpRequest) -> HttpResponse:
     result: VerifyResult = verify_token(
         request.GET.get(":jwt"),
         lookup_secret=lookup_secret,
-        now=int(timezone.now().timestamp()),
+        now=current_time(),
         claim_jti=claim_jti,
     )
     if not result.ok:

@@ -1,0 +1,209 @@
+"""sigma_emulator.views: the content page, Sigma's error pages and the headers."""
+
+from __future__ import annotations
+
+import json
+import re
+from http import HTTPStatus
+
+import pytest
+from django.test import Client
+
+from sigma_emulator.verify import (
+    MSG_EXP_PAST,
+    MSG_INVALID_CLIENT_ID,
+    MSG_INVALID_EMAIL,
+    MSG_INVALID_KID,
+    MSG_INVALID_PATH,
+    MSG_REPLAY,
+)
+from tests.emulator.conftest import NOW, SECRET, WORKBOOK_PATH, claims, make_token
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
+
+
+def page_data(response) -> dict:
+    match = re.search(
+        r'<script id="sigma-emulator-data" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    assert match, "the page carries its data in json_script"
+    return json.loads(match.group(1))
+
+
+def url(path: str = WORKBOOK_PATH, token: str | None = None, extra: str = "") -> str:
+    query = f":jwt={token}&:embed=true" if token is not None else ":embed=true"
+    return f"{path}?{query}{extra}"
+
+
+def test_content_page_shows_the_signed_in_user(emulator_client, emulator_credential):
+    payload = claims(
+        sub="alice@example.com",
+        teams=["Sales", "Sales West"],
+        account_type="View",
+        user_attributes={"region": "West", "tier": "Gold"},
+    )
+    token = make_token(payload)
+
+    response = emulator_client.get(
+        url(token=token, extra="&:theme=Dark&:menu_position=none&Region=West,Southwest")
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert "<title>Sales-Overview - Sigma Computing</title>" in html
+    assert "Signed in as alice@example.com" in html
+    assert '<dd id="content-kind">workbook</dd>' in html
+    assert '<dd id="workbook-id">4bq2ZtkLmV8xWn3pRs6HyA</dd>' in html
+    assert '<dd id="account-type">View</dd>' in html
+    assert '<dd id="teams">Sales, Sales West</dd>' in html
+    assert "<tr><td>region</td><td>West</td></tr>" in html
+    assert "<tr><td>tier</td><td>Gold</td></tr>" in html
+    assert "<tr><td>:theme</td><td>Dark</td></tr>" in html
+    assert "<tr><td>:menu_position</td><td>none</td></tr>" in html
+    assert "<tr><td>:embed</td><td>true</td></tr>" in html
+    assert "<tr><td>Region</td><td>West,Southwest</td></tr>" in html
+    assert page_data(response) == {
+        "frameAncestors": ["http://127.0.0.1:8000", "http://localhost:8000"],
+        "responsiveHeight": False,
+        "variables": {"Region": "West,Southwest"},
+    }
+    # Neither the token nor the secret is ever echoed into the page.
+    assert token not in html
+    assert ":jwt" not in html
+    assert SECRET not in html
+    assert '<script src="/static/sigma_emulator/emulator.js"></script>' in html
+    assert "<script>" not in html  # no inline script: CSP script-src 'self'
+
+
+@pytest.mark.parametrize(
+    ("suffix", "kind", "element_id"),
+    [
+        ("/page/GHs4vJQxig", "page", ('<dd id="page-id">GHs4vJQxig</dd>')),
+        ("/element/bAGJb_-0AS", "element", ('<dd id="element-id">bAGJb_-0AS</dd>')),
+        ("/tag/prod", "workbook", ('<dd id="tag">prod</dd>')),
+    ],
+)
+def test_content_page_shows_page_element_and_tag(
+    emulator_client, emulator_credential, suffix, kind, element_id
+):
+    response = emulator_client.get(url(WORKBOOK_PATH + suffix, make_token()))
+
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert f'<dd id="content-kind">{kind}</dd>' in html
+    assert element_id in html
+
+
+def test_content_page_turns_on_responsive_height(emulator_client, emulator_credential):
+    response = emulator_client.get(url(token=make_token(), extra="&:responsive_height=true"))
+
+    assert page_data(response)["responsiveHeight"] is True
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (None, MSG_INVALID_KID),
+        (make_token(claims(sub="alice_smith@example.com")), MSG_INVALID_EMAIL),
+        (make_token(claims(iat=NOW - 7200, exp=NOW - 3600)), MSG_EXP_PAST),
+        (make_token(headers={"kid": "nobody"}), MSG_INVALID_CLIENT_ID),
+    ],
+)
+def test_content_page_refuses_a_bad_token_with_401(
+    emulator_client, emulator_credential, token, message
+):
+    response = emulator_client.get(url(token=token))
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    html = response.content.decode()
+    assert f'<p class="error-message" id="error-message">{message}</p>' in html
+    assert '<code id="error-code">EINVAL</code>' in html
+    assert page_data(response)["event"] == {
+        "type": "workbook:error",
+        "code": "EINVAL",
+        "message": message,
+    }
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_content_page_refuses_a_replayed_url(emulator_client, emulator_credential):
+    address = url(token=make_token())
+
+    first = emulator_client.get(address)
+    second = emulator_client.get(address)
+
+    assert first.status_code == HTTPStatus.OK
+    assert second.status_code == HTTPStatus.UNAUTHORIZED
+    assert page_data(second)["event"]["message"] == MSG_REPLAY
+
+
+def test_content_page_refuses_an_inactive_credential(emulator_client, emulator_credential):
+    emulator_credential.is_active = False
+    emulator_credential.save()
+
+    response = emulator_client.get(url(token=make_token()))
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert page_data(response)["event"]["message"] == MSG_INVALID_CLIENT_ID
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/admin/",
+        "/embeds/sales/",
+        "/embed/1-5ROVG8NwQrGNLF31mh1VJS",
+        "/acme/workbook/Sales-short",
+        WORKBOOK_PATH + "/page/a/element/b",
+    ],
+)
+def test_other_paths_get_sigmas_enoent_page(emulator_client, emulator_credential, path):
+    response = emulator_client.get(url(path, make_token()))
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert page_data(response)["event"] == {
+        "type": "workbook:error",
+        "code": "ENOENT",
+        "message": MSG_INVALID_PATH,
+    }
+    assert "Content-Security-Policy" in response
+
+
+def test_emulator_pages_are_frameable_only_by_the_configured_host(
+    emulator_client, emulator_credential, settings
+):
+    settings.SIGMA_EMULATOR_FRAME_ANCESTORS = ["http://localhost:8123"]
+
+    for response in (
+        emulator_client.get(url(token=make_token())),
+        emulator_client.get(url(token="bad")),
+    ):
+        policy = response["Content-Security-Policy"]
+        assert "frame-ancestors http://localhost:8123" in policy.split("; ")
+        assert "script-src 'self'" in policy.split("; ")
+        assert "unsafe-inline" not in policy
+        assert "X-Frame-Options" not in response
+        assert response["Cache-Control"] == "no-store"
+        assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_emulator_pages_answer_404_when_disabled(emulator_client, emulator_credential, settings):
+    settings.SIGMA_EMULATOR_ENABLED = False
+    token = make_token()
+
+    response = emulator_client.get(url(token=token))
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert b"Signed in as" not in response.content
+    assert b"workbook:error" not in response.content
+
+
+def test_host_origin_never_serves_emulator_paths(emulator_enabled, emulator_credential):
+    response = Client().get(url(token=make_token()))
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert b"Signed in as" not in response.content
+    assert b"Invalid embed_path" not in response.content
