@@ -6,4 +6,5 @@ class EmbedsConfig(AppConfig):
     verbose_name = "Sigma embeds"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        # Registers the system checks: embeds.E0xx/W0xx and the security E1xx/W1xx.
+        from . import checks, security_checks  # noqa: F401

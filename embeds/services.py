@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from . import signing
+from . import ratelimit, signing
 from .access import check_access
 from .exceptions import EmbedMisconfigured, Refusal
 from .models import AccessRecord, Credential, Embed
@@ -65,6 +65,8 @@ def issue_embed_url(
     now = now or timezone.now()
     is_preview = source == AccessRecord.Source.PREVIEW
     try:
+        # Abuse limit first, on every path, so refused attempts count too.
+        ratelimit.check_issue_rate(user=user, actor=actor, now=now.timestamp())
         with transaction.atomic():
             credential = Credential.objects.select_for_update().get(pk=embed.credential_id)
             embed.credential = credential
@@ -166,14 +168,18 @@ def record_refusal(
     now: datetime | None = None,
 ) -> AccessRecord:
     """Record and log a refusal (its rule code, never a value)."""
+    credential = embed.credential if embed is not None else None
+    # Names the credential (name and client ID), so "credential_broken" says which
+    # one did not decrypt; never a secret, ciphertext or token.
     logger.warning(
-        "Refused Sigma embed URL rule=%s embed=%s user=%s source=%s",
+        "Refused Sigma embed URL rule=%s embed=%s user=%s source=%s credential=%r client_id=%s",
         refusal.code,
         embed.slug if embed else "-",
         getattr(user, "pk", None),
         source,
+        credential.name if credential else "-",
+        credential.client_id if credential else "-",
     )
-    credential = embed.credential if embed is not None else None
     return AccessRecord.objects.create(
         created_at=now or timezone.now(),
         outcome=AccessRecord.Outcome.REFUSED,

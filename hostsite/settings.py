@@ -224,12 +224,53 @@ SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = _typed("SECURE_HSTS_SECONDS", env.int, 0 if DEBUG else 31536000)
+if SECURE_HSTS_SECONDS < 0:
+    raise _fail("SECURE_HSTS_SECONDS", "is negative", "Use 0 (off) or seconds, e.g. 31536000.")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
+# On by default in production so `check --deploy` is clean; the header only
+# consents to preloading; submitting the domain to hstspreload.org is a separate,
+# deliberate step. Set SECURE_HSTS_PRELOAD=false to withhold consent.
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if _bool("SECURE_PROXY_SSL_HEADER", False) else None
 )
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = _typed("SESSION_COOKIE_AGE", env.int, 8 * 3600)
+if SESSION_COOKIE_AGE < 60:
+    raise _fail("SESSION_COOKIE_AGE", "is below 60 seconds", "Use seconds, e.g. 28800.")
+
+
+def _rate(name: str, default: str) -> str:
+    """A "count/seconds" limit such as 60/60, or "off". Parsed at call time by
+    embeds.ratelimit; validated here so a typo stops start-up, naming the variable."""
+    raw = os.environ.get(name)
+    value = default if raw is None else raw.strip().lower()
+    if value == "off":
+        return value
+    count, slash, seconds = value.partition("/")
+    if not (slash and count.isdigit() and seconds.isdigit() and int(count) and int(seconds)):
+        raise _fail(
+            name, "is not a rate", "Use count/seconds with both above 0, e.g. 60/60, or off."
+        )
+    return f"{int(count)}/{int(seconds)}"
+
+
+# Abuse limits (embeds.ratelimit). Counters live in the default cache (CACHE_URL),
+# so with Redis they hold across every process and host.
+# Signed URLs per user (page views, refreshes, commands; previews count for the admin).
+SIGMA_RATE_LIMIT = _rate("SIGMA_RATE_LIMIT", "60/60")
+# Failed sign-ins per username, and per client IP, before sign-in is refused.
+SIGMA_LOGIN_RATE_LIMIT = _rate("SIGMA_LOGIN_RATE_LIMIT", "5/900")
+SIGMA_LOGIN_IP_RATE_LIMIT = _rate("SIGMA_LOGIN_IP_RATE_LIMIT", "50/900")
+# Audit trail retention (manage.py sigma_prune_audit), in days.
+SIGMA_AUDIT_RETENTION_DAYS = _typed("SIGMA_AUDIT_RETENTION_DAYS", env.int, 365)
+if SIGMA_AUDIT_RETENTION_DAYS < 1:
+    raise _fail("SIGMA_AUDIT_RETENTION_DAYS", "is below 1", "Use a number of days, e.g. 365.")
+# Development tools (the emulator, seed_demo) refuse to run with DEBUG off unless
+# forced: the emulator accepts any token signed with the demo secret.
+SIGMA_EMULATOR_FORCE = _bool("SIGMA_EMULATOR_FORCE", False)
 
 # --- Sigma ---------------------------------------------------------------------
 # Origins Sigma content may be embedded from: the iframe's src must be on one of
@@ -254,6 +295,15 @@ SIGMA_EMULATOR_ORIGIN = _origins("SIGMA_EMULATOR_ORIGIN", ["http://127.0.0.1:800
 SIGMA_EMULATOR_FRAME_ANCESTORS = _origins(
     "SIGMA_EMULATOR_FRAME_ANCESTORS", ["http://127.0.0.1:8000", "http://localhost:8000"]
 )
+# Security: the emulator signs users in on a token nobody at Sigma checked; it is
+# a development tool and needs an explicit override to run with DEBUG off.
+if SIGMA_EMULATOR_ENABLED and not DEBUG and not SIGMA_EMULATOR_FORCE:
+    raise _fail(
+        "SIGMA_EMULATOR_ENABLED",
+        "is true while DEBUG is off",
+        "The emulator is for development; turn it off, or set SIGMA_EMULATOR_FORCE=true "
+        "to run it anyway (never in production).",
+    )
 
 # --- Content Security Policy (django-csp 4) -------------------------------
 # https://django-csp.readthedocs.io/
@@ -275,6 +325,24 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+# Optional violation reports (CSP_REPORT_URI, an https URL or a same-site path).
+_csp_report_uri = os.environ.get("CSP_REPORT_URI", "").strip()
+if _csp_report_uri:
+    try:
+        _report = urlsplit(_csp_report_uri)
+        _report.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError:
+        _report = urlsplit("")
+    if not (
+        (_report.scheme == "https" and _report.hostname)
+        or (not _report.scheme and not _report.netloc and _csp_report_uri.startswith("/"))
+    ) or any(ch.isspace() or ch in ";," for ch in _csp_report_uri):
+        raise _fail(
+            "CSP_REPORT_URI",
+            "is not an https URL or a path",
+            "Use e.g. https://reports.example.com/csp or /csp-report/.",
+        )
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [_csp_report_uri]
 
 # --- Logging -------------------------------------------------------------------
 # Console only. The redaction filter is a second line of defence: code never logs

@@ -27,6 +27,16 @@ def canary_secret() -> str:
     return CANARY_SECRET
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with an empty cache: rate-limit counters (embeds.ratelimit)
+    live there and user ids repeat across tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def credential_factory(db):
     def make(**fields) -> Credential:
