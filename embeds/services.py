@@ -8,6 +8,7 @@ one function each, so every path records the same facts.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,8 @@ from django.utils import timezone
 from . import ratelimit, signing
 from .access import check_access
 from .exceptions import EmbedMisconfigured, Refusal
-from .models import AccessRecord, Credential, Embed
+from .logging import redact
+from .models import AccessRecord, Credential, Embed, EmbedErrorReport
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +197,49 @@ def record_refusal(
         client_id=credential.client_id if credential else "",
         client_ip=client_ip,
     )
+
+
+# --- Errors reported from inside the iframe ---------------------------------------
+
+# Any three dot-separated base64url runs: a compact JWS even without the usual
+# "eyJ" prefix. A report is browser input; it must never carry a token.
+_ANY_JWS = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _clean_report_text(value: str, limit: int) -> str:
+    text = _ANY_JWS.sub("[redacted-jwt]", redact(value))
+    return _CONTROL_CHARS.sub(" ", text).strip()[:limit]
+
+
+def record_embed_error(*, user, embed: Embed, code: str, message: str = "") -> EmbedErrorReport:
+    """Store a ``workbook:error`` the browser reported for ``embed``.
+
+    ``code`` and ``message`` come from a cross-origin frame via the browser: every
+    signed token in them is replaced, control characters become spaces, and both
+    are cut to their column lengths. Refuses (``ValueError``) an empty code.
+    """
+    code_limit = EmbedErrorReport._meta.get_field("code").max_length
+    message_limit = EmbedErrorReport._meta.get_field("message").max_length
+    clean_code = _clean_report_text(code, code_limit)
+    if not clean_code:
+        raise ValueError("An error report needs a code.")
+    report = EmbedErrorReport.objects.create(
+        embed=embed,
+        embed_slug=embed.slug,
+        user=user,
+        username=user.get_username(),
+        code=clean_code,
+        message=_clean_report_text(message, message_limit),
+    )
+    logger.info(
+        "Sigma embed error reported id=%s embed=%s user=%s code=%r",
+        report.pk,
+        embed.slug,
+        user.pk,
+        clean_code[:40],
+    )
+    return report
 
 
 # --- Credential lifecycle -------------------------------------------------------

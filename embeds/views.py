@@ -1,19 +1,85 @@
-"""End-user pages: the list of embeds, and one embed signed afresh per request."""
+"""End-user pages and their JSON endpoints.
+
+The list of embeds; one embed, signed afresh on every request; a fresh signed URL
+for the page script to re-mount the iframe (same login and rules as the page); and
+``workbook:error`` reports from the browser.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import re
+import secrets
+from functools import wraps
+from http import HTTPStatus
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from accounts.models import SigmaProfile
 
-from . import services
+from . import services, signing
 from .access import visible_embeds
 from .exceptions import RateLimited, Refusal
 from .models import AccessRecord, Embed
+from .validators import validate_control_value
+
+logger = logging.getLogger(__name__)
+
+# Error reports one user may send in one window (a per-user cache counter).
+ERROR_REPORT_LIMIT = 10
+ERROR_REPORT_WINDOW = 600  # seconds
+# The JSON endpoints take small bodies only.
+MAX_JSON_BODY = 4096
+# Sigma's explore keys and bookmark IDs are opaque; accept only URL-safe ones.
+PLACE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+MSG_CONTROL_VALUE = (
+    "The page address sets the control %(control)s to a value Sigma cannot take "
+    "(up to 1000 characters, no control characters)."
+)
+MSG_CONTROL_FIXER = "Correct the link, or ask whoever sent it for a new one."
+MSG_PLACE = "The saved place (%(name)s) is not a Sigma explore key or bookmark ID."
+MSG_PLACE_FIXER = "Reload the page to open the content from the start."
+MSG_BAD_JSON = "The request body is not a JSON object."
+MSG_TOO_LARGE = "The request body is larger than %(limit)d bytes."
+MSG_REPORT_CODE = "An error report needs a code (a non-empty string)."
+MSG_REPORT_MESSAGE = "An error report's message must be a string."
+MSG_RELOAD_FIXER = "Reload the page; if that does not help, tell an administrator of this site."
+MSG_LOGIN = "Your session on this site has ended."
+MSG_LOGIN_FIXER = "Sign in again to continue."
+MSG_NOT_FOUND = "This content does not exist."
+MSG_NOT_FOUND_FIXER = "Go back to your analytics and open it from the list."
+MSG_REPORTS_LIMITED = "Too many error reports were sent in a short time."
+MSG_REPORTS_LIMITED_FIXER = "Nothing else is needed; the earlier reports were kept."
+
+
+class InvalidEmbedRequest(Exception):
+    """Request input the page or an endpoint will not act on (shaped like a Refusal)."""
+
+    def __init__(
+        self, code: str, message: str, fixer: str, *, status: int = HTTPStatus.BAD_REQUEST
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.fixer = fixer
+        self.status = status
+        self.title = "This request cannot be used"
+        self.detail = None
+        super().__init__(message)
+
+    @property
+    def user_message(self) -> str:
+        return f"{self.message} {self.fixer}"
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -21,13 +87,26 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def allow_sigma_frames(response: HttpResponse) -> HttpResponse:
-    """Let this response frame the configured Sigma origins, and nothing else."""
+    """Mark a response that frames Sigma content with a signed URL.
+
+    It may frame the configured Sigma origins and nothing else; it is never stored
+    (the URL is single-use) and never sends a Referer (the URL is a credential).
+    """
     origins = list(settings.SIGMA_ALLOWED_ORIGINS)
     response._csp_replace = {"frame-src": origins, "child-src": origins}
+    return mark_signed_url_response(response)
+
+
+def mark_signed_url_response(response: HttpResponse) -> HttpResponse:
+    """Headers for any response whose body carries a signed URL."""
+    add_never_cache_headers(response)
+    response["Referrer-Policy"] = "no-referrer"
     return response
 
 
-def render_refusal(request: HttpRequest, refusal: Refusal, *, embed: Embed | None = None) -> HttpResponse:
+def render_refusal(
+    request: HttpRequest, refusal: Refusal | InvalidEmbedRequest, *, embed: Embed | None = None
+) -> HttpResponse:
     """The friendly page for a refusal: what is wrong and who can fix it, no detail."""
     response = render(
         request,
@@ -47,16 +126,85 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "embeds/home.html", {"embeds": embeds, "blocked": blocked})
 
 
+def query_control_values(embed: Embed, query) -> list[tuple[str, str]]:
+    """Control values the page's query string sets, for allowlisted controls only.
+
+    Only controls marked "page may set it" are read; every other parameter is
+    ignored (a host page may carry its own). Several values for one control become
+    one comma list (spec §2.3). A value Sigma cannot take is refused with
+    ``InvalidEmbedRequest``; nothing is silently dropped or trimmed.
+    """
+    values: list[tuple[str, str]] = []
+    for control in embed.controls.all():
+        if not control.allow_from_query or control.control_id not in query:
+            continue
+        value = ",".join(query.getlist(control.control_id))
+        try:
+            validate_control_value(value)
+        except ValidationError:
+            raise InvalidEmbedRequest(
+                "control_value",
+                MSG_CONTROL_VALUE % {"control": repr(control.control_id)},
+                MSG_CONTROL_FIXER,
+            ) from None
+        values.append((control.control_id, value))
+    return values
+
+
+def place_options(payload: dict) -> list[tuple[str, str]]:
+    """``:bookmark`` or ``:explore`` to re-open the user's place (spec §2.2).
+
+    They are interface parameters added after signing, never claims. Sigma opens a
+    bookmark or an exploration, not both: the bookmark wins, as in Sigma's samples.
+    """
+    chosen: list[tuple[str, str]] = []
+    for name in ("bookmark", "explore"):
+        value = payload.get(name)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str) or not PLACE_KEY.match(value):
+            raise InvalidEmbedRequest("place", MSG_PLACE % {"name": name}, MSG_PLACE_FIXER)
+        chosen.append((f":{name}", value))
+    return chosen[:1]
+
+
+def with_options(url: str, options: list[tuple[str, str]]) -> str:
+    """Append interface parameters to a signed URL (they are outside the signature)."""
+    # The values matched PLACE_KEY, so encoding changes nothing; it is kept so that
+    # no value could ever end or extend the query string.
+    encoded = (f"&{name}={signing.encode_control_value(value)}" for name, value in options)
+    return url + "".join(encoded)
+
+
+def embed_frame(request: HttpRequest, embed: Embed, signed: services.SignedEmbed) -> dict:
+    """What ``embeds/_frame.html`` and ``embed.js`` need to mount and re-mount."""
+    return {
+        "src": signed.url,
+        # A fresh frame name per render: the browser can never match it to a
+        # session-history entry holding an earlier (spent) URL.
+        "name": f"sigma-{secrets.token_hex(8)}",
+        "expires_in": int((signed.expires_at - signed.issued_at).total_seconds()),
+        "allowed_origins": json.dumps(list(settings.SIGMA_ALLOWED_ORIGINS)),
+        "refresh_url": reverse("embeds:refresh", kwargs={"slug": embed.slug}),
+        "error_report_url": reverse("embeds:error_report", kwargs={"slug": embed.slug}),
+    }
+
+
 @never_cache  # the page carries a single-use signed URL: never store or reuse it
 @login_required
 def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
     embed = get_object_or_404(Embed.objects.select_related("credential"), slug=slug)
+    try:
+        controls = query_control_values(embed, request.GET)
+    except InvalidEmbedRequest as problem:
+        return render_refusal(request, problem, embed=embed)
     try:
         signed = services.issue_embed_url(
             user=request.user,
             embed=embed,
             source=AccessRecord.Source.PAGE,
             client_ip=client_ip(request),
+            control_values=controls,
         )
     except Refusal as refusal:
         return render_refusal(request, refusal, embed=embed)
@@ -66,5 +214,168 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
         "expires_at": signed.expires_at,
         "sigma_origin": embed.content.origin,
         "allowed_origins": settings.SIGMA_ALLOWED_ORIGINS,
+        "frame": embed_frame(request, embed, signed),
     }
     return allow_sigma_frames(render(request, "embeds/embed.html", context))
+
+
+# --- JSON endpoints for embed.js ---------------------------------------------------
+
+
+def json_error(problem: Refusal | InvalidEmbedRequest) -> JsonResponse:
+    """A refusal or bad input as ``{"error": {code, title, message}}`` with its status."""
+    response = JsonResponse(
+        {
+            "error": {
+                "code": problem.code,
+                "title": str(problem.title),
+                "message": problem.user_message,
+            }
+        },
+        status=problem.status,
+    )
+    if isinstance(problem, RateLimited):
+        response["Retry-After"] = str(problem.retry_after)
+    return response
+
+
+def json_login_required(view):
+    """Like ``login_required``, but a JSON 401 instead of a redirect to the login page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return json_error(
+                InvalidEmbedRequest(
+                    "login_required", MSG_LOGIN, MSG_LOGIN_FIXER, status=HTTPStatus.UNAUTHORIZED
+                )
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def read_json_object(request: HttpRequest) -> dict:
+    """The request body as a JSON object (an empty body is ``{}``), size-capped."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_JSON_BODY or len(request.body) > MAX_JSON_BODY:
+        raise InvalidEmbedRequest(
+            "too_large",
+            MSG_TOO_LARGE % {"limit": MAX_JSON_BODY},
+            MSG_RELOAD_FIXER,
+            status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        )
+    if not request.body.strip():
+        return {}
+    try:
+        payload = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, dict):
+        raise InvalidEmbedRequest("bad_json", MSG_BAD_JSON, MSG_RELOAD_FIXER)
+    return payload
+
+
+def _embed_or_none(slug: str) -> Embed | None:
+    return Embed.objects.select_related("credential").filter(slug=slug).first()
+
+
+def _not_found() -> JsonResponse:
+    return json_error(
+        InvalidEmbedRequest(
+            "not_found", MSG_NOT_FOUND, MSG_NOT_FOUND_FIXER, status=HTTPStatus.NOT_FOUND
+        )
+    )
+
+
+@never_cache
+@require_POST  # issues a token and writes the audit trail: POST, CSRF-checked
+@json_login_required
+def embed_refresh(request: HttpRequest, slug: str) -> JsonResponse:
+    """A new signed URL for the page script, under the same login and rules as the page.
+
+    Body (JSON, optional): ``bookmark`` or ``explore`` to re-open the user's place.
+    The query string is read like the page's (allowlisted control values only).
+    """
+    embed = _embed_or_none(slug)
+    if embed is None:
+        return _not_found()
+    try:
+        place = place_options(read_json_object(request))
+        controls = query_control_values(embed, request.GET)
+    except InvalidEmbedRequest as problem:
+        return json_error(problem)
+    try:
+        signed = services.issue_embed_url(
+            user=request.user,
+            embed=embed,
+            source=AccessRecord.Source.REFRESH,
+            client_ip=client_ip(request),
+            control_values=controls,
+        )
+    except Refusal as refusal:
+        return json_error(refusal)
+    response = JsonResponse(
+        {
+            "url": with_options(signed.url, place),
+            "expiresIn": int((signed.expires_at - signed.issued_at).total_seconds()),
+            "expiresAt": signed.expires_at.isoformat(),
+        }
+    )
+    return mark_signed_url_response(response)
+
+
+def take_error_report_slot(user) -> bool:
+    """Count one report against ``user``'s window; False once over the limit."""
+    key = f"embeds:error-reports:{user.pk}"
+    cache.add(key, 0, timeout=ERROR_REPORT_WINDOW)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window ended between add() and incr()
+        cache.set(key, 1, timeout=ERROR_REPORT_WINDOW)
+        count = 1
+    return count <= ERROR_REPORT_LIMIT
+
+
+@never_cache
+@require_POST
+@json_login_required
+def embed_error_report(request: HttpRequest, slug: str) -> JsonResponse:
+    """Record a ``workbook:error`` the page script saw (``{code, message}``).
+
+    Only for embeds the user can see; rate-limited per user; the service strips
+    anything that looks like a token before storing.
+    """
+    embed = _embed_or_none(slug)
+    if embed is None or not visible_embeds(request.user).filter(pk=embed.pk).exists():
+        return _not_found()
+    if not take_error_report_slot(request.user):
+        logger.warning("Error reports rate-limited user=%s embed=%s", request.user.pk, slug)
+        limited = InvalidEmbedRequest(
+            "rate_limited",
+            MSG_REPORTS_LIMITED,
+            MSG_REPORTS_LIMITED_FIXER,
+            status=HTTPStatus.TOO_MANY_REQUESTS,
+        )
+        response = json_error(limited)
+        response["Retry-After"] = str(ERROR_REPORT_WINDOW)
+        return response
+    try:
+        payload = read_json_object(request)
+        code = payload.get("code")
+        message = payload.get("message", "")
+        if not isinstance(code, str) or not code.strip():
+            raise InvalidEmbedRequest("report_code", MSG_REPORT_CODE, MSG_RELOAD_FIXER)
+        if not isinstance(message, str):
+            raise InvalidEmbedRequest("report_message", MSG_REPORT_MESSAGE, MSG_RELOAD_FIXER)
+        report = services.record_embed_error(
+            user=request.user, embed=embed, code=code, message=message
+        )
+    except InvalidEmbedRequest as problem:
+        return json_error(problem)
+    except ValueError:  # the code was nothing but control characters
+        return json_error(InvalidEmbedRequest("report_code", MSG_REPORT_CODE, MSG_RELOAD_FIXER))
+    return JsonResponse({"recorded": True, "id": report.pk}, status=HTTPStatus.CREATED)
