@@ -1,0 +1,709 @@
+"""Declarative Sigma configuration: export to, and import from, a JSON document.
+
+The document holds account types, user attribute names, teams, credentials *by
+reference* (name, client ID, owner, and the name of an environment variable that
+holds the secret; never a secret), embeds with their options and controls, and the
+Sigma mappings of existing users and groups.
+
+Import validates the whole document before writing anything, then applies it in
+one transaction and reports what it created, changed and left alone. It is
+idempotent, never deletes an object that is absent from the document, and never
+re-activates revoked credentials (that stays a deliberate, audited act).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import GroupMapping, SigmaProfile, SigmaProfileAttribute
+from accounts.validators import validate_attribute_value
+
+from . import services
+from .exceptions import CredentialBroken
+from .models import (
+    AccountType,
+    Credential,
+    Embed,
+    EmbedControl,
+    Team,
+    UserAttribute,
+    validate_embed_secret,
+)
+from .validators import BOOLEAN_OPTIONS
+
+FORMAT_VERSION = 1
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
+DEFAULT_REVOKED_REASON = "Revoked in the sigma_config file."
+MAX_PROBLEMS = 20
+
+_REQUIRED = object()
+
+# Section -> (key field, {field: (type, default)}). Types: "str", "str?" (string or
+# null), "bool", "int", "names" (list of strings), "mapping" (object of strings),
+# "controls" (list of control objects).
+_EMBED_FIELDS: dict[str, tuple[str, Any]] = {
+    "slug": ("str", _REQUIRED),
+    "title": ("str", _REQUIRED),
+    "url": ("str", _REQUIRED),
+    "credential": ("str", _REQUIRED),
+    "teams": ("names", _REQUIRED),
+    "is_enabled": ("bool", True),
+    "disabled_reason": ("str", ""),
+    "token_ttl": ("int", None),  # None: SIGMA_DEFAULT_TOKEN_TTL
+    "theme": ("str", ""),
+    "menu_position": ("str", ""),
+    "language": ("str", ""),
+    **{name: ("bool", False) for name in BOOLEAN_OPTIONS},
+    "controls": ("controls", ()),
+}
+SCHEMA: dict[str, tuple[str, dict[str, tuple[str, Any]]]] = {
+    "account_types": ("name", {"name": ("str", _REQUIRED), "description": ("str", "")}),
+    "user_attributes": ("name", {"name": ("str", _REQUIRED), "description": ("str", "")}),
+    "teams": ("name", {"name": ("str", _REQUIRED), "description": ("str", "")}),
+    "credentials": (
+        "name",
+        {
+            "name": ("str", _REQUIRED),
+            "client_id": ("str", _REQUIRED),
+            "secret_env": ("str", _REQUIRED),
+            "description": ("str", ""),
+            "owner_email": ("str", ""),
+            "owner_is_admin": ("bool", False),
+            "active": ("bool", True),
+            "revoked_reason": ("str", ""),
+        },
+    ),
+    "embeds": ("slug", _EMBED_FIELDS),
+    "users": (
+        "username",
+        {
+            "username": ("str", _REQUIRED),
+            "sigma_email": ("str", ""),
+            "account_type": ("str?", None),
+            "teams": ("names", ()),
+            "attributes": ("mapping", {}),
+            "is_blocked": ("bool", False),
+            "blocked_reason": ("str", ""),
+        },
+    ),
+    "groups": (
+        "name",
+        {
+            "name": ("str", _REQUIRED),
+            "account_type": ("str?", None),
+            "teams": ("names", ()),
+        },
+    ),
+}
+_CONTROL_FIELDS = {
+    "control_id": ("str", _REQUIRED),
+    "default_value": ("str", ""),
+    "allow_from_query": ("bool", False),
+}
+_TYPE_NAMES = {
+    "str": "a string",
+    "str?": "a string or null",
+    "bool": "true or false",
+    "int": "an integer",
+    "names": "a list of strings",
+    "mapping": "an object of strings",
+    "controls": "a list of control objects",
+}
+
+
+class ConfigInvalid(Exception):
+    """The document is not valid; ``problems`` name each place. Nothing was written."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = problems[:MAX_PROBLEMS]
+        more = len(problems) - len(shown)
+        text = "; ".join(shown) + (f"; and {more} more" if more else "")
+        super().__init__(text)
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "created": self.created,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "notes": self.notes,
+        }
+
+
+# --- Export ----------------------------------------------------------------------
+
+
+def secret_env_name(credential_name: str) -> str:
+    """The environment variable name export suggests for a credential's secret."""
+    slug = re.sub(r"[^A-Z0-9]+", "_", credential_name.upper()).strip("_")
+    return f"SIGMA_SECRET_{slug or 'CREDENTIAL'}"[:128]
+
+
+def export_config() -> dict[str, Any]:
+    """The whole Sigma configuration as a JSON-ready dict (never a secret)."""
+    used_env: set[str] = set()
+    credentials = []
+    for c in Credential.objects.order_by("name"):
+        env_name = base = secret_env_name(c.name)
+        n = 2
+        while env_name in used_env:
+            env_name, n = f"{base}_{n}", n + 1
+        used_env.add(env_name)
+        credentials.append(
+            {
+                "name": c.name,
+                "client_id": c.client_id,
+                "secret_env": env_name,
+                "description": c.description,
+                "owner_email": c.owner_email,
+                "owner_is_admin": c.owner_is_admin,
+                "active": c.is_active,
+                "revoked_reason": c.revoked_reason,
+            }
+        )
+    embeds = []
+    for e in Embed.objects.select_related("credential").prefetch_related(
+        "teams", "controls"
+    ).order_by("slug"):
+        item = {name: getattr(e, name) for name in _EMBED_FIELDS if name not in (
+            "credential", "teams", "controls"
+        )}
+        item["credential"] = e.credential.name
+        item["teams"] = sorted(t.name for t in e.teams.all())
+        item["controls"] = [
+            {
+                "control_id": c.control_id,
+                "default_value": c.default_value,
+                "allow_from_query": c.allow_from_query,
+            }
+            for c in sorted(e.controls.all(), key=lambda c: c.control_id)
+        ]
+        embeds.append(item)
+    users = []
+    for p in SigmaProfile.objects.select_related("user", "account_type").prefetch_related(
+        "teams", "attributes__attribute"
+    ):
+        users.append(
+            {
+                "username": p.user.get_username(),
+                "sigma_email": p.sigma_email,
+                "account_type": p.account_type.name if p.account_type else None,
+                "teams": sorted(t.name for t in p.teams.all()),
+                "attributes": {a.attribute.name: a.value for a in p.attributes.all()},
+                "is_blocked": p.is_blocked,
+                "blocked_reason": p.blocked_reason,
+            }
+        )
+    groups = [
+        {
+            "name": g.group.name,
+            "account_type": g.account_type.name if g.account_type else None,
+            "teams": sorted(t.name for t in g.teams.all()),
+        }
+        for g in GroupMapping.objects.select_related("group", "account_type")
+        .prefetch_related("teams")
+        .order_by("group__name")
+    ]
+    return {
+        "version": FORMAT_VERSION,
+        "account_types": [
+            {"name": a.name, "description": a.description}
+            for a in AccountType.objects.order_by("name")
+        ],
+        "user_attributes": [
+            {"name": a.name, "description": a.description}
+            for a in UserAttribute.objects.order_by("name")
+        ],
+        "teams": [
+            {"name": t.name, "description": t.description} for t in Team.objects.order_by("name")
+        ],
+        "credentials": credentials,
+        "embeds": embeds,
+        "users": sorted(users, key=lambda u: u["username"]),
+        "groups": groups,
+    }
+
+
+# --- Import: shape ------------------------------------------------------------------
+
+
+def _type_ok(kind: str, value: Any) -> bool:
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "str?":
+        return value is None or isinstance(value, str)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "names":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "mapping":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "controls":
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    raise AssertionError(kind)
+
+
+def _key_label(key: Any) -> str:
+    text = repr(key)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _read_object(
+    raw: Any, fields: dict[str, tuple[str, Any]], where: str, problems: list[str]
+) -> dict[str, Any] | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected an object")
+        return None
+    result: dict[str, Any] = {}
+    for key in raw:
+        if key not in fields:
+            if key == "secret" or "secret" in str(key).lower() and key != "secret_env":
+                # Say so without repeating the value.
+                problems.append(
+                    f"{where}.{key}: secrets never go in the file; name an environment "
+                    "variable in secret_env"
+                )
+            else:
+                problems.append(f"{where}: unknown key {_key_label(key)}")
+    ok = True
+    for name, (kind, default) in fields.items():
+        if name not in raw:
+            if default is _REQUIRED:
+                problems.append(f"{where}.{name}: missing")
+                ok = False
+            else:
+                result[name] = list(default) if isinstance(default, tuple) else (
+                    dict(default) if isinstance(default, dict) else default
+                )
+            continue
+        value = raw[name]
+        if not _type_ok(kind, value):
+            problems.append(f"{where}.{name}: expected {_TYPE_NAMES[kind]}")
+            ok = False
+            continue
+        result[name] = value
+    return result if ok else None
+
+
+def parse_document(text: str) -> dict[str, list[dict[str, Any]]]:
+    """Parse and shape-check the JSON text; raise ConfigInvalid listing every problem."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigInvalid(
+            [f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"]
+        ) from None
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        raise ConfigInvalid(["expected a JSON object at the top level"])
+    if data.get("version") != FORMAT_VERSION:
+        problems.append(f"version: must be {FORMAT_VERSION}")
+    for key in data:
+        if key != "version" and key not in SCHEMA:
+            problems.append(f"unknown section {_key_label(key)}")
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for section, (key_field, fields) in SCHEMA.items():
+        raw_items = data.get(section, [])
+        if not isinstance(raw_items, list):
+            problems.append(f"{section}: expected a list")
+            continue
+        items, seen = [], set()
+        for index, raw in enumerate(raw_items):
+            where = f"{section}[{index}]"
+            item = _read_object(raw, fields, where, problems)
+            if item is None:
+                continue
+            if item[key_field] in seen:
+                problems.append(f"{where}.{key_field}: {item[key_field]!r} is listed twice")
+                continue
+            seen.add(item[key_field])
+            if section == "embeds":
+                controls = []
+                for c_index, c_raw in enumerate(item["controls"]):
+                    control = _read_object(
+                        c_raw, _CONTROL_FIELDS, f"{where}.controls[{c_index}]", problems
+                    )
+                    if control is not None:
+                        controls.append(control)
+                item["controls"] = controls
+            items.append(item)
+        sections[section] = items
+    if problems:
+        raise ConfigInvalid(problems)
+    return sections
+
+
+# --- Import: plan and apply ----------------------------------------------------------
+
+
+@dataclass
+class _Step:
+    label: str
+    action: str  # "created" | "changed" | "unchanged"
+    apply: Callable[[], None] | None = None
+
+
+def _messages(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [
+            f"{name}: {message}" if name != "__all__" else message
+            for name, messages in error.message_dict.items()
+            for message in messages
+        ]
+    return list(error.messages)
+
+
+def _clean(instance, where: str, problems: list[str], exclude: list[str]) -> None:
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=True)
+    except ValidationError as exc:
+        problems.extend(f"{where}.{m}" if ": " in m else f"{where}: {m}" for m in _messages(exc))
+
+
+def _assign(instance, values: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed = True
+    return changed
+
+
+class _Planner:
+    """Compares the document with the database; collects problems and steps."""
+
+    def __init__(self, sections: dict[str, list[dict[str, Any]]]) -> None:
+        self.sections = sections
+        self.problems: list[str] = []
+        self.steps: list[_Step] = []
+        self.notes: list[str] = []
+        self.names = {
+            "account_types": {i["name"] for i in sections["account_types"]}
+            | set(AccountType.objects.values_list("name", flat=True)),
+            "user_attributes": {i["name"] for i in sections["user_attributes"]}
+            | set(UserAttribute.objects.values_list("name", flat=True)),
+            "teams": {i["name"] for i in sections["teams"]}
+            | set(Team.objects.values_list("name", flat=True)),
+            "credentials": {i["name"] for i in sections["credentials"]}
+            | set(Credential.objects.values_list("name", flat=True)),
+        }
+
+    def _refs(self, kind: str, names, where: str, what: str) -> None:
+        for name in names:
+            if name not in self.names[kind]:
+                self.problems.append(
+                    f"{where}: unknown {what} {name!r} (add it to {kind} or create it first)"
+                )
+
+    def plan(self) -> None:
+        for model, section, label in (
+            (AccountType, "account_types", "account type"),
+            (UserAttribute, "user_attributes", "user attribute"),
+            (Team, "teams", "team"),
+        ):
+            for index, item in enumerate(self.sections[section]):
+                self._plan_named(model, item, f"{section}[{index}]", label)
+        client_ids: dict[str, str] = {}
+        for index, item in enumerate(self.sections["credentials"]):
+            where = f"credentials[{index}]"
+            if item["client_id"] in client_ids:
+                self.problems.append(
+                    f"{where}.client_id: also used by credential {client_ids[item['client_id']]!r}"
+                )
+            client_ids[item["client_id"]] = item["name"]
+            self._plan_credential(item, where)
+        for index, item in enumerate(self.sections["embeds"]):
+            self._plan_embed(item, f"embeds[{index}]")
+        for index, item in enumerate(self.sections["users"]):
+            self._plan_user(item, f"users[{index}]")
+        for index, item in enumerate(self.sections["groups"]):
+            self._plan_group(item, f"groups[{index}]")
+
+    # Registries ---------------------------------------------------------------------
+
+    def _plan_named(self, model, item: dict, where: str, label: str) -> None:
+        instance = model.objects.filter(name=item["name"]).first()
+        created = instance is None
+        instance = instance or model(name=item["name"])
+        changed = _assign(instance, {"description": item["description"]})
+        _clean(instance, where, self.problems, exclude=[])
+        self._step(f"{label} {item['name']!r}", created, changed, instance.save)
+
+    def _step(self, label: str, created: bool, changed: bool, apply) -> None:
+        action = "created" if created else "changed" if changed else "unchanged"
+        self.steps.append(_Step(label, action, apply if action != "unchanged" else None))
+
+    # Credentials ----------------------------------------------------------------------
+
+    def _plan_credential(self, item: dict, where: str) -> None:
+        env_name = item["secret_env"]
+        secret = None
+        if not ENV_NAME.match(env_name):
+            self.problems.append(
+                f"{where}.secret_env: not an environment variable name (A-Z, 0-9, _)"
+            )
+        elif os.environ.get(env_name):
+            secret = os.environ[env_name]
+            try:
+                validate_embed_secret(secret)
+            except ValidationError as exc:
+                # The message names the variable and the rule, never the value.
+                self.problems.append(f"{where}.secret_env: ${env_name}: {exc.messages[0]}")
+                secret = None
+        existing = Credential.objects.filter(name=item["name"]).first()
+        label = f"credential {item['name']!r}"
+        fields = {
+            "client_id": item["client_id"],
+            "description": item["description"],
+            "owner_email": item["owner_email"],
+            "owner_is_admin": item["owner_is_admin"],
+        }
+        revoke = not item["active"]
+        reason = item["revoked_reason"].strip() or DEFAULT_REVOKED_REASON
+        if existing is None:
+            if secret is None and ENV_NAME.match(env_name) and not os.environ.get(env_name):
+                self.problems.append(
+                    f"{where}.secret_env: ${env_name} is not set or empty; a new "
+                    "credential's secret must come from it"
+                )
+            probe = Credential(name=item["name"], **fields)
+            _clean(probe, where, self.problems, exclude=["secret", "secret_fingerprint"])
+
+            def apply_new(item=item, fields=fields, secret=secret, revoke=revoke, reason=reason):
+                credential = services.create_credential(
+                    name=item["name"], secret=secret, **fields
+                )
+                if revoke:
+                    services.revoke_credential(credential=credential, reason=reason)
+
+            self._step(label, True, False, apply_new)
+            return
+        changed_fields = _assign(existing, fields)
+        _clean(existing, where, self.problems, exclude=["secret", "secret_fingerprint"])
+        new_secret = None
+        if secret is not None:
+            try:
+                current = existing.signing_secret()
+            except CredentialBroken:
+                current = None
+            if current != secret:
+                new_secret = secret
+        do_revoke = revoke and existing.is_active
+        if item["active"] and not existing.is_active:
+            self.notes.append(
+                f"{label} stays revoked although the file says active; re-activate it "
+                "with `manage.py sigma_credentials activate`"
+            )
+
+        def apply_existing(existing=existing, changed_fields=changed_fields,
+                           new_secret=new_secret, do_revoke=do_revoke, reason=reason):
+            if changed_fields:
+                existing.save(
+                    update_fields=[*fields, "updated_at"]
+                )
+            if new_secret is not None:
+                services.replace_credential_secret(credential=existing, secret=new_secret)
+            if do_revoke:
+                services.revoke_credential(credential=existing, reason=reason)
+
+        if new_secret is not None:
+            self.notes.append(f"{label}: secret replaced from ${env_name}")
+        self._step(label, False, changed_fields or new_secret is not None or do_revoke,
+                   apply_existing)
+
+    # Embeds -----------------------------------------------------------------------------
+
+    def _plan_embed(self, item: dict, where: str) -> None:
+        self._refs("credentials", [item["credential"]], f"{where}.credential", "credential")
+        self._refs("teams", item["teams"], f"{where}.teams", "team")
+        values = {
+            name: item[name]
+            for name in _EMBED_FIELDS
+            if name not in ("slug", "credential", "teams", "controls")
+        }
+        if values["token_ttl"] is None:
+            values["token_ttl"] = settings.SIGMA_DEFAULT_TOKEN_TTL
+        existing = Embed.objects.select_related("credential").filter(slug=item["slug"]).first()
+        created = existing is None
+        embed = existing or Embed(slug=item["slug"])
+        changed = _assign(embed, values)
+        if not created:
+            changed |= embed.credential.name != item["credential"]
+            changed |= set(embed.teams.values_list("name", flat=True)) != set(item["teams"])
+        _clean(embed, where, self.problems, exclude=["credential", "teams"])
+        controls = item["controls"]
+        seen = set()
+        for c_index, control in enumerate(controls):
+            c_where = f"{where}.controls[{c_index}]"
+            if control["control_id"] in seen:
+                self.problems.append(f"{c_where}.control_id: listed twice")
+            seen.add(control["control_id"])
+            _clean(EmbedControl(**control), c_where, self.problems, exclude=["embed"])
+        wanted = {(c["control_id"], c["default_value"], c["allow_from_query"]) for c in controls}
+        if not created:
+            current = set(
+                embed.controls.values_list("control_id", "default_value", "allow_from_query")
+            )
+            changed |= current != wanted
+
+        def apply(item=item, values=values, controls=controls):
+            obj, _ = Embed.objects.update_or_create(
+                slug=item["slug"],
+                defaults={**values, "credential": Credential.objects.get(name=item["credential"])},
+            )
+            obj.teams.set(Team.objects.filter(name__in=item["teams"]))
+            ids = [c["control_id"] for c in controls]
+            obj.controls.exclude(control_id__in=ids).delete()
+            for control in controls:
+                EmbedControl.objects.update_or_create(
+                    embed=obj,
+                    control_id=control["control_id"],
+                    defaults={
+                        "default_value": control["default_value"],
+                        "allow_from_query": control["allow_from_query"],
+                    },
+                )
+
+        self._step(f"embed {item['slug']!r}", created, changed, apply)
+
+    # Users and groups ---------------------------------------------------------------------
+
+    def _plan_user(self, item: dict, where: str) -> None:
+        User = get_user_model()
+        user = User._default_manager.filter(
+            **{User.USERNAME_FIELD: item["username"]}
+        ).first()
+        if user is None:
+            self.problems.append(
+                f"{where}.username: no user {item['username']!r}; users must exist first"
+            )
+            return
+        if item["account_type"] is not None:
+            self._refs("account_types", [item["account_type"]], f"{where}.account_type",
+                       "account type")
+        self._refs("teams", item["teams"], f"{where}.teams", "team")
+        self._refs("user_attributes", item["attributes"], f"{where}.attributes",
+                   "user attribute")
+        for name, value in item["attributes"].items():
+            try:
+                validate_attribute_value(value)
+            except ValidationError as exc:
+                self.problems.append(f"{where}.attributes.{name}: {exc.messages[0]}")
+        profile = SigmaProfile.objects.select_related("account_type").filter(user=user).first()
+        created = profile is None
+        profile = profile or SigmaProfile(user=user)
+        changed = _assign(
+            profile,
+            {
+                "sigma_email": item["sigma_email"],
+                "is_blocked": item["is_blocked"],
+                "blocked_reason": item["blocked_reason"],
+            },
+        )
+        _clean(profile, where, self.problems, exclude=["user", "account_type", "teams"])
+        if not created:
+            current_type = profile.account_type.name if profile.account_type else None
+            changed |= current_type != item["account_type"]
+            changed |= set(profile.teams.values_list("name", flat=True)) != set(item["teams"])
+            current_attrs = dict(profile.attributes.values_list("attribute__name", "value"))
+            changed |= current_attrs != item["attributes"]
+
+        def apply(user=user, item=item):
+            obj, _ = SigmaProfile.objects.get_or_create(user=user)
+            obj.sigma_email = item["sigma_email"]
+            obj.is_blocked = item["is_blocked"]
+            obj.blocked_reason = item["blocked_reason"]
+            obj.account_type = (
+                AccountType.objects.get(name=item["account_type"])
+                if item["account_type"] is not None
+                else None
+            )
+            obj.save()
+            obj.teams.set(Team.objects.filter(name__in=item["teams"]))
+            obj.attributes.exclude(attribute__name__in=list(item["attributes"])).delete()
+            for name, value in item["attributes"].items():
+                SigmaProfileAttribute.objects.update_or_create(
+                    profile=obj,
+                    attribute=UserAttribute.objects.get(name=name),
+                    defaults={"value": value},
+                )
+
+        self._step(f"user {item['username']!r}", created, changed, apply)
+
+    def _plan_group(self, item: dict, where: str) -> None:
+        group = Group.objects.filter(name=item["name"]).first()
+        if group is None:
+            self.problems.append(
+                f"{where}.name: no group {item['name']!r}; groups must exist first"
+            )
+            return
+        if item["account_type"] is not None:
+            self._refs("account_types", [item["account_type"]], f"{where}.account_type",
+                       "account type")
+        self._refs("teams", item["teams"], f"{where}.teams", "team")
+        mapping = GroupMapping.objects.select_related("account_type").filter(group=group).first()
+        created = mapping is None
+        changed = False
+        if not created:
+            current_type = mapping.account_type.name if mapping.account_type else None
+            changed = current_type != item["account_type"] or set(
+                mapping.teams.values_list("name", flat=True)
+            ) != set(item["teams"])
+
+        def apply(group=group, item=item):
+            obj, _ = GroupMapping.objects.get_or_create(group=group)
+            obj.account_type = (
+                AccountType.objects.get(name=item["account_type"])
+                if item["account_type"] is not None
+                else None
+            )
+            obj.save()
+            obj.teams.set(Team.objects.filter(name__in=item["teams"]))
+
+        self._step(f"group {item['name']!r}", created, changed, apply)
+
+
+def import_config(text: str, *, dry_run: bool = False) -> ImportReport:
+    """Validate the whole document, then apply it in one transaction.
+
+    Raises :class:`ConfigInvalid` (nothing written) when any part is invalid: bad
+    JSON or shape, unknown keys, a secret in the file, unknown users, groups or
+    references, a duplicate client ID, a missing or invalid secret variable for a
+    new credential, or any model validation error. With ``dry_run`` the same report
+    is produced and nothing is written.
+    """
+    sections = parse_document(text)
+    planner = _Planner(sections)
+    planner.plan()
+    if planner.problems:
+        raise ConfigInvalid(planner.problems)
+    report = ImportReport(notes=planner.notes)
+    for step in planner.steps:
+        getattr(report, step.action).append(step.label)
+    if not dry_run:
+        with transaction.atomic():
+            for step in planner.steps:
+                if step.apply is not None:
+                    step.apply()
+    return report

@@ -1,0 +1,69 @@
+"""The doctor: run every Sigma check, database included, and exit 0, 1 or 2."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import checks
+from django.core.management.base import BaseCommand, CommandError
+
+from embeds.checks import SIGMA_CHECKS
+from embeds.commandline import EXIT_ERROR, EXIT_WARNINGS, write_json
+
+
+class Command(BaseCommand):
+    help = (
+        "Check the Sigma configuration: credentials decrypt with the current keys, "
+        "embeds are valid and usable, teams have members, settings are sane. One line "
+        "per finding. Exit 0 clean, 1 on errors, 2 on warnings only."
+    )
+    # It runs the checks itself, database ones included; a failing check must not
+    # stop the doctor from starting.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print JSON only.")
+        parser.add_argument(
+            "--database", default="default", help="Database alias to check (default: default)."
+        )
+
+    def handle(self, *args, json: bool = False, database: str = "default", **options):
+        silenced = set(settings.SILENCED_SYSTEM_CHECKS)
+        findings = [
+            message
+            for check in SIGMA_CHECKS
+            for message in check(app_configs=None, databases=[database])
+            if message.id not in silenced
+        ]
+        errors = [m for m in findings if m.level >= checks.ERROR]
+        warnings = [m for m in findings if checks.WARNING <= m.level < checks.ERROR]
+        if json:
+            write_json(
+                self.stdout,
+                {
+                    "ok": not findings,
+                    "errors": len(errors),
+                    "warnings": len(warnings),
+                    "findings": [
+                        {
+                            "id": m.id,
+                            "level": "error" if m.level >= checks.ERROR else "warning",
+                            "message": m.msg,
+                            "hint": m.hint or "",
+                        }
+                        for m in errors + warnings
+                    ],
+                },
+            )
+        else:
+            for m in errors + warnings:
+                level = "ERROR" if m.level >= checks.ERROR else "WARNING"
+                hint = f" Fix: {m.hint}" if m.hint else ""
+                self.stdout.write(f"{level} {m.id}: {m.msg}{hint}")
+            if not findings:
+                self.stdout.write("Sigma configuration OK: no findings.")
+        if errors:
+            raise CommandError(
+                f"{len(errors)} error(s), {len(warnings)} warning(s).", returncode=EXIT_ERROR
+            )
+        if warnings:
+            raise CommandError(f"{len(warnings)} warning(s).", returncode=EXIT_WARNINGS)

@@ -1,0 +1,70 @@
+"""Print a freshly signed, single-use embed URL for a user, by the page's own rules."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from embeds.commandline import EXIT_ERROR, get_embed, get_user, refusal_error, write_json
+from embeds.exceptions import Refusal
+from embeds.models import AccessRecord
+from embeds.services import issue_embed_url
+from embeds.signing import MAX_TTL
+
+MIN_TTL = 60
+
+
+class Command(BaseCommand):
+    help = (
+        "Sign a single-use Sigma embed URL for USERNAME on the embed SLUG, applying "
+        "exactly the rules of the embed page (and recorded in the audit trail)."
+    )
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--user", required=True, help="The host username to sign in.")
+        parser.add_argument("--embed", required=True, help="The embed's slug.")
+        parser.add_argument(
+            "--ttl",
+            type=int,
+            help=(
+                f"Token lifetime in seconds ({MIN_TTL} to {MAX_TTL}); default: the "
+                "embed's own lifetime."
+            ),
+        )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="Print {url, expires_at, claims, header, jti} as JSON only.",
+        )
+
+    def handle(self, *args, user: str, embed: str, ttl: int | None, json: bool, **options):
+        if ttl is not None and not MIN_TTL <= ttl <= MAX_TTL:
+            raise CommandError(
+                f"--ttl must be between {MIN_TTL} and {MAX_TTL} seconds (Sigma's limit is "
+                "30 days).",
+                returncode=EXIT_ERROR,
+            )
+        host_user = get_user(user)
+        target = get_embed(embed)
+        try:
+            signed = issue_embed_url(
+                user=host_user,
+                embed=target,
+                source=AccessRecord.Source.COMMAND,
+                ttl=ttl,
+            )
+        except Refusal as refusal:
+            raise refusal_error(refusal) from None
+        if json:
+            write_json(
+                self.stdout,
+                {
+                    "url": signed.url,
+                    "expires_at": signed.expires_at.isoformat(),
+                    "claims": signed.claims,
+                    "header": signed.header,
+                    "jti": signed.jti,
+                },
+            )
+        else:
+            self.stdout.write(signed.url)

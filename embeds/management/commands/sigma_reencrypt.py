@@ -1,0 +1,49 @@
+"""Re-encrypt every stored embed secret with the first FIELD_ENCRYPTION_KEY key."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from embeds.commandline import EXIT_ERROR, write_json
+from embeds.keys import ReencryptionFailed, reencrypt_secrets
+
+
+class Command(BaseCommand):
+    help = (
+        "After a new key is put first in FIELD_ENCRYPTION_KEY, re-encrypt every stored "
+        "embed secret with it and verify each. Safe to run twice. Afterwards the old "
+        "key can be removed."
+    )
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print JSON only.")
+
+    def handle(self, *args, json: bool = False, **options):
+        try:
+            result = reencrypt_secrets()
+        except ReencryptionFailed as exc:
+            raise CommandError(str(exc), returncode=EXIT_ERROR) from None
+        if json:
+            write_json(
+                self.stdout,
+                {
+                    "reencrypted": result.reencrypted,
+                    "already_current": result.already_current,
+                    "unreadable": result.unreadable,
+                },
+            )
+        else:
+            self.stdout.write(
+                f"Re-encrypted {len(result.reencrypted)} secret(s) with the first key; "
+                f"{len(result.already_current)} already used it."
+            )
+        if result.unreadable:
+            names = ", ".join(repr(n) for n in result.unreadable)
+            raise CommandError(
+                f"{len(result.unreadable)} secret(s) could not be decrypted with any key in "
+                f"FIELD_ENCRYPTION_KEY and were left as they are: {names}. Add back the key "
+                "that encrypted them, or enter them again with `sigma_credentials rotate`; "
+                "do not remove old keys yet.",
+                returncode=EXIT_ERROR,
+            )
