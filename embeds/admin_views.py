@@ -1,0 +1,95 @@
+"""The admin's embed sandbox: preview an embed as another user, without switching login.
+
+The preview signs through ``services.issue_embed_url`` with ``source=PREVIEW`` and
+the admin as ``actor``, so every host rule applies (teams, kill switches, the
+credential-owner rule) and the token is recorded as a preview. The admin's own
+session is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.views.decorators.cache import never_cache
+
+from accounts.identity import identity_for
+
+from . import services
+from .exceptions import Refusal
+from .forms import PreviewForm
+from .models import AccessRecord, Embed
+from .views import allow_sigma_frames, client_ip
+
+PREVIEW_PERMISSION = "embeds.preview_embed"
+
+
+def _initial(request) -> dict:
+    initial = {}
+    for name in ("user", "embed"):
+        value = request.GET.get(name, "")
+        if value.isdigit():
+            initial[name] = int(value)
+    return initial
+
+
+def _identity_or_none(user):
+    """The Sigma identity, to show what a refused user would be sent; None if refused."""
+    try:
+        return identity_for(user)
+    except Refusal:
+        return None
+
+
+@never_cache  # the page holds a single-use signed URL
+def preview(request):
+    # Security: signing as someone else is its own permission, not implied by
+    # staff status or by being able to edit embeds.
+    if not request.user.has_perm(PREVIEW_PERMISSION):
+        raise PermissionDenied
+    form = PreviewForm(
+        request.POST if request.method == "POST" else None, initial=_initial(request)
+    )
+    result = None
+    if form.is_valid():
+        user = form.cleaned_data["user"]
+        embed = Embed.objects.select_related("credential").get(pk=form.cleaned_data["embed"].pk)
+        try:
+            signed = services.issue_embed_url(
+                user=user,
+                embed=embed,
+                source=AccessRecord.Source.PREVIEW,
+                actor=request.user,
+                client_ip=client_ip(request),
+            )
+        except Refusal as refusal:
+            result = {
+                "allowed": False,
+                "refusal": refusal,
+                "identity": _identity_or_none(user),
+                "user": user,
+                "embed": embed,
+            }
+        else:
+            result = {
+                "allowed": True,
+                "user": user,
+                "embed": embed,
+                "signed": signed,
+                "header_json": json.dumps(signed.header, indent=2, sort_keys=True),
+                "claims_json": json.dumps(signed.claims, indent=2, sort_keys=True),
+                "redacted_url": signed.redacted_url,
+            }
+    context = {
+        **admin.site.each_context(request),
+        "title": "Preview an embed as a user",
+        "opts": Embed._meta,
+        "form": form,
+        "result": result,
+    }
+    request.current_app = admin.site.name
+    response = TemplateResponse(request, "admin/embeds/embed/preview.html", context)
+    # Only this admin page may frame Sigma; every other admin page keeps frame-src 'none'.
+    return allow_sigma_frames(response)
