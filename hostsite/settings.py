@@ -38,8 +38,9 @@ def _typed(name: str, reader, default):
         raise _fail(name, "starts with '$'", "Write the value itself, not a reference.")
     try:
         return reader(name, default=default)
-    except (ValueError, ImproperlyConfigured) as exc:
-        raise _fail(name, "is not valid", "See the settings table in README.md.") from exc
+    except (ValueError, ImproperlyConfigured):
+        # "from None": the parser's own message repeats the value (int() does).
+        raise _fail(name, "is not valid", "See the settings table in README.md.") from None
 
 
 def _bool(name: str, default: bool) -> bool:
