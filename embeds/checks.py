@@ -7,9 +7,8 @@ and return nothing unless ``databases`` is given, as Django's own
 ``migrate`` and ``manage.py sigma_check`` run them; a database without our
 tables (before the first ``migrate``) yields no finding.
 
-Ids:
+Ids (the emulator and key checks are in ``embeds.security_checks``, E1xx/W1xx):
   E001 SIGMA_ALLOWED_ORIGINS has an http origin while DEBUG is off
-  E002 the local Sigma emulator is enabled while DEBUG is off
   E003 SIGMA_ALLOWED_ORIGINS is empty
   E010 a credential's secret does not decrypt with FIELD_ENCRYPTION_KEY
   E011 a credential decrypts to a value that cannot be a Sigma secret
@@ -49,16 +48,6 @@ def check_sigma_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage
                     )
                 )
                 break
-        if settings.SIGMA_EMULATOR_ENABLED:
-            # The emulator accepts any token our own secrets sign: it is a test
-            # double, never something to expose in production.
-            messages.append(
-                checks.Error(
-                    "SIGMA_EMULATOR_ENABLED is on while DEBUG is off.",
-                    hint="Set SIGMA_EMULATOR_ENABLED=false in production.",
-                    id="embeds.E002",
-                )
-            )
     if not settings.SIGMA_ALLOWED_ORIGINS:
         messages.append(
             checks.Error(
@@ -281,5 +270,11 @@ def check_sigma_embeds(app_configs=None, databases=None, **kwargs):
     return messages
 
 
-# Run by `manage.py sigma_check`, in this order.
-SIGMA_CHECKS = (check_sigma_settings, check_sigma_credentials, check_sigma_embeds)
+def sigma_checks() -> list:
+    """Every registered check from the embeds app (this module and
+    ``embeds.security_checks``), deployment checks included: what ``sigma_check`` runs."""
+    return [
+        check
+        for check in checks.registry.registry.get_checks(include_deployment_checks=True)
+        if getattr(check, "__module__", "").startswith("embeds.")
+    ]

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 
 from .exceptions import Refusal
@@ -31,6 +31,34 @@ MSG_NOTHING_ON_STDIN = (
 MSG_TYPED_VALUES_DIFFER = (
     "The two secrets you typed differ; nothing was changed."
 )
+MSG_UNRECOGNIZED = (
+    "unrecognized arguments (not repeated here, as they may hold a secret). Secrets "
+    "are read from standard input, never from arguments; see --help."
+)
+
+
+class SigmaCommand(BaseCommand):
+    """Base of the sigma_* commands: argparse never repeats unknown arguments.
+
+    argparse's own "unrecognized arguments: --secret VALUE" would print a secret
+    pasted on the command line back to the terminal, CI log or our caller.
+    """
+
+    # Repair and diagnosis tools: they must work while a system check fails
+    # (e.g. a lost key), so the checks are not run before them.
+    requires_system_checks = []
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        original = parser.error
+
+        def error(message: str):
+            if message.startswith("unrecognized arguments"):
+                message = MSG_UNRECOGNIZED
+            return original(message)
+
+        parser.error = error
+        return parser
 
 
 def get_credential(name: str) -> Credential:

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import checks
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from embeds.checks import SIGMA_CHECKS
-from embeds.commandline import EXIT_ERROR, EXIT_WARNINGS, write_json
+from embeds.checks import sigma_checks
+from embeds.commandline import EXIT_ERROR, EXIT_WARNINGS, SigmaCommand, write_json
 
 
-class Command(BaseCommand):
+class Command(SigmaCommand):
     help = (
         "Check the Sigma configuration: credentials decrypt with the current keys, "
         "embeds are valid and usable, teams have members, settings are sane. One line "
         "per finding. Exit 0 clean, 1 on errors, 2 on warnings only."
     )
-    # It runs the checks itself, database ones included; a failing check must not
-    # stop the doctor from starting.
-    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print JSON only.")
@@ -30,7 +27,7 @@ class Command(BaseCommand):
         silenced = set(settings.SILENCED_SYSTEM_CHECKS)
         findings = [
             message
-            for check in SIGMA_CHECKS
+            for check in sigma_checks()
             for message in check(app_configs=None, databases=[database])
             if message.id not in silenced
         ]

@@ -7,19 +7,18 @@ import os
 import tempfile
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from embeds.commandline import EXIT_ERROR, write_json
+from embeds.commandline import EXIT_ERROR, SigmaCommand, write_json
 from embeds.config import ConfigInvalid, export_config, import_config
 
 
-class Command(BaseCommand):
+class Command(SigmaCommand):
     help = (
         "Export or import the declarative Sigma configuration: account types, user "
         "attributes, teams, credentials by reference (secrets come from environment "
         "variables, never from the file), embeds, user and group mappings."
     )
-    requires_system_checks = []
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")

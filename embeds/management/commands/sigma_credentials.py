@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db.models import Count
 
 from embeds import services
 from embeds.commandline import (
     EXIT_ERROR,
+    SigmaCommand,
     get_credential,
     get_user,
     read_secret,
@@ -18,13 +19,11 @@ from embeds.commandline import (
 from embeds.models import Credential
 
 
-class Command(BaseCommand):
+class Command(SigmaCommand):
     help = (
         "Manage Sigma embed credentials. Secrets are read from standard input (or a "
         "prompt without echo in a terminal), never from an argument, and never printed."
     )
-    # A repair tool: it must work while a system check fails (e.g. a broken key).
-    requires_system_checks = []
     # Tests pass a fake standard input, as Django's createsuperuser does.
     stealth_options = ("stdin",)
 

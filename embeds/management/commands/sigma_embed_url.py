@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from embeds.commandline import EXIT_ERROR, get_embed, get_user, refusal_error, write_json
+from embeds.commandline import (
+    EXIT_ERROR,
+    SigmaCommand,
+    get_embed,
+    get_user,
+    refusal_error,
+    write_json,
+)
 from embeds.exceptions import Refusal
 from embeds.models import AccessRecord
 from embeds.services import issue_embed_url
@@ -13,12 +20,11 @@ from embeds.signing import MAX_TTL
 MIN_TTL = 60
 
 
-class Command(BaseCommand):
+class Command(SigmaCommand):
     help = (
         "Sign a single-use Sigma embed URL for USERNAME on the embed SLUG, applying "
         "exactly the rules of the embed page (and recorded in the audit trail)."
     )
-    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--user", required=True, help="The host username to sign in.")

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from embeds.commandline import EXIT_ERROR, write_json
+from embeds.commandline import EXIT_ERROR, SigmaCommand, write_json
 from embeds.keys import ReencryptionFailed, reencrypt_secrets
 
 
-class Command(BaseCommand):
+class Command(SigmaCommand):
     help = (
         "After a new key is put first in FIELD_ENCRYPTION_KEY, re-encrypt every stored "
         "embed secret with it and verify each. Safe to run twice. Afterwards the old "
         "key can be removed."
     )
-    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print JSON only.")
