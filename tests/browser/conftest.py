@@ -93,11 +93,11 @@ class SigmaSite:
 
 @pytest.fixture
 def sigma_site(live_server, emulator_server, settings) -> SigmaSite:
-    """Host + emulator on two origins, seeded with the demo data (alice, bob, admin)."""
-    settings.SIGMA_EMULATOR_ENABLED = True
-    settings.SIGMA_EMULATOR_ORIGIN = emulator_server.url
-    settings.SIGMA_ALLOWED_ORIGINS = [*settings.SIGMA_ALLOWED_ORIGINS, emulator_server.url]
-    settings.SIGMA_EMULATOR_FRAME_ANCESTORS = [live_server.url]
+    """Host + emulator on two origins, seeded with the demo data (alice, bob, admin).
+
+    ``emulator_server`` enables the emulator, adds its origin to
+    SIGMA_ALLOWED_ORIGINS and lets the live server's origin frame it.
+    """
     call_command("seed_demo", "--force", verbosity=0)
     return SigmaSite(host=live_server.url, emulator=emulator_server.url)
 
