@@ -39,6 +39,7 @@ from .forms import (
     ReplaceSecretForm,
     RevokeForm,
     SwitchCredentialForm,
+    UserAttributeForm,
 )
 from .models import AccountType, Credential, Embed, EmbedControl, Team, UserAttribute
 
@@ -441,7 +442,7 @@ class AccountTypeAdmin(RegistryAdmin):
 
 @admin.register(UserAttribute)
 class UserAttributeAdmin(RegistryAdmin):
-    pass
+    form = UserAttributeForm
 
 
 # --- Embeds -------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from accounts.validators import validate_attribute_name
+
 from .models import Credential, Embed, validate_embed_secret
 from .validators import BOOLEAN_OPTIONS, BUILTIN_THEMES, parse_sigma_url
 
@@ -63,7 +65,14 @@ class CredentialAddForm(CredentialChangeForm):
         "shown again; only a short fingerprint is.",
     )
 
-    field_order = ["name", "client_id", "embed_secret", "description", "owner_email", "owner_is_admin"]
+    field_order = [
+        "name",
+        "client_id",
+        "embed_secret",
+        "description",
+        "owner_email",
+        "owner_is_admin",
+    ]
 
     def clean_embed_secret(self) -> str:
         secret = self.cleaned_data["embed_secret"]
@@ -140,6 +149,21 @@ class RegistryForm(forms.ModelForm):
                 MSG_NAME_WHITESPACE, code="name_whitespace", params={"name": name}
             )
         return name
+
+
+class UserAttributeForm(RegistryForm):
+    """Attribute names as Sigma defines them, the error next to the name field."""
+
+    def clean_name(self) -> str:
+        name = super().clean_name()
+        validate_attribute_name(name)
+        return name
+
+    def _post_clean(self) -> None:
+        # UserAttribute.clean() repeats the name rule as a non-field error; once
+        # the field has its own message, one is enough.
+        if not self.has_error("name"):
+            super()._post_clean()
 
 
 class EmbedAdminForm(forms.ModelForm):

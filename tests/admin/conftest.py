@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.forms import ModelMultipleChoiceField, MultiWidget
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def staff_factory(db):
 def _value(bound_field):
     value = bound_field.value()
     if value is None:
-        return ""
+        return [] if isinstance(bound_field.field, ModelMultipleChoiceField) else ""
     if isinstance(value, bool):
         return "on" if value else ""
     if isinstance(value, list | tuple):
@@ -39,6 +40,12 @@ def _value(bound_field):
 def _form_fields(form, data: dict) -> None:
     for name in form.fields:
         bound = form[name]
+        widget = bound.field.widget
+        if isinstance(widget, MultiWidget):  # e.g. date_joined: date_0 and time_1
+            parts = widget.decompress(bound.value())
+            for index, (sub, part) in enumerate(zip(widget.widgets, parts, strict=True)):
+                data[f"{bound.html_name}_{index}"] = sub.format_value(part) or ""
+            continue
         value = _value(bound)
         if value == "" and bound.field.widget.__class__.__name__ == "CheckboxInput":
             continue  # an unchecked box is absent from a browser's POST

@@ -323,7 +323,10 @@ def test_revoke_needs_its_own_permission(client, staff_factory, credential_facto
     )
     # Not an action this user has: the changelist comes back and nothing happens.
     assert response.status_code == 200
-    assert client.get(reverse("admin:embeds_credential_revoke", args=[credential.pk])).status_code == 403
+    assert (
+        client.get(reverse("admin:embeds_credential_revoke", args=[credential.pk])).status_code
+        == 403
+    )
     credential.refresh_from_db()
     assert credential.is_active
 
