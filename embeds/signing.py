@@ -123,7 +123,14 @@ def build_embed_url(
         raise SigningError("token is not a compact JWS")
     query = [f":jwt={token}", ":embed=true"]
     for name, value in interface_options:
-        if not name.startswith(":") or name in (":jwt", ":embed"):
+        # The name is written unencoded: only ":" + lowercase letters and "_", so
+        # no name can add a parameter ("&"), end the query ("#") or repeat :jwt.
+        if (
+            not name.startswith(":")
+            or name in (":jwt", ":embed")
+            or not name[1:]
+            or set(name[1:]) - set("abcdefghijklmnopqrstuvwxyz_")
+        ):
             raise SigningError("interface option names start with ':'")
         query.append(f"{name}={encode_control_value(value)}")
     for control_id, value in control_values:
