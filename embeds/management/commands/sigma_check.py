@@ -31,6 +31,8 @@ class Command(SigmaCommand):
             for message in check(app_configs=None, databases=[database])
             if message.id not in silenced
         ]
+        # Errors first, then warnings, each by id: a stable order for scripts and diffs.
+        findings.sort(key=lambda m: (-m.level, m.id or ""))
         errors = [m for m in findings if m.level >= checks.ERROR]
         warnings = [m for m in findings if checks.WARNING <= m.level < checks.ERROR]
         if json:
