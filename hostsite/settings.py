@@ -216,14 +216,17 @@ STORAGES = {
 }
 
 # --- Security headers --------------------------------------------------------
-# Every response, signed URL or not, sends Referrer-Policy: no-referrer, so a
-# signed :jwt URL can never leak through a Referer header.
-SECURE_REFERRER_POLICY = "no-referrer"
+# No page ever sends a Referer to another origin. Responses that carry a signed
+# :jwt URL go further and send "no-referrer" (embeds.views.mark_signed_url_response).
+# Not "no-referrer" everywhere: under it browsers send "Origin: null" on same-origin
+# form POSTs, which Django's CSRF origin check (rightly) rejects.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-hsts-seconds
 SECURE_HSTS_SECONDS = _typed("SECURE_HSTS_SECONDS", env.int, 0 if DEBUG else 31536000)
 if SECURE_HSTS_SECONDS < 0:
     raise _fail("SECURE_HSTS_SECONDS", "is negative", "Use 0 (off) or seconds, e.g. 31536000.")
@@ -235,6 +238,9 @@ SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if _bool("SECURE_PROXY_SSL_HEADER", False) else None
 )
+# https://docs.djangoproject.com/en/5.2/ref/settings/#session-cookie-age
+# A stolen admin session is as good as the embed secret's power: sessions expire
+# after 8 hours by default, cookies are HTTP-only and never sent cross-site on POST.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
