@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from cryptography.fernet import Fernet, MultiFernet
 from django.contrib.auth.models import Group
 from django.core import checks
+from django.core.management import call_command
 from django.db import connection
 from encrypted_model_fields import fields
 
@@ -273,3 +276,17 @@ def test_findings_never_contain_the_secret(embed_factory, monkeypatch):
     text = " ".join(f"{m.msg} {m.hint}" for m in db_findings())
     assert CANARY_SECRET not in text
     assert "does not decrypt" in text
+
+
+@pytest.mark.django_db
+def test_manage_py_check_reports_database_findings_only_with_a_database(embed_factory, settings):
+    settings.DEBUG = True
+    embed_factory(slug="sales", teams=())
+    plain, with_db = io.StringIO(), io.StringIO()
+
+    call_command("check", stdout=plain, stderr=plain)
+    call_command("check", "--database", "default", stdout=with_db, stderr=with_db)
+
+    assert "embeds.W021" not in plain.getvalue()
+    assert "(embeds.W021) Embed 'sales' has no team, so nobody can view it." in with_db.getvalue()
+    assert CANARY_SECRET not in plain.getvalue() + with_db.getvalue()
