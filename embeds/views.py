@@ -176,9 +176,16 @@ def with_options(url: str, options: list[tuple[str, str]]) -> str:
     return url + "".join(encoded)
 
 
-def embed_frame(request: HttpRequest, embed: Embed, signed: services.SignedEmbed) -> dict:
+def embed_frame(
+    request: HttpRequest,
+    embed: Embed,
+    signed: services.SignedEmbed,
+    *,
+    frame_id: str = "sigma-embed",
+) -> dict:
     """What ``embeds/_frame.html`` and ``embed.js`` need to mount and re-mount."""
     return {
+        "id": frame_id,
         "src": signed.url,
         # A fresh frame name per render: the browser can never match it to a
         # session-history entry holding an earlier (spent) URL.

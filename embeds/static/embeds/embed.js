@@ -133,13 +133,16 @@
     this.loadingBox.hidden = false;
   };
 
-  SigmaEmbed.prototype.showError = function (title, message, code) {
+  SigmaEmbed.prototype.showError = function (title, message, code, hint) {
     window.clearTimeout(this.slowTimer);
     this.container.setAttribute("aria-busy", "false");
     this.container.classList.add("has-error");
     this.loadingBox.hidden = true;
     this.errorBox.querySelector("[data-sigma-error-title]").textContent = title;
     this.errorBox.querySelector("[data-sigma-error-message]").textContent = message;
+    var hintLine = this.errorBox.querySelector("[data-sigma-error-hint]");
+    hintLine.textContent = hint || "";
+    hintLine.hidden = !hint;
     var codeLine = this.errorBox.querySelector("[data-sigma-error-code-line]");
     this.errorBox.querySelector("[data-sigma-error-code]").textContent = code || "";
     codeLine.hidden = !code;
@@ -167,6 +170,9 @@
     frame.setAttribute("allowfullscreen", "");
     frame.setAttribute("referrerpolicy", "no-referrer");
     frame.setAttribute("data-sigma-frame", "");
+    if (this.container.getAttribute("data-frame-id")) {
+      frame.id = this.container.getAttribute("data-frame-id");
+    }
     frame.src = url;
     this.loaded = false;
     this.frameOrigin = origin;
@@ -212,6 +218,10 @@
       .fetch(this.refreshUrl + window.location.search, {
         method: "POST",
         credentials: "same-origin",
+        // The page itself is no-referrer, under which a POST says "Origin: null"
+        // and fails Django's CSRF origin check; same-origin still sends nothing
+        // to any other origin.
+        referrerPolicy: "same-origin",
         cache: "no-store",
         headers: {
           "Accept": "application/json",
@@ -307,6 +317,10 @@
       .fetch(this.errorReportUrl, {
         method: "POST",
         credentials: "same-origin",
+        // The page itself is no-referrer, under which a POST says "Origin: null"
+        // and fails Django's CSRF origin check; same-origin still sends nothing
+        // to any other origin.
+        referrerPolicy: "same-origin",
         keepalive: true,
         headers: {
           "Accept": "application/json",
@@ -405,10 +419,10 @@
     }
     this.showError(
       "Sigma could not open this content",
-      (message || "Sigma reported an error without a message.") +
-        " Try again; if it keeps happening, an administrator of this site can see " +
-        "this error in the error reports.",
-      code
+      message || "Sigma reported an error without a message.",
+      code,
+      "Try again. If it keeps happening, an administrator of this site can see this " +
+        "error in the site's error reports."
     );
   };
 
