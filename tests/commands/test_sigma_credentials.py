@@ -28,7 +28,7 @@ def create_args(name="Prod", client_id="prod-client"):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("piped", [CANARY_SECRET, CANARY_SECRET + "\n", CANARY_SECRET + "\r\n"])
-def test_create_reads_secret_from_stdin_and_prints_only_fingerprint(run, piped):
+def test_create_reads_secret_from_stdin_and_prints_only_fingerprint(run, piped, caplog):
     result = run(
         *create_args(),
         "--owner-email",
@@ -52,6 +52,8 @@ def test_create_reads_secret_from_stdin_and_prints_only_fingerprint(run, piped):
         "Production",
     )
     assert CANARY_SECRET not in result.everything
+    assert "Created Sigma credential Prod (prod-client)" in caplog.text
+    assert CANARY_SECRET not in caplog.text
 
 
 @pytest.mark.django_db
@@ -374,7 +376,9 @@ def test_activate_restores_a_revoked_credential(run, credential_factory):
 
 
 @pytest.mark.django_db
-def test_rotate_replaces_the_secret_and_keeps_no_trace_of_the_old_one(run, credential_factory):
+def test_rotate_replaces_the_secret_and_keeps_no_trace_of_the_old_one(
+    run, credential_factory, caplog
+):
     credential = credential_factory(name="Prod")
 
     result = run("sigma_credentials", "rotate", "Prod", stdin=NEW_SECRET + "\n")
@@ -394,6 +398,8 @@ def test_rotate_replaces_the_secret_and_keeps_no_trace_of_the_old_one(run, crede
     assert decrypt_str(token) == NEW_SECRET
     assert CANARY_SECRET not in result.everything
     assert NEW_SECRET not in result.everything
+    assert "Replaced the secret of Sigma credential Prod" in caplog.text
+    assert CANARY_SECRET not in caplog.text and NEW_SECRET not in caplog.text
 
 
 @pytest.mark.django_db
