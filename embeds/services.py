@@ -142,7 +142,7 @@ def issue_embed_url(
         source,
     )
     return SignedEmbed(
-        url=url,
+        url=signing.SignedURL(url),  # repr() hides the token (tracebacks, debug logs)
         jti=jti,
         issued_at=now,
         expires_at=expires_at,

@@ -149,3 +149,17 @@ def redact_url(url: str) -> str:
         if item
     )
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+class SignedURL(str):
+    """A signed embed URL whose ``repr`` hides the token.
+
+    It renders and serialises as the full URL, but ``repr`` (used by dataclass
+    reprs, tracebacks, and Django's template debug logging, which logs the whole
+    context on a missing variable) shows :func:`redact_url`.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(redact_url(str(self)))
