@@ -92,4 +92,10 @@ def preview(request):
     request.current_app = admin.site.name
     response = TemplateResponse(request, "admin/embeds/embed/preview.html", context)
     # Only this admin page may frame Sigma; every other admin page keeps frame-src 'none'.
-    return allow_sigma_frames(response)
+    allow_sigma_frames(response)
+    # allow_sigma_frames sends "no-referrer", under which Chromium posts this page's
+    # own form with "Origin: null" and CSRF refuses it. "same-origin" still sends no
+    # Referer to any other origin, this page's URL never holds a token (the preview
+    # is POSTed), and the iframe itself has referrerpolicy="no-referrer".
+    response["Referrer-Policy"] = "same-origin"
+    return response

@@ -186,6 +186,7 @@ class EmbedAdminForm(forms.ModelForm):
             *BOOLEAN_OPTIONS,
         ]
         widgets = {
+            "url": forms.TextInput(attrs={"size": 90, "spellcheck": "false"}),
             "theme": forms.TextInput(attrs={"list": "sigma-themes", "placeholder": "Light"}),
             "disabled_reason": forms.TextInput(attrs={"size": 60}),
         }
