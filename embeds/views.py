@@ -16,7 +16,6 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -27,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import SigmaProfile
 
-from . import services, signing
+from . import ratelimit, services, signing
 from .access import visible_embeds
 from .exceptions import RateLimited, Refusal
 from .models import AccessRecord, Embed
@@ -35,7 +34,7 @@ from .validators import validate_control_value
 
 logger = logging.getLogger(__name__)
 
-# Error reports one user may send in one window (a per-user cache counter).
+# Error reports one user may send per window (embeds.ratelimit, per-user counter).
 ERROR_REPORT_LIMIT = 10
 ERROR_REPORT_WINDOW = 600  # seconds
 # The JSON endpoints take small bodies only.
@@ -190,7 +189,7 @@ def embed_frame(
         # A fresh frame name per render: the browser can never match it to a
         # session-history entry holding an earlier (spent) URL.
         "name": f"sigma-{secrets.token_hex(8)}",
-        "expires_in": int((signed.expires_at - signed.issued_at).total_seconds()),
+        "expires_in": signed.claims["exp"] - signed.claims["iat"],
         "allowed_origins": json.dumps(list(settings.SIGMA_ALLOWED_ORIGINS)),
         "refresh_url": reverse("embeds:refresh", kwargs={"slug": embed.slug}),
         "error_report_url": reverse("embeds:error_report", kwargs={"slug": embed.slug}),
@@ -328,23 +327,20 @@ def embed_refresh(request: HttpRequest, slug: str) -> JsonResponse:
     response = JsonResponse(
         {
             "url": with_options(signed.url, place),
-            "expiresIn": int((signed.expires_at - signed.issued_at).total_seconds()),
+            "expiresIn": signed.claims["exp"] - signed.claims["iat"],
             "expiresAt": signed.expires_at.isoformat(),
         }
     )
     return mark_signed_url_response(response)
 
 
-def take_error_report_slot(user) -> bool:
-    """Count one report against ``user``'s window; False once over the limit."""
-    key = f"embeds:error-reports:{user.pk}"
-    cache.add(key, 0, timeout=ERROR_REPORT_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the window ended between add() and incr()
-        cache.set(key, 1, timeout=ERROR_REPORT_WINDOW)
-        count = 1
-    return count <= ERROR_REPORT_LIMIT
+ERROR_REPORT_SCOPE = "error-report"
+
+
+def take_error_report_slot(user) -> ratelimit.Hit:
+    """Count one report against ``user`` (``embeds.ratelimit``'s cache counter)."""
+    rate = ratelimit.Rate(ERROR_REPORT_LIMIT, ERROR_REPORT_WINDOW)
+    return ratelimit.hit(ERROR_REPORT_SCOPE, f"user:{user.pk}", rate)
 
 
 @never_cache
@@ -359,7 +355,8 @@ def embed_error_report(request: HttpRequest, slug: str) -> JsonResponse:
     embed = _embed_or_none(slug)
     if embed is None or not visible_embeds(request.user).filter(pk=embed.pk).exists():
         return _not_found()
-    if not take_error_report_slot(request.user):
+    slot = take_error_report_slot(request.user)
+    if slot.exceeded:
         logger.warning("Error reports rate-limited user=%s embed=%s", request.user.pk, slug)
         limited = InvalidEmbedRequest(
             "rate_limited",
@@ -368,7 +365,7 @@ def embed_error_report(request: HttpRequest, slug: str) -> JsonResponse:
             status=HTTPStatus.TOO_MANY_REQUESTS,
         )
         response = json_error(limited)
-        response["Retry-After"] = str(ERROR_REPORT_WINDOW)
+        response["Retry-After"] = str(slot.retry_after)
         return response
     try:
         payload = read_json_object(request)
