@@ -302,6 +302,41 @@ def test_replayed_url_is_recovered_through_the_refresh_endpoint(
     assert browser_page.csp_violations == []
 
 
+def test_refresh_reopens_the_exploration_sigma_reported(browser_page, page, sigma_site):
+    open_embed(page, sigma_site)
+    frame = page.frame(url=lambda url: url.startswith(sigma_site.emulator))
+    frame.evaluate(
+        "origin => parent.postMessage("
+        "{type: 'workbook:exploreKey:onchange', exploreKey: 'exp-42_a'}, origin)",
+        sigma_site.host,
+    )
+    assert wait_for_event(page, "explore") == {"exploreKey": "exp-42_a"}
+    page.evaluate("SigmaEmbed.get().refresh('test')")
+    wait_for_event(page, "loaded", 2)
+    assert iframe_src(page).endswith("&:explore=exp-42_a")
+    options = emulator(page).locator("#interface-options")
+    options.get_by_text(":explore").wait_for()
+    assert "exp-42_a" in options.inner_text()
+    assert_clean(browser_page)
+
+
+def test_returning_after_the_token_lifetime_mounts_a_fresh_url(browser_page, page, sigma_site):
+    open_embed(page, sigma_site)
+    spent = jti_of(iframe_src(page))
+    # Within the lifetime, coming back changes nothing.
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    assert page.evaluate("SigmaEmbed.get().pending") is None  # no refresh started
+    assert page.locator("[data-sigma-loading]").is_hidden()
+    # Past it (the deadline is moved instead of the clock), the page re-mounts.
+    page.evaluate("SigmaEmbed.get().deadline = Date.now() - 1")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    assert wait_for_event(page, "remounted")["reason"] == "returned"
+    wait_for_event(page, "loaded", 2)
+    assert jti_of(iframe_src(page)) != spent
+    assert AccessRecord.objects.filter(source=AccessRecord.Source.REFRESH).count() == 1
+    assert_clean(browser_page)
+
+
 def test_back_navigation_never_reuses_a_spent_url(browser_page, page, sigma_site):
     open_embed(page, sigma_site)
     first = jti_of(iframe_src(page))
