@@ -57,8 +57,7 @@ def parse_rate(value: str, *, setting: str = "rate") -> Rate | None:
     if slash and count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0:
         return Rate(int(count), int(seconds))
     raise ImproperlyConfigured(
-        f"Setting {setting} is not a rate. Use count/seconds with both above 0, e.g. "
-        "60/60, or off."
+        f"Setting {setting} is not a rate. Use count/seconds with both above 0, e.g. 60/60, or off."
     )
 
 

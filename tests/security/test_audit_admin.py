@@ -56,8 +56,16 @@ def test_audit_changelist_lists_records_without_token_or_secret(client, admin_us
     token = records.url.split(":jwt=")[1].split("&")[0]
     assert token not in html
     assert CANARY_SECRET not in html
-    for title in ("By outcome", "By rule", "By is preview", "By created at", "By user",
-                  "By embed", "By credential", "By source"):
+    for title in (
+        "By outcome",
+        "By rule",
+        "By is preview",
+        "By created at",
+        "By user",
+        "By embed",
+        "By credential",
+        "By source",
+    ):
         assert title in html, title
 
 
@@ -65,9 +73,7 @@ def test_audit_changelist_lists_records_without_token_or_secret(client, admin_us
 def test_audit_search_by_exact_jti_finds_one_record(client, admin_user, records):
     client.force_login(admin_user)
     response = client.get(reverse(CHANGELIST), {"q": records.jti})
-    assert list(response.context["cl"].result_list) == [
-        AccessRecord.objects.get(jti=records.jti)
-    ]
+    assert list(response.context["cl"].result_list) == [AccessRecord.objects.get(jti=records.jti)]
     partial = client.get(reverse(CHANGELIST), {"q": records.jti[:8]})
     assert list(partial.context["cl"].result_list) == []
 
@@ -117,8 +123,12 @@ def test_audit_change_page_is_read_only_and_post_is_refused(client, admin_user, 
     assert 'name="_save"' not in html
     assert CANARY_SECRET not in html
     assert client.post(url, {"rule": "tampered"}).status_code == 403
-    assert client.post(reverse("admin:embeds_accessrecord_delete", args=[record.pk]),
-                       {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:embeds_accessrecord_delete", args=[record.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert client.get(reverse("admin:embeds_accessrecord_add")).status_code == 403
     record.refresh_from_db()
     assert record.rule == ""

@@ -40,7 +40,8 @@ def every_log():
     handler = Capture()
     manager = logging.root.manager
     loggers = [logging.root] + [
-        logging.getLogger(name) for name in list(manager.loggerDict)
+        logging.getLogger(name)
+        for name in list(manager.loggerDict)
         if isinstance(manager.loggerDict[name], logging.Logger)
     ]
     saved = [(lg, lg.level, lg.disabled) for lg in loggers]
@@ -74,8 +75,9 @@ def test_flows_log_neither_secret_nor_token(
     client.force_login(alice)
     for _ in range(2):
         issued += tokens_in(client.get(embed.get_absolute_url()).content.decode())
-    refresh = client.post(reverse("embeds:refresh", args=["sales"]), "{}",
-                          content_type="application/json")
+    refresh = client.post(
+        reverse("embeds:refresh", args=["sales"]), "{}", content_type="application/json"
+    )
     issued += tokens_in(refresh.content.decode().replace("\\u0026", "&"))
     assert client.get(embed.get_absolute_url()).status_code == 429
     settings.SIGMA_RATE_LIMIT = "off"
@@ -86,8 +88,9 @@ def test_flows_log_neither_secret_nor_token(
 
     # Admin: preview, credential pages, audit trail.
     client.force_login(admin_user)
-    preview = client.post(reverse("admin:embeds_embed_preview"),
-                          {"user": alice.pk, "embed": embed.pk})
+    preview = client.post(
+        reverse("admin:embeds_embed_preview"), {"user": alice.pk, "embed": embed.pk}
+    )
     issued += tokens_in(preview.content.decode())
     for name, args in (
         ("admin:embeds_credential_changelist", []),

@@ -50,26 +50,56 @@ URL_MESSAGES = {
     embed_validators.MSG_DOT_SEGMENTS,
 }
 URL_CODES = {
-    "not_https", "host_not_allowed", "legacy_embed", "query", "fragment",
-    "credentials", "dot_segments", "bad_path",
+    "not_https",
+    "host_not_allowed",
+    "legacy_embed",
+    "query",
+    "fragment",
+    "credentials",
+    "dot_segments",
+    "bad_path",
 }
 
 segment = st.text(
     alphabet=st.sampled_from("abcXYZ019-_.%/:?#@\\ \u00e9\u200b"), min_size=0, max_size=24
 )
 workbook_id = st.text(alphabet="ABCDEFGHJKabcdefgh0123456789", min_size=14, max_size=34)
-hosts = st.sampled_from([
-    "https://app.sigmacomputing.com", "http://app.sigmacomputing.com", "https://evil.example",
-    "http://127.0.0.1:8001", "https://app.sigmacomputing.com:443", "https://user:pw@app.sigmacomputing.com",
-    "https://APP.SIGMACOMPUTING.COM", "javascript:", "//app.sigmacomputing.com", "",
-])
-tails = st.sampled_from(["", "/", "?:nodeId=x", "#frag", "/page/p1", "/element/e-1_2", "/embed/x",
-                         "/../../x", "%2f..", "/tag/v2/page/p", "/page/../element/x"])
+hosts = st.sampled_from(
+    [
+        "https://app.sigmacomputing.com",
+        "http://app.sigmacomputing.com",
+        "https://evil.example",
+        "http://127.0.0.1:8001",
+        "https://app.sigmacomputing.com:443",
+        "https://user:pw@app.sigmacomputing.com",
+        "https://APP.SIGMACOMPUTING.COM",
+        "javascript:",
+        "//app.sigmacomputing.com",
+        "",
+    ]
+)
+tails = st.sampled_from(
+    [
+        "",
+        "/",
+        "?:nodeId=x",
+        "#frag",
+        "/page/p1",
+        "/element/e-1_2",
+        "/embed/x",
+        "/../../x",
+        "%2f..",
+        "/tag/v2/page/p",
+        "/page/../element/x",
+    ]
+)
 
 
 org = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,15}\Z")
 name = st.from_regex(r"\A[A-Za-z][A-Za-z0-9-]{0,20}\Z")
-good_tails = st.sampled_from(["", "/", "/page/p1", "/element/e-1_2", "/tag/v2", "/tag/v2/page/Ab_9"])
+good_tails = st.sampled_from(
+    ["", "/", "/page/p1", "/element/e-1_2", "/tag/v2", "/tag/v2/page/Ab_9"]
+)
 
 
 @st.composite
@@ -120,8 +150,11 @@ texts = st.text(max_size=40)
 maybe_int = st.one_of(
     st.integers(min_value=1, max_value=4_000_000_000),
     st.integers(min_value=2_592_000 - 5, max_value=2_592_000 + 5),
-    st.integers(min_value=-10, max_value=10**13), st.booleans(), st.floats(allow_nan=True),
-    st.none(), st.text(max_size=5),
+    st.integers(min_value=-10, max_value=10**13),
+    st.booleans(),
+    st.floats(allow_nan=True),
+    st.none(),
+    st.text(max_size=5),
 )
 names = st.text(min_size=1, max_size=20)
 
@@ -136,8 +169,12 @@ names = st.text(min_size=1, max_size=20)
         st.lists(st.one_of(texts, st.none(), st.integers()), max_size=4),
         texts,
     ),
-    attributes=st.one_of(st.none(), st.dictionaries(st.one_of(texts, st.integers()),
-                                                    st.one_of(texts, st.integers()), max_size=3)),
+    attributes=st.one_of(
+        st.none(),
+        st.dictionaries(
+            st.one_of(texts, st.integers()), st.one_of(texts, st.integers()), max_size=3
+        ),
+    ),
     now=maybe_int,
     ttl=maybe_int,
     jti=st.one_of(st.uuids().map(str), texts),
@@ -148,8 +185,14 @@ def test_build_claims_never_produces_claims_sigma_rejects(
     TRIED["build_claims"] += 1
     try:
         claims = signing.build_claims(
-            client_id=client_id, email=email, account_type=account_type, teams=teams,
-            user_attributes=attributes, now=now, ttl=ttl, jti=jti,
+            client_id=client_id,
+            email=email,
+            account_type=account_type,
+            teams=teams,
+            user_attributes=attributes,
+            now=now,
+            ttl=ttl,
+            jti=jti,
         )
     except signing.SigningError as exc:
         assert one_line(str(exc))
@@ -167,7 +210,10 @@ def test_build_claims_never_produces_claims_sigma_rejects(
     # What is signed is exactly what was built, and verifies with the secret.
     token = signing.sign_token(claims, secret=CANARY_SECRET, client_id=client_id)
     decoded = jwt.decode(
-        token, CANARY_SECRET, algorithms=["HS256"], audience="sigmacomputing",
+        token,
+        CANARY_SECRET,
+        algorithms=["HS256"],
+        audience="sigmacomputing",
         options={"verify_exp": False, "verify_iat": False},
     )
     assert decoded == claims
@@ -212,7 +258,7 @@ def test_build_embed_url_cannot_be_smuggled_a_second_token_or_parameter(options,
     # One item per option and control: no value can add a parameter of its own.
     assert len(items) == 2 + len(options) + len(controls)
     assert sum(item.startswith(":jwt=") for item in items) == 1
-    for item, (control_id, value) in zip(items[2 + len(options):], controls, strict=True):
+    for item, (control_id, value) in zip(items[2 + len(options) :], controls, strict=True):
         name, _, encoded = item.partition("=")
         assert not name.startswith(":") and unquote(name) == control_id
         assert unquote(encoded) == value
@@ -222,7 +268,8 @@ def test_build_embed_url_cannot_be_smuggled_a_second_token_or_parameter(options,
 # --- accounts.validators: emails, attribute names and values ------------------------
 
 emails = st.one_of(
-    st.emails(), texts,
+    st.emails(),
+    texts,
     st.builds(lambda a, b: f"{a}@{b}", texts, texts),
 )
 
@@ -277,7 +324,8 @@ def test_control_validators(control_id, value):
         # An accepted id survives the URL builder as exactly one parameter.
         url = signing.build_embed_url(
             "https://app.sigmacomputing.com/a/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA",
-            token=TOKEN, control_values=[(control_id, value)],
+            token=TOKEN,
+            control_values=[(control_id, value)],
         )
         assert len(urlsplit(url).query.split("&")) == 3
     try:
@@ -292,7 +340,9 @@ def test_control_validators(control_id, value):
 
 
 @pytest.mark.django_db
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(email=emails, attribute=st.text(max_size=60))
 def test_issue_embed_url_never_signs_invalid_stored_identity(
     settings, alice, embed_factory, email, attribute
@@ -325,13 +375,34 @@ def test_issue_embed_url_never_signs_invalid_stored_identity(
 # --- config import -----------------------------------------------------------------------
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12),
-              st.just(CANARY_SECRET)),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.sampled_from(["name", "client_id", "secret_env", "secret", "slug",
-                                       "url", "teams", "controls", "version", "x", "title",
-                                       "credential", "username", "attributes"]),
-                      children, max_size=4),
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.text(max_size=12), st.just(CANARY_SECRET)
+    ),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "client_id",
+                    "secret_env",
+                    "secret",
+                    "slug",
+                    "url",
+                    "teams",
+                    "controls",
+                    "version",
+                    "x",
+                    "title",
+                    "credential",
+                    "username",
+                    "attributes",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=12,
 )
 documents = st.one_of(
@@ -348,7 +419,9 @@ documents = st.one_of(
 
 
 @pytest.mark.django_db
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(documents)
 def test_config_import_refuses_bad_documents_clearly_and_writes_nothing(db, text):
     from embeds import config

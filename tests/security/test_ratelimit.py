@@ -54,9 +54,7 @@ def test_issue_embed_url_refuses_past_limit_and_records_refusal(settings, alice,
     settings.SIGMA_RATE_LIMIT = "3/60"
     embed = embed_factory()
     for _ in range(3):
-        services.issue_embed_url(
-            user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW
-        )
+        services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
     with pytest.raises(RateLimited) as caught:
         services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
     assert caught.value.retry_after == 50
@@ -65,7 +63,10 @@ def test_issue_embed_url_refuses_past_limit_and_records_refusal(settings, alice,
     )
     refused = AccessRecord.objects.get(outcome=AccessRecord.Outcome.REFUSED)
     assert (refused.rule, refused.user, refused.embed, refused.jti) == (
-        "rate_limited", alice, embed, ""
+        "rate_limited",
+        alice,
+        embed,
+        "",
     )
     assert AccessRecord.objects.filter(outcome=AccessRecord.Outcome.ISSUED).count() == 3
 
@@ -88,7 +89,9 @@ def test_issue_rate_counts_refused_attempts(settings, bob, embed_factory):
     rules = []
     for _ in range(3):
         try:
-            services.issue_embed_url(user=bob, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
+            services.issue_embed_url(
+                user=bob, embed=embed, source=AccessRecord.Source.PAGE, now=NOW
+            )
         except Exception as exc:  # noqa: BLE001
             rules.append(exc.code)
     assert rules == ["no_team", "no_team", "rate_limited"]
@@ -123,7 +126,9 @@ BURST = 100
 
 
 @pytest.mark.django_db
-def test_embed_page_burst_gets_friendly_429_with_retry_after(settings, client, alice, embed_factory):
+def test_embed_page_burst_gets_friendly_429_with_retry_after(
+    settings, client, alice, embed_factory
+):
     """A burst of 100 page views at 60/60: exactly 60 signed, 40 friendly 429s."""
     settings.SIGMA_RATE_LIMIT = "60/60"
     embed = embed_factory()
@@ -134,7 +139,9 @@ def test_embed_page_burst_gets_friendly_429_with_retry_after(settings, client, a
         last = client.get(embed.get_absolute_url())
         statuses.append(last.status_code)
     issued, limited = statuses.count(200), statuses.count(429)
-    print(f"\nburst of {BURST} page views at SIGMA_RATE_LIMIT=60/60: {issued} signed, {limited} x 429")
+    print(
+        f"\nburst of {BURST} page views at SIGMA_RATE_LIMIT=60/60: {issued} signed, {limited} x 429"
+    )
     # The window may roll over once during the burst; at most 2 x 60 then pass.
     assert issued + limited == BURST
     assert 60 <= issued <= 120
@@ -174,7 +181,11 @@ def test_limit_holds_across_processes_with_shared_cache():
     procs = [
         subprocess.Popen(  # noqa: S603
             [sys.executable, "-c", CHILD, ident, "1000000.0"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(4)
     ]

@@ -111,10 +111,16 @@ def test_production_safety_warnings(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     messages = security_checks.check_production_safety()
     assert [(m.id, m.msg) for m in messages] == [
-        ("embeds.W101", "The local Sigma emulator is enabled with DEBUG off (SIGMA_EMULATOR_FORCE)."),
+        (
+            "embeds.W101",
+            "The local Sigma emulator is enabled with DEBUG off (SIGMA_EMULATOR_FORCE).",
+        ),
         ("embeds.W102", "SIGMA_RATE_LIMIT, SIGMA_LOGIN_IP_RATE_LIMIT switched off with DEBUG off."),
-        ("embeds.W103", "The default cache is per process, so rate limits and sign-in lockouts "
-         "do not hold across processes."),
+        (
+            "embeds.W103",
+            "The default cache is per process, so rate limits and sign-in lockouts "
+            "do not hold across processes.",
+        ),
     ]
 
 
@@ -135,7 +141,11 @@ def production_env(**extra: str) -> dict[str, str]:
 def test_check_deploy_reports_nothing_in_production_shape():
     result = subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     print("\n$ manage.py check --deploy\n" + result.stdout + result.stderr)
     assert result.returncode == 0, result.stderr
@@ -148,7 +158,11 @@ def test_check_deploy_warns_on_per_process_cache():
     del env["CACHE_URL"]
     result = subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert "(embeds.W103) The default cache is per process" in result.stderr
     assert "security." not in result.stderr  # Django's own deploy checks stay clean

@@ -70,8 +70,16 @@ BAD_VALUES = [
     ("SECRET_KEY", "django-insecure-" + "x9" * 30, "Setting SECRET_KEY is a default or too short"),
     ("SECRET_KEY", "$hort-but-secret-Pa55", "Setting SECRET_KEY is a default or too short"),
     ("FIELD_ENCRYPTION_KEY", None, "Setting FIELD_ENCRYPTION_KEY is missing."),
-    ("FIELD_ENCRYPTION_KEY", "$notAFernetKey-s3cr3t", "Setting FIELD_ENCRYPTION_KEY entry 1 is not a Fernet key"),
-    ("FIELD_ENCRYPTION_KEY", f"{GOOD_FERNET},$HOME-s3cr3t", "Setting FIELD_ENCRYPTION_KEY entry 2 is not a Fernet key"),
+    (
+        "FIELD_ENCRYPTION_KEY",
+        "$notAFernetKey-s3cr3t",
+        "Setting FIELD_ENCRYPTION_KEY entry 1 is not a Fernet key",
+    ),
+    (
+        "FIELD_ENCRYPTION_KEY",
+        f"{GOOD_FERNET},$HOME-s3cr3t",
+        "Setting FIELD_ENCRYPTION_KEY entry 2 is not a Fernet key",
+    ),
     ("DEBUG", "$maybe-s3cr3t", "Setting DEBUG is not a boolean."),
     ("SECURE_HSTS_SECONDS", "$HSTS_s3cr3t", "Setting SECURE_HSTS_SECONDS starts with '$'."),
     ("SECURE_HSTS_SECONDS", "lots-s3cr3t", "Setting SECURE_HSTS_SECONDS is not valid."),
@@ -82,10 +90,26 @@ BAD_VALUES = [
     ("SIGMA_LOGIN_RATE_LIMIT", "five-s3cr3t", "Setting SIGMA_LOGIN_RATE_LIMIT is not a rate."),
     ("SIGMA_LOGIN_IP_RATE_LIMIT", "50/-1", "Setting SIGMA_LOGIN_IP_RATE_LIMIT is not a rate."),
     ("SIGMA_AUDIT_RETENTION_DAYS", "0", "Setting SIGMA_AUDIT_RETENTION_DAYS is below 1."),
-    ("SIGMA_AUDIT_RETENTION_DAYS", "$DAYS_s3cr3t", "Setting SIGMA_AUDIT_RETENTION_DAYS starts with '$'."),
-    ("CSP_REPORT_URI", "http://reports.example.com/s3cr3t", "Setting CSP_REPORT_URI is not an https URL or a path."),
-    ("CSP_REPORT_URI", "https://x.example.com/a; script-src *", "Setting CSP_REPORT_URI is not an https URL or a path."),
-    ("SIGMA_EMULATOR_ENABLED", "true", "Setting SIGMA_EMULATOR_ENABLED is true while DEBUG is off."),
+    (
+        "SIGMA_AUDIT_RETENTION_DAYS",
+        "$DAYS_s3cr3t",
+        "Setting SIGMA_AUDIT_RETENTION_DAYS starts with '$'.",
+    ),
+    (
+        "CSP_REPORT_URI",
+        "http://reports.example.com/s3cr3t",
+        "Setting CSP_REPORT_URI is not an https URL or a path.",
+    ),
+    (
+        "CSP_REPORT_URI",
+        "https://x.example.com/a; script-src *",
+        "Setting CSP_REPORT_URI is not an https URL or a path.",
+    ),
+    (
+        "SIGMA_EMULATOR_ENABLED",
+        "true",
+        "Setting SIGMA_EMULATOR_ENABLED is true while DEBUG is off.",
+    ),
 ]
 
 
@@ -111,7 +135,10 @@ def test_settings_read_dollar_secret_key_literally():
     dollar_key = "$" + GOOD_SECRET_KEY
     result = start(SECRET_KEY=dollar_key)
     assert result.returncode == 0, result.stderr
-    code = "import hostsite.settings as s; print(s.SECRET_KEY == __import__('os').environ['SECRET_KEY'])"
+    code = (
+        "import os, hostsite.settings as s; "
+        "print(s.SECRET_KEY == os.environ['SECRET_KEY'])"
+    )
     env_check = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code],
         cwd=ROOT,
