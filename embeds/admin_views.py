@@ -91,11 +91,11 @@ def preview(request):
     }
     request.current_app = admin.site.name
     response = TemplateResponse(request, "admin/embeds/embed/preview.html", context)
-    # Only this admin page may frame Sigma; every other admin page keeps frame-src 'none'.
-    allow_sigma_frames(response)
-    # allow_sigma_frames sends "no-referrer", under which Chromium posts this page's
-    # own form with "Origin: null" and CSRF refuses it. "same-origin" still sends no
-    # Referer to any other origin, this page's URL never holds a token (the preview
-    # is POSTed), and the iframe itself has referrerpolicy="no-referrer".
-    response["Referrer-Policy"] = "same-origin"
+    if result is not None and result["allowed"]:
+        # The page now holds a signed URL: frame Sigma (only here among admin pages),
+        # never store it, never send a Referer. Under "no-referrer" browsers post
+        # forms with "Origin: null", which CSRF refuses, so the template turns this
+        # page's form into a GET that pre-fills the next preview and its log-out
+        # into a link.
+        allow_sigma_frames(response)
     return response

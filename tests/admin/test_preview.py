@@ -70,6 +70,12 @@ def test_preview_signs_for_the_chosen_user_and_keeps_the_admin_logged_in(
         == "alice@example.com"
     )
     assert f'src="{result["signed"].url}"'.replace("&", "&amp;") in html
+    # It carries a signed URL: never stored, no Referer, frames only Sigma, and no
+    # POST form (under no-referrer it would be refused by CSRF as "Origin: null").
+    assert "no-store" in response["Cache-Control"]
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "frame-src https://app.sigmacomputing.com" in response["Content-Security-Policy"]
+    assert 'method="post"' not in html
     # The admin's own session is untouched: still the previewer.
     assert int(client.session["_auth_user_id"]) == previewer.pk
     assert response.wsgi_request.user == previewer
