@@ -152,7 +152,8 @@ def test_embed_page_error_state_markup_is_accessible(alice_client, embed):
 # --- Refresh endpoint ------------------------------------------------------------
 
 
-def test_refresh_returns_a_new_signed_url_and_records_it(alice_client, embed):
+def test_refresh_returns_a_new_signed_url_and_records_it(alice_client, embed, caplog):
+    caplog.set_level(logging.INFO)
     page = alice_client.get(embed.get_absolute_url()).content.decode()
     response = post_json(alice_client, refresh_url(embed), {})
     assert response.status_code == 200
@@ -168,6 +169,8 @@ def test_refresh_returns_a_new_signed_url_and_records_it(alice_client, embed):
     assert "no-store" in response["Cache-Control"]
     assert response["Referrer-Policy"] == "no-referrer"
     assert CANARY_SECRET not in response.content.decode()
+    assert f"jti={claims['jti']}" in caplog.text and "source=refresh" in caplog.text
+    assert token_of(data["url"]) not in caplog.text and CANARY_SECRET not in caplog.text
 
 
 def test_refresh_accepts_an_empty_body(alice_client, embed):
