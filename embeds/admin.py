@@ -42,6 +42,7 @@ from .forms import (
     UserAttributeForm,
 )
 from .models import AccountType, Credential, Embed, EmbedControl, Team, UserAttribute
+from .validators import BOOLEAN_OPTIONS
 
 sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
 
@@ -492,21 +493,7 @@ class EmbedAdmin(admin.ModelAdmin):
         (
             "Interface options",
             {
-                "fields": (
-                    "theme",
-                    "menu_position",
-                    "language",
-                    "hide_menu",
-                    "hide_folder_navigation",
-                    "hide_tooltip",
-                    "disable_mobile_view",
-                    "responsive_height",
-                    "hide_page_controls",
-                    "hide_reload_button",
-                    "hide_title",
-                    "hide_view_select",
-                    "disable_auto_refresh",
-                ),
+                "fields": ("theme", "menu_position", "language", *BOOLEAN_OPTIONS),
                 "description": "Sent as URL parameters after the token (not signed): "
                 "cosmetic only, never for security.",
             },
@@ -516,23 +503,22 @@ class EmbedAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("teams")
 
-    @admin.display(description="kind")
-    def kind(self, obj: Embed) -> str:
+    @staticmethod
+    def _content_part(obj: Embed, part: str) -> str:
         if obj.pk is None or not obj.url:
             return "—"
         try:
-            return obj.content.kind
+            return getattr(obj.content, part)
         except ValidationError:
             return "invalid URL"
 
+    @admin.display(description="kind")
+    def kind(self, obj: Embed) -> str:
+        return self._content_part(obj, "kind")
+
     @admin.display(description="workbook ID")
     def workbook_id(self, obj: Embed) -> str:
-        if obj.pk is None or not obj.url:
-            return "—"
-        try:
-            return obj.content.workbook_id
-        except ValidationError:
-            return "invalid URL"
+        return self._content_part(obj, "workbook_id")
 
     @admin.display(description="teams")
     def team_names(self, obj: Embed) -> str:

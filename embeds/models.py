@@ -17,6 +17,7 @@ from encrypted_model_fields.fields import EncryptedCharField
 
 from .exceptions import CredentialBroken
 from .validators import (
+    BOOLEAN_OPTIONS,
     MENU_POSITIONS,
     SigmaContent,
     parse_sigma_url,
@@ -299,18 +300,7 @@ class Embed(models.Model):
             options.append((":menu_position", self.menu_position))
         if self.language:
             options.append((":lng", self.language))
-        for name in (
-            "hide_menu",
-            "hide_folder_navigation",
-            "hide_tooltip",
-            "disable_mobile_view",
-            "responsive_height",
-            "hide_page_controls",
-            "hide_reload_button",
-            "hide_title",
-            "hide_view_select",
-            "disable_auto_refresh",
-        ):
+        for name in BOOLEAN_OPTIONS:
             if getattr(self, name):
                 options.append((f":{name}", "true"))
         return options
