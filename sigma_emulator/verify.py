@@ -47,6 +47,7 @@ MSG_INVALID_EMAIL = "Invalid email"
 MSG_INVALID_ACCOUNT_TYPE = "Invalid account_type: required for embed users"
 MSG_INVALID_TEAMS = "Invalid external_user_team"
 MSG_INVALID_USER_ATTRIBUTES = "Invalid user_attributes: must map names to strings"
+MSG_OWNER_ONLY = "Invalid sub: credentials owned by a non-Admin can sign in only their owner"
 MSG_INVALID_JTI = "Invalid jti parameter"
 MSG_REPLAY = "This embed URL has already been used (jti replay)"
 MSG_INVALID_PATH = "Invalid embed_path"
@@ -193,6 +194,8 @@ def verify_token(
     lookup_secret: Callable[[str], str | None],
     now: int,
     claim_jti: Callable[[str], bool] | None = None,
+    team_exists: Callable[[str], bool] | None = None,
+    owner_allows: Callable[[str, str], bool] | None = None,
 ) -> VerifyResult:
     """Check an embed token the way Sigma does and return the verdict.
 
@@ -200,15 +203,19 @@ def verify_token(
     that client ID, or None. ``now`` is integer epoch seconds. ``claim_jti(jti)``
     records the jti and returns False when it was already recorded; it is called
     last, so only an otherwise valid token uses up its jti. Without it, replay is
-    not checked.
+    not checked. ``team_exists(name)`` says whether the organization has that team
+    (Sigma's EINVAL "Invalid external_user_team" otherwise); ``owner_allows(kid,
+    sub)`` applies Sigma's owner rule (a non-Admin owner's credentials sign in only
+    the owner). Each check is skipped when its callable is not given.
 
     Refuses, in this order: a missing or malformed token, an alg other than HS256,
     a missing kid, an unknown or inactive kid, a bad signature, iss != kid, a ver
     other than 1.0/1.1, ver 1.1 without aud "sigmacomputing", non-integer or
     millisecond iat/exp, a session over 30 days, an expired token, an iat more
     than 60 s ahead, a bad ``sub``, a missing account_type, teams that are not a
-    non-empty list of names, user_attributes that are not string to string, a
-    missing jti, and a jti already used.
+    non-empty list of names, user_attributes that are not string to string, a team
+    the organization does not have, a ``sub`` the credential's owner may not sign
+    in, a missing jti, and a jti already used.
     """
     if not token:
         return VerifyResult.refuse("token_missing", MSG_INVALID_KID)
@@ -259,6 +266,10 @@ def verify_token(
         return problem
     if problem := _check_user(claims):
         return problem
+    if team_exists is not None and not all(team_exists(team) for team in claims["teams"]):
+        return VerifyResult.refuse("team_unknown", MSG_INVALID_TEAMS)
+    if owner_allows is not None and not owner_allows(kid, claims["sub"]):
+        return VerifyResult.refuse("owner", MSG_OWNER_ONLY)
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
         return VerifyResult.refuse("jti", MSG_INVALID_JTI)

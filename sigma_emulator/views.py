@@ -16,7 +16,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from embeds.exceptions import CredentialBroken
-from embeds.models import Credential
+from embeds.models import Credential, Team
 
 from .models import claim_jti
 from .verify import (
@@ -93,6 +93,21 @@ def lookup_secret(kid: str) -> str | None:
         return None
 
 
+def team_exists(name: str) -> bool:
+    """The emulated organization's teams are the host's team registry."""
+    return Team.objects.filter(name=name).exists()
+
+
+def owner_allows(kid: str, sub: str) -> bool:
+    """Sigma's owner rule, read from the credential record (spec §7)."""
+    credential = Credential.objects.filter(client_id=kid).first()
+    if credential is None:
+        return False
+    return credential.owner_is_admin or (
+        bool(credential.owner_email) and credential.owner_email.casefold() == sub.casefold()
+    )
+
+
 def _error_page(request: HttpRequest, *, code: str, message: str, status: int) -> HttpResponse:
     return render(
         request,
@@ -142,6 +157,8 @@ def content(request: HttpRequest) -> HttpResponse:
         lookup_secret=lookup_secret,
         now=current_time(),
         claim_jti=claim_jti,
+        team_exists=team_exists,
+        owner_allows=owner_allows,
     )
     if not result.ok:
         logger.info("Emulator: refused token (%s, rule %s)", result.code, result.rule)

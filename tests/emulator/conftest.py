@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from django.test.client import ClientHandler
 
-from embeds.models import Credential
+from embeds.models import Credential, Team
 from sigma_emulator.handler import URLCONF
 from tests.emulator.server import emulator_frame_ancestors, emulator_server  # noqa: F401
 
@@ -82,8 +82,9 @@ def emulator_client(emulator_enabled) -> Client:
     return client
 
 
-@pytest.fixture
-def emulator_credential(db) -> Credential:
+def make_emulator_credential() -> Credential:
+    """The credential the test tokens are signed for, in an organization with team Sales."""
+    Team.objects.get_or_create(name="Sales")
     credential = Credential(
         name="Emulator test",
         client_id=CLIENT_ID,
@@ -93,6 +94,11 @@ def emulator_credential(db) -> Credential:
     credential.set_secret(SECRET)
     credential.save()
     return credential
+
+
+@pytest.fixture
+def emulator_credential(db) -> Credential:
+    return make_emulator_credential()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from embeds.models import Credential
 from sigma_emulator.verify import MSG_INVALID_PATH, MSG_REPLAY
-from tests.emulator.conftest import CLIENT_ID, SECRET, WORKBOOK_PATH, claims, make_token
+from tests.emulator.conftest import WORKBOOK_PATH, claims, make_emulator_credential, make_token
 
 
 def fetch(address: str) -> tuple[int, dict[str, str], str]:
@@ -25,15 +25,7 @@ def fetch(address: str) -> tuple[int, dict[str, str], str]:
 
 @pytest.fixture
 def live_credential(transactional_db) -> Credential:
-    credential = Credential(
-        name="Live emulator",
-        client_id=CLIENT_ID,
-        owner_email="owner@example.com",
-        owner_is_admin=True,
-    )
-    credential.set_secret(SECRET)
-    credential.save()
-    return credential
+    return make_emulator_credential()
 
 
 def test_emulator_server_serves_a_signed_workbook(emulator_server, live_credential):

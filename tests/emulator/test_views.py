@@ -9,12 +9,15 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
+from embeds.models import Team
 from sigma_emulator.verify import (
     MSG_EXP_PAST,
     MSG_INVALID_CLIENT_ID,
     MSG_INVALID_EMAIL,
     MSG_INVALID_KID,
     MSG_INVALID_PATH,
+    MSG_INVALID_TEAMS,
+    MSG_OWNER_ONLY,
     MSG_REPLAY,
 )
 from tests.emulator.conftest import NOW, SECRET, WORKBOOK_PATH, claims, make_token
@@ -38,6 +41,7 @@ def url(path: str = WORKBOOK_PATH, token: str | None = None, extra: str = "") ->
 
 
 def test_content_page_shows_the_signed_in_user(emulator_client, emulator_credential):
+    Team.objects.create(name="Sales West")
     payload = claims(
         sub="alice@example.com",
         teams=["Sales", "Sales West"],
@@ -147,6 +151,34 @@ def test_content_page_refuses_an_inactive_credential(emulator_client, emulator_c
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert page_data(response)["event"]["message"] == MSG_INVALID_CLIENT_ID
+
+
+def test_content_page_refuses_a_team_the_organization_does_not_have(
+    emulator_client, emulator_credential
+):
+    response = emulator_client.get(url(token=make_token(claims(teams=["Sales", "Slaes"]))))
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert page_data(response)["event"] == {
+        "type": "workbook:error",
+        "code": "EINVAL",
+        "message": MSG_INVALID_TEAMS,
+    }
+
+
+def test_content_page_applies_the_owner_rule_of_non_admin_credentials(
+    emulator_client, emulator_credential
+):
+    emulator_credential.owner_is_admin = False
+    emulator_credential.owner_email = "Owner@example.com"
+    emulator_credential.save()
+
+    someone_else = emulator_client.get(url(token=make_token()))
+    the_owner = emulator_client.get(url(token=make_token(claims(sub="owner@example.com"))))
+
+    assert someone_else.status_code == HTTPStatus.UNAUTHORIZED
+    assert page_data(someone_else)["event"]["message"] == MSG_OWNER_ONLY
+    assert the_owner.status_code == HTTPStatus.OK
 
 
 @pytest.mark.parametrize(
