@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from embeds.exceptions import AmbiguousAccountType, NoAccountType, NoEmail, UserBlocked
 from embeds.models import Team
 
@@ -26,17 +28,17 @@ class SigmaIdentity:
         return dict(self.user_attributes)
 
 
+def effective_teams(user):
+    """Teams of the user's own mapping plus every group mapping's, as one queryset."""
+    own = SigmaProfile.teams.through.objects.filter(sigmaprofile__user=user).values("team_id")
+    from_groups = GroupMapping.teams.through.objects.filter(groupmapping__group__user=user).values(
+        "team_id"
+    )
+    return Team.objects.filter(Q(id__in=own) | Q(id__in=from_groups))
+
+
 def effective_team_ids(user) -> set[int]:
-    """Teams of the user's own mapping plus every group mapping's."""
-    own = Team.objects.filter(
-        id__in=SigmaProfile.teams.through.objects.filter(sigmaprofile__user=user).values("team_id")
-    )
-    from_groups = Team.objects.filter(
-        id__in=GroupMapping.teams.through.objects.filter(groupmapping__group__user=user).values(
-            "team_id"
-        )
-    )
-    return set(own.values_list("id", flat=True)) | set(from_groups.values_list("id", flat=True))
+    return set(effective_teams(user).values_list("id", flat=True))
 
 
 def identity_for(user) -> SigmaIdentity:
@@ -72,8 +74,10 @@ def identity_for(user) -> SigmaIdentity:
             )
         (account_type,) = names
 
-    team_ids = effective_team_ids(user)
-    teams = tuple(sorted(Team.objects.filter(id__in=team_ids).values_list("name", flat=True)))
+    # Names and ids in one query: this runs on every page view.
+    rows = sorted(effective_teams(user).values_list("name", "id"))
+    teams = tuple(name for name, _ in rows)
+    team_ids = {team_id for _, team_id in rows}
     attributes: tuple[tuple[str, str], ...] = ()
     if profile is not None:
         attributes = tuple(

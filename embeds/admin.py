@@ -265,6 +265,14 @@ class CredentialAdmin(admin.ModelAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/embeds/credential/confirm.html", context)
 
+    def _apply_to_all(self, request, credentials, change, *, log: str, done: str) -> None:
+        """Run one service call per credential in one transaction, log each, report once."""
+        with transaction.atomic():
+            for credential in credentials:
+                change(credential)
+                self.log_change(request, credential, log)
+        self.message_user(request, done % {"count": len(credentials)}, messages.SUCCESS)
+
     def _revoke(self, request, queryset, *, bulk: bool):
         credentials = list(queryset)
         if not credentials:
@@ -275,23 +283,20 @@ class CredentialAdmin(admin.ModelAdmin):
         form = RevokeForm(request.POST if request.POST.get("post") else None)
         if form.is_valid():
             reason = form.cleaned_data["reason"]
-            with transaction.atomic():
-                for credential in credentials:
-                    services.revoke_credential(
-                        credential=credential, actor=request.user, reason=reason
-                    )
-                    self.log_change(request, credential, f"Revoked. Reason: {reason}")
-            self.message_user(
+            self._apply_to_all(
                 request,
-                ngettext(
+                credentials,
+                lambda credential: services.revoke_credential(
+                    credential=credential, actor=request.user, reason=reason
+                ),
+                log=f"Revoked. Reason: {reason}",
+                done=ngettext(
                     "%(count)d credential was revoked; its embeds are refused from the "
                     "next request.",
                     "%(count)d credentials were revoked; their embeds are refused from the "
                     "next request.",
                     len(credentials),
-                )
-                % {"count": len(credentials)},
-                messages.SUCCESS,
+                ),
             )
             return None
         return self._confirmation(
@@ -313,19 +318,18 @@ class CredentialAdmin(admin.ModelAdmin):
             )
             return None
         if request.POST.get("post"):
-            with transaction.atomic():
-                for credential in credentials:
-                    services.activate_credential(credential=credential, actor=request.user)
-                    self.log_change(request, credential, "Re-activated.")
-            self.message_user(
+            self._apply_to_all(
                 request,
-                ngettext(
+                credentials,
+                lambda credential: services.activate_credential(
+                    credential=credential, actor=request.user
+                ),
+                log="Re-activated.",
+                done=ngettext(
                     "%(count)d credential was re-activated.",
                     "%(count)d credentials were re-activated.",
                     len(credentials),
-                )
-                % {"count": len(credentials)},
-                messages.SUCCESS,
+                ),
             )
             return None
         return self._confirmation(

@@ -589,6 +589,13 @@ class _Planner:
 
     # Users and groups ---------------------------------------------------------------------
 
+    def _plan_mapping_refs(self, item: dict, where: str) -> None:
+        """The account type and teams a user or group mapping names must exist."""
+        if item["account_type"] is not None:
+            self._refs("account_types", [item["account_type"]], f"{where}.account_type",
+                       "account type")
+        self._refs("teams", item["teams"], f"{where}.teams", "team")
+
     def _plan_user(self, item: dict, where: str) -> None:
         User = get_user_model()
         user = User._default_manager.filter(
@@ -599,10 +606,7 @@ class _Planner:
                 f"{where}.username: no user {item['username']!r}; users must exist first"
             )
             return
-        if item["account_type"] is not None:
-            self._refs("account_types", [item["account_type"]], f"{where}.account_type",
-                       "account type")
-        self._refs("teams", item["teams"], f"{where}.teams", "team")
+        self._plan_mapping_refs(item, where)
         self._refs("user_attributes", item["attributes"], f"{where}.attributes",
                    "user attribute")
         for name, value in item["attributes"].items():
@@ -623,9 +627,7 @@ class _Planner:
         )
         _clean(profile, where, self.problems, exclude=["user", "account_type", "teams"])
         if not created:
-            current_type = profile.account_type.name if profile.account_type else None
-            changed |= current_type != item["account_type"]
-            changed |= set(profile.teams.values_list("name", flat=True)) != set(item["teams"])
+            changed |= _mapping_differs(profile, item)
             current_attrs = dict(profile.attributes.values_list("attribute__name", "value"))
             changed |= current_attrs != item["attributes"]
 
@@ -634,13 +636,7 @@ class _Planner:
             obj.sigma_email = item["sigma_email"]
             obj.is_blocked = item["is_blocked"]
             obj.blocked_reason = item["blocked_reason"]
-            obj.account_type = (
-                AccountType.objects.get(name=item["account_type"])
-                if item["account_type"] is not None
-                else None
-            )
-            obj.save()
-            obj.teams.set(Team.objects.filter(name__in=item["teams"]))
+            _apply_mapping(obj, item)
             obj.attributes.exclude(attribute__name__in=list(item["attributes"])).delete()
             for name, value in item["attributes"].items():
                 SigmaProfileAttribute.objects.update_or_create(
@@ -658,30 +654,35 @@ class _Planner:
                 f"{where}.name: no group {item['name']!r}; groups must exist first"
             )
             return
-        if item["account_type"] is not None:
-            self._refs("account_types", [item["account_type"]], f"{where}.account_type",
-                       "account type")
-        self._refs("teams", item["teams"], f"{where}.teams", "team")
+        self._plan_mapping_refs(item, where)
         mapping = GroupMapping.objects.select_related("account_type").filter(group=group).first()
         created = mapping is None
-        changed = False
-        if not created:
-            current_type = mapping.account_type.name if mapping.account_type else None
-            changed = current_type != item["account_type"] or set(
-                mapping.teams.values_list("name", flat=True)
-            ) != set(item["teams"])
+        changed = not created and _mapping_differs(mapping, item)
 
         def apply(group=group, item=item):
             obj, _ = GroupMapping.objects.get_or_create(group=group)
-            obj.account_type = (
-                AccountType.objects.get(name=item["account_type"])
-                if item["account_type"] is not None
-                else None
-            )
-            obj.save()
-            obj.teams.set(Team.objects.filter(name__in=item["teams"]))
+            _apply_mapping(obj, item)
 
         self._step(f"group {item['name']!r}", created, changed, apply)
+
+
+def _mapping_differs(mapping, item: dict) -> bool:
+    """Whether a stored user or group mapping's account type or teams differ from the file."""
+    current_type = mapping.account_type.name if mapping.account_type else None
+    return current_type != item["account_type"] or set(
+        mapping.teams.values_list("name", flat=True)
+    ) != set(item["teams"])
+
+
+def _apply_mapping(mapping, item: dict) -> None:
+    """Set a user or group mapping's account type and teams from the file, and save."""
+    mapping.account_type = (
+        AccountType.objects.get(name=item["account_type"])
+        if item["account_type"] is not None
+        else None
+    )
+    mapping.save()
+    mapping.teams.set(Team.objects.filter(name__in=item["teams"]))
 
 
 def import_config(text: str, *, dry_run: bool = False) -> ImportReport:
