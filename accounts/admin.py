@@ -20,10 +20,8 @@ from django.forms.models import BaseInlineFormSet
 
 from embeds.admin_views import PREVIEW_PERMISSION
 from embeds.exceptions import Refusal
-from embeds.models import Team
-
-from .identity import effective_team_ids, identity_for
-from .models import GroupMapping, SigmaProfile, SigmaProfileAttribute
+from embeds.identity import effective_team_ids, identity_for
+from embeds.models import GroupMapping, SigmaProfile, SigmaProfileAttribute, Team
 
 User = get_user_model()
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from accounts.identity import SigmaIdentity, effective_team_ids, identity_for
-
 from .exceptions import (
     CredentialInactive,
     EmbedDisabled,
     EmbedMisconfigured,
     NoTeam,
     OwnerMismatch,
+    Refusal,
 )
+from .identity import SigmaIdentity, identity_for
 from .models import Embed, EmbedQuerySet
 
 
@@ -52,10 +52,23 @@ def check_access(*, user, embed: Embed) -> SigmaIdentity:
 
 
 def visible_embeds(user) -> EmbedQuerySet:
-    """Enabled embeds that share a team with ``user`` (what the home page lists)."""
+    """Enabled embeds that share a team with ``user`` (what the home page lists).
+
+    The teams come from ``identity_for`` (``SIGMA_IDENTITY_RESOLVER``); a user the
+    resolver refuses (blocked, no email, no account type) sees none.
+    """
+    try:
+        team_ids = identity_for(user).team_ids
+    except Refusal:
+        return Embed.objects.none()
+    return embeds_for_teams(team_ids)
+
+
+def embeds_for_teams(team_ids) -> EmbedQuerySet:
+    """Enabled embeds shared with any of ``team_ids``, by title."""
     return (
         Embed.objects.enabled()
-        .for_teams(effective_team_ids(user))
+        .for_teams(team_ids)
         .select_related("credential")
         .order_by("title")
     )

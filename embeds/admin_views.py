@@ -15,11 +15,10 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 
-from accounts.identity import identity_for
-
 from . import services
 from .exceptions import Refusal
 from .forms import PreviewForm
+from .identity import identity_for
 from .models import AccessRecord, Embed
 from .views import allow_sigma_frames, client_ip
 

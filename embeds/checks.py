@@ -26,9 +26,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections
+
+from .exceptions import CredentialBroken
+from .keys import KeyStatus, configured_keys, key_status, stored_ciphertexts
+from .models import Credential, Embed, GroupMapping, SigmaProfile, Team, validate_embed_secret
+from .validators import parse_sigma_url
 
 MIN_TTL = 60
 MAX_TTL = 2_592_000  # Sigma's limit for exp - iat (spec §1.2)
@@ -62,10 +68,6 @@ def check_sigma_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage
 
 def _tables_ready(alias: str) -> bool:
     """True once our tables exist (the check also runs before the first migrate)."""
-    from accounts.models import GroupMapping, SigmaProfile
-
-    from .models import Credential, Embed, Team
-
     needed = {m._meta.db_table for m in (Credential, Embed, Team, SigmaProfile, GroupMapping)}
     try:
         return needed <= set(connections[alias].introspection.table_names())
@@ -82,10 +84,6 @@ def _database_aliases(databases) -> list[str]:
 @checks.register(checks.Tags.database)
 def check_sigma_credentials(app_configs=None, databases=None, **kwargs):
     """Every credential decrypts, with the first key, to a plausible secret."""
-    from .exceptions import CredentialBroken
-    from .keys import KeyStatus, configured_keys, key_status, stored_ciphertexts
-    from .models import Credential, validate_embed_secret
-
     messages: list[checks.CheckMessage] = []
     for alias in _database_aliases(databases):
         try:
@@ -139,10 +137,6 @@ def check_sigma_credentials(app_configs=None, databases=None, **kwargs):
 
 def _viewer_emails(alias: str, team_ids: set[int]) -> set[str]:
     """Sigma emails (casefolded) of every user with a path to one of ``team_ids``."""
-    from django.contrib.auth import get_user_model
-
-    from accounts.models import GroupMapping, SigmaProfile
-
     User = get_user_model()
     users = User._default_manager.using(alias).filter(
         pk__in=SigmaProfile.objects.using(alias)
@@ -163,8 +157,6 @@ def _viewer_emails(alias: str, team_ids: set[int]) -> set[str]:
 
 
 def _team_has_members(alias: str, team) -> bool:
-    from accounts.models import GroupMapping, SigmaProfile
-
     if SigmaProfile.objects.using(alias).filter(teams=team).exists():
         return True
     return (
@@ -177,9 +169,6 @@ def _team_has_members(alias: str, team) -> bool:
 @checks.register(checks.Tags.database)
 def check_sigma_embeds(app_configs=None, databases=None, **kwargs):
     """Every enabled embed is valid, uses an active credential and has viewers."""
-    from .models import Embed
-    from .validators import parse_sigma_url
-
     messages: list[checks.CheckMessage] = []
     for alias in _database_aliases(databases):
         try:

@@ -26,9 +26,6 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.models import GroupMapping, SigmaProfile, SigmaProfileAttribute
-from accounts.validators import validate_attribute_value
-
 from . import services
 from .exceptions import CredentialBroken
 from .models import (
@@ -36,11 +33,14 @@ from .models import (
     Credential,
     Embed,
     EmbedControl,
+    GroupMapping,
+    SigmaProfile,
+    SigmaProfileAttribute,
     Team,
     UserAttribute,
     validate_embed_secret,
 )
-from .validators import BOOLEAN_OPTIONS
+from .validators import BOOLEAN_OPTIONS, validate_attribute_value
 
 FORMAT_VERSION = 1
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")

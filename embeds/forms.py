@@ -11,10 +11,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from accounts.validators import validate_attribute_name
-
 from .models import Credential, Embed, validate_embed_secret
-from .validators import BOOLEAN_OPTIONS, BUILTIN_THEMES, parse_sigma_url
+from .validators import (
+    BOOLEAN_OPTIONS,
+    BUILTIN_THEMES,
+    parse_sigma_url,
+    validate_attribute_name,
+)
 
 MSG_SECRETS_DIFFER = "The two secrets differ. Paste the same secret in both fields."
 MSG_REASON_REQUIRED = "Say why: the reason is recorded with your name and the time."

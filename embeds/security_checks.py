@@ -14,6 +14,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError
+from encrypted_model_fields import fields as encrypted_fields
+
+from .exceptions import CredentialBroken
+from .models import Credential
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +54,6 @@ def check_encryption_key(app_configs=None, **kwargs) -> list[checks.CheckMessage
     # django-encrypted-model-fields builds its MultiFernet once, at import. If the
     # setting changed afterwards (or another module replaced it), secrets would be
     # written with a key the setting does not list.
-    from encrypted_model_fields import fields as encrypted_fields
-
     try:
         written = encrypted_fields.CRYPTER.encrypt(_PROBE)
         fernets[0].decrypt(written)
@@ -80,8 +82,6 @@ def check_key_decrypts_credentials(
     """
     if not databases or "default" not in databases:
         return []
-    from .exceptions import CredentialBroken
-    from .models import Credential
 
     names_ok, names_broken = [], []
     try:

@@ -24,11 +24,10 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.models import SigmaProfile
-
 from . import ratelimit, services, signing
-from .access import visible_embeds
-from .exceptions import RateLimited, Refusal
+from .access import embeds_for_teams, visible_embeds
+from .exceptions import RateLimited, Refusal, UserBlocked
+from .identity import identity_for
 from .models import AccessRecord, Embed
 from .validators import validate_control_value
 
@@ -120,8 +119,13 @@ def render_refusal(
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    blocked = SigmaProfile.objects.filter(user=request.user, is_blocked=True).exists()
-    embeds = [] if blocked else list(visible_embeds(request.user))
+    try:
+        identity = identity_for(request.user)
+    except Refusal as refusal:
+        # A refused user has nothing to open; the page says so when they are blocked.
+        blocked, embeds = isinstance(refusal, UserBlocked), []
+    else:
+        blocked, embeds = False, list(embeds_for_teams(identity.team_ids))
     return render(request, "embeds/home.html", {"embeds": embeds, "blocked": blocked})
 
 

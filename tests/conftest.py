@@ -12,8 +12,15 @@ import itertools
 import pytest
 from django.contrib.auth import get_user_model
 
-from accounts.models import SigmaProfile, SigmaProfileAttribute
-from embeds.models import AccountType, Credential, Embed, Team, UserAttribute
+from embeds.models import (
+    AccountType,
+    Credential,
+    Embed,
+    SigmaProfile,
+    SigmaProfileAttribute,
+    Team,
+    UserAttribute,
+)
 from tests.emulator.server import emulator_frame_ancestors, emulator_server  # noqa: F401
 
 CANARY_SECRET = "canary-SECRET-7f3b9c2e-do-not-leak-0a1b2c3d4e5f"

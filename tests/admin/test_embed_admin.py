@@ -238,7 +238,7 @@ def test_registry_names_refuse_surrounding_spaces(admin_client, model):
 
 
 def test_user_attribute_registry_refuses_names_sigma_rejects(admin_client):
-    from accounts.validators import MSG_ATTRIBUTE_NAME
+    from embeds.validators import MSG_ATTRIBUTE_NAME
 
     response = admin_client.post(
         reverse("admin:embeds_userattribute_add"), {"name": "1region", "description": ""}

@@ -7,9 +7,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.admin import MSG_BLOCKED_REASON
-from accounts.models import GroupMapping, SigmaProfile
-from accounts.validators import MSG_ATTRIBUTE_VALUE, MSG_EMAIL_INVALID
-from embeds.models import AccountType, Team, UserAttribute
+from embeds.models import AccountType, GroupMapping, SigmaProfile, Team, UserAttribute
+from embeds.validators import MSG_ATTRIBUTE_VALUE, MSG_EMAIL_INVALID
 from tests.admin.conftest import change_form_data
 from tests.conftest import CANARY_SECRET
 

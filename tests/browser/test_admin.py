@@ -14,8 +14,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from accounts.models import SigmaProfile
-from embeds.models import AccessRecord, Credential, Embed
+from embeds.models import AccessRecord, Credential, Embed, SigmaProfile
 from tests.browser.conftest import ARTIFACTS, sign_in
 from tests.conftest import CANARY_SECRET
 

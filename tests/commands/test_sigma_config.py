@@ -10,9 +10,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from accounts.models import GroupMapping, SigmaProfile
 from embeds.config import export_config
-from embeds.models import AccountType, Credential, Embed, Team, UserAttribute
+from embeds.models import (
+    AccountType,
+    Credential,
+    Embed,
+    GroupMapping,
+    SigmaProfile,
+    Team,
+    UserAttribute,
+)
 from tests.conftest import CANARY_SECRET, WORKBOOK_URL
 
 NEW_SECRET = "imported-SECRET-5d2c-not-in-any-output-81"

@@ -12,9 +12,8 @@ from django.core.management import call_command
 from django.db import connection
 from encrypted_model_fields import fields
 
-from accounts.models import GroupMapping, SigmaProfile
 from embeds import checks as embed_checks
-from embeds.models import Credential, Embed, Team, secret_fingerprint
+from embeds.models import Credential, Embed, GroupMapping, SigmaProfile, Team, secret_fingerprint
 from tests.conftest import CANARY_SECRET
 
 HTTPS_ONLY = ["https://app.sigmacomputing.com"]

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from accounts.identity import identity_for
+from embeds.identity import identity_for
 from embeds.models import Credential, Embed
 
 

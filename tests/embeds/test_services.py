@@ -14,9 +14,8 @@ from cryptography.fernet import Fernet, MultiFernet
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from accounts.models import GroupMapping, SigmaProfile
 from embeds import exceptions, services
-from embeds.models import AccessRecord, AccountType, Credential
+from embeds.models import AccessRecord, AccountType, Credential, GroupMapping, SigmaProfile
 from tests.conftest import CANARY_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from accounts import validators as account_validators
 from embeds import signing
+from embeds import validators as account_validators
 from embeds import validators as embed_validators
 from tests.conftest import CANARY_SECRET
 
@@ -349,10 +349,9 @@ def test_issue_embed_url_never_signs_invalid_stored_identity(
     settings, alice, embed_factory, email, attribute
 ):
     """Rows written around validation (raw updates) are refused, never signed."""
-    from accounts.models import SigmaProfile, SigmaProfileAttribute
     from embeds import services
     from embeds.exceptions import Refusal
-    from embeds.models import AccessRecord
+    from embeds.models import AccessRecord, SigmaProfile, SigmaProfileAttribute
 
     # PostgreSQL text cannot hold NUL, so such a row cannot exist to be tampered with.
     assume("\x00" not in email + attribute)

@@ -11,9 +11,16 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.models import SigmaProfile, SigmaProfileAttribute
 from embeds import services
-from embeds.models import AccountType, Credential, Embed, Team, UserAttribute
+from embeds.models import (
+    AccountType,
+    Credential,
+    Embed,
+    SigmaProfile,
+    SigmaProfileAttribute,
+    Team,
+    UserAttribute,
+)
 from embeds.validators import parse_sigma_url
 
 DEMO_PASSWORD = "demo"  # noqa: S105  (documented demo logins, refused without DEBUG)

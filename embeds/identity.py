@@ -1,15 +1,23 @@
-"""The effective Sigma identity of a host user: own mapping plus their groups'."""
+"""The Sigma identity of a host user: who the JWT says they are.
+
+:func:`identity_for` is the one entry point: it calls the resolver named by
+``SIGMA_IDENTITY_RESOLVER`` (``embeds.conf``). The default,
+:func:`identity_from_mappings`, works for a plain Django user through this app's
+mappings (the user's own ``SigmaProfile`` plus their groups' ``GroupMapping``). A
+site with its own rules points the setting at a callable ``(user) -> SigmaIdentity``
+that raises the refusals of ``embeds.exceptions`` when it cannot answer.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
-from embeds.exceptions import AmbiguousAccountType, NoAccountType, NoEmail, UserBlocked
-from embeds.models import Team
-
-from .models import GroupMapping, SigmaProfile
+from .conf import sigma_settings
+from .exceptions import AmbiguousAccountType, NoAccountType, NoEmail, UserBlocked
+from .models import GroupMapping, SigmaProfile, Team
 from .validators import sigma_email_problem
 
 
@@ -42,7 +50,24 @@ def effective_team_ids(user) -> set[int]:
 
 
 def identity_for(user) -> SigmaIdentity:
-    """Build the identity Sigma will see for ``user``.
+    """The identity Sigma will see for ``user``, from ``SIGMA_IDENTITY_RESOLVER``.
+
+    Every path that signs, previews or lists embeds asks here. Raises what the
+    resolver raises (a ``Refusal``), and ``ImproperlyConfigured`` when the setting
+    names something that is not a callable.
+    """
+    resolver = sigma_settings.identity_resolver()
+    if resolver is identity_for:
+        # Pointing the setting at this function would recurse forever.
+        raise ImproperlyConfigured(
+            "SIGMA_IDENTITY_RESOLVER must name a resolver, not embeds.identity.identity_for; "
+            "the default is embeds.identity.identity_from_mappings."
+        )
+    return resolver(user)
+
+
+def identity_from_mappings(user) -> SigmaIdentity:
+    """The default resolver: the identity from this app's user and group mappings.
 
     Refuses with ``UserBlocked`` (kill switch), ``NoEmail`` (no usable email:
     empty, whitespace, underscores, not RFC-1035), ``NoAccountType`` or

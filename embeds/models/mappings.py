@@ -1,4 +1,9 @@
-"""How host users and groups map to Sigma: email, account type, teams, attributes."""
+"""How host users and groups map to Sigma: email, account type, teams, attributes.
+
+These models started life in the host's ``accounts`` app; they keep its tables
+(``db_table``) so moving them into this app copied no row (migration
+``embeds.0003_mappings``).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 
-from embeds.models import AccountType, Team, UserAttribute
-
-from .validators import validate_attribute_value, validate_sigma_email
+from ..validators import validate_attribute_value, validate_sigma_email
+from .registry import AccountType, Team, UserAttribute
 
 
 class SigmaProfile(models.Model):
@@ -41,6 +45,7 @@ class SigmaProfile(models.Model):
     blocked_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        db_table = "accounts_sigmaprofile"
         verbose_name = "Sigma mapping"
 
     def __str__(self) -> str:
@@ -55,6 +60,7 @@ class SigmaProfileAttribute(models.Model):
     value = models.CharField(max_length=1000, validators=[validate_attribute_value])
 
     class Meta:
+        db_table = "accounts_sigmaprofileattribute"
         verbose_name = "user attribute"
         ordering = ["attribute__name"]
         constraints = [
@@ -78,6 +84,7 @@ class GroupMapping(models.Model):
     teams = models.ManyToManyField(Team, blank=True, related_name="+")
 
     class Meta:
+        db_table = "accounts_groupmapping"
         verbose_name = "Sigma mapping"
 
     def __str__(self) -> str:

@@ -1,0 +1,72 @@
+"""The ``SIGMA_*`` settings this app reads, with app-owned defaults.
+
+A site that sets nothing gets working defaults; a value in Django's settings wins.
+Every value is read at call time (never copied into a module global at import),
+so ``override_settings`` and pytest-django's ``settings`` fixture work, as with
+django-allauth's ``app_settings`` and django-oauth-toolkit's ``oauth2_settings``.
+
+    from embeds.conf import sigma_settings
+    sigma_settings.ALLOWED_ORIGINS   # settings.SIGMA_ALLOWED_ORIGINS or the default
+
+Validation of environment variables stays with the host project
+(``hostsite/settings.py``): this module only supplies defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from . import protocol
+
+PREFIX = "SIGMA_"
+
+#: Default of every setting, keyed by its name without the ``SIGMA_`` prefix.
+DEFAULTS: dict[str, Any] = {
+    # Origins Sigma content may come from (iframe src, CSP frame-src, postMessage).
+    "ALLOWED_ORIGINS": [protocol.DEFAULT_ORIGIN],
+    # Lifetime of a new embed's tokens, in seconds (60 .. protocol.MAX_TOKEN_TTL).
+    "DEFAULT_TOKEN_TTL": 3600,
+    # Signed URLs per user per window: "count/seconds" or "off".
+    "RATE_LIMIT": "60/60",
+    # Failed sign-ins per username / per client IP per window: "count/seconds" or "off".
+    "LOGIN_RATE_LIMIT": "5/900",
+    "LOGIN_IP_RATE_LIMIT": "50/900",
+    # Days of audit trail sigma_prune_audit keeps.
+    "AUDIT_RETENTION_DAYS": 365,
+    # The local Sigma emulator (development only).
+    "EMULATOR_ENABLED": False,
+    "EMULATOR_FORCE": False,
+    "EMULATOR_ORIGIN": "http://127.0.0.1:8001",
+    # Dotted path to a callable ``(user) -> embeds.identity.SigmaIdentity``.
+    "IDENTITY_RESOLVER": "embeds.identity.identity_from_mappings",
+}
+
+
+class SigmaSettings:
+    """Attribute access to ``SIGMA_<NAME>`` with the default from :data:`DEFAULTS`."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"{PREFIX}{name} is not a setting of the embeds app.")
+        return getattr(settings, PREFIX + name, DEFAULTS[name])
+
+    def identity_resolver(self) -> Callable[[Any], Any]:
+        """The callable named by ``SIGMA_IDENTITY_RESOLVER``, imported on each call."""
+        path = self.IDENTITY_RESOLVER
+        try:
+            resolver = import_string(path) if isinstance(path, str) else path
+        except ImportError as exc:
+            raise ImproperlyConfigured(
+                f"SIGMA_IDENTITY_RESOLVER names {path!r}, which cannot be imported: {exc}"
+            ) from None
+        if not callable(resolver):
+            raise ImproperlyConfigured(f"SIGMA_IDENTITY_RESOLVER {path!r} is not callable.")
+        return resolver
+
+
+sigma_settings = SigmaSettings()

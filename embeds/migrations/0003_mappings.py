@@ -1,0 +1,116 @@
+"""The user and group mappings to Sigma, owned by this app, on their original tables.
+
+The models were first defined in the host project's ``accounts`` app (tables
+``accounts_sigmaprofile``, ``accounts_sigmaprofile_teams``,
+``accounts_sigmaprofileattribute``, ``accounts_groupmapping``,
+``accounts_groupmapping_teams``); ``db_table`` keeps those names.
+
+- In this project the tables already exist: ``accounts.0002`` (which runs before
+  this migration through its ``run_before``) removes the models from the
+  ``accounts`` state, the state-only ``CreateModel`` below adds them here, and
+  ``CreateMissingTables`` finds the tables and leaves them (and their rows) alone.
+- In a site that never had those ``accounts`` migrations, ``CreateMissingTables``
+  creates the tables.
+
+This migration names no other app of the host project, so ``embeds`` installs
+into any Django site.
+"""
+
+import django.db.models.deletion
+import embeds.validators
+from django.conf import settings
+from django.db import migrations, models
+from django.db.migrations.operations.base import Operation
+
+
+class CreateMissingTables(Operation):
+    """Create the tables of ``model_names`` (and their many-to-many tables) unless
+    they already exist. Reversing never drops them: they may hold rows that another
+    app's migrations created."""
+
+    reversible = True
+
+    def __init__(self, model_names):
+        self.model_names = list(model_names)
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.model_names], {})
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        existing = set(schema_editor.connection.introspection.table_names())
+        for name in self.model_names:
+            model = to_state.apps.get_model(app_label, name)
+            if not self.allow_migrate_model(schema_editor.connection.alias, model):
+                continue
+            if model._meta.db_table not in existing:
+                schema_editor.create_model(model)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        pass
+
+    def describe(self):
+        return "Create the tables of %s unless they exist" % ", ".join(self.model_names)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('auth', '0012_alter_user_first_name_max_length'),
+        ('embeds', '0002_default_account_types'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.CreateModel(
+                    name='GroupMapping',
+                    fields=[
+                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                        ('account_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='embeds.accounttype')),
+                        ('group', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='sigma_mapping', to='auth.group')),
+                        ('teams', models.ManyToManyField(blank=True, related_name='+', to='embeds.team')),
+                    ],
+                    options={
+                        'verbose_name': 'Sigma mapping',
+                        'db_table': 'accounts_groupmapping',
+                    },
+                ),
+                migrations.CreateModel(
+                    name='SigmaProfile',
+                    fields=[
+                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                        ('sigma_email', models.CharField(blank=True, help_text="Sent as sub. Leave blank to use the user's own email.", max_length=254, validators=[embeds.validators.validate_sigma_email], verbose_name='Sigma email')),
+                        ('is_blocked', models.BooleanField(default=False, help_text='Kill switch: refuse every embed for this user.', verbose_name='embeds blocked')),
+                        ('blocked_reason', models.CharField(blank=True, max_length=300)),
+                        ('account_type', models.ForeignKey(blank=True, help_text="Overrides the account type from the user's groups.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='embeds.accounttype')),
+                        ('teams', models.ManyToManyField(blank=True, related_name='+', to='embeds.team')),
+                        ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='sigma_profile', to=settings.AUTH_USER_MODEL)),
+                    ],
+                    options={
+                        'verbose_name': 'Sigma mapping',
+                        'db_table': 'accounts_sigmaprofile',
+                    },
+                ),
+                migrations.CreateModel(
+                    name='SigmaProfileAttribute',
+                    fields=[
+                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                        ('value', models.CharField(max_length=1000, validators=[embeds.validators.validate_attribute_value])),
+                        ('attribute', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='embeds.userattribute')),
+                        ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attributes', to='embeds.sigmaprofile')),
+                    ],
+                    options={
+                        'verbose_name': 'user attribute',
+                        'db_table': 'accounts_sigmaprofileattribute',
+                        'ordering': ['attribute__name'],
+                        'constraints': [models.UniqueConstraint(fields=('profile', 'attribute'), name='accounts_attribute_once_per_user')],
+                    },
+                ),
+            ],
+        ),
+        CreateMissingTables(["GroupMapping", "SigmaProfile", "SigmaProfileAttribute"]),
+    ]

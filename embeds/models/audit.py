@@ -1,0 +1,86 @@
+"""The audit trail: every signing decision and every error reported from an iframe."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from .credentials import Credential
+from .embeds import Embed
+
+
+class AccessRecord(models.Model):
+    """One signing decision: a URL issued, or a refusal with its rule.
+
+    Never holds the token or the secret: the ``jti`` is enough to trace a Sigma-side
+    incident back to a host user.
+    """
+
+    class Outcome(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        REFUSED = "refused", "Refused"
+
+    class Source(models.TextChoices):
+        PAGE = "page", "Embed page"
+        REFRESH = "refresh", "Refresh endpoint"
+        PREVIEW = "preview", "Admin preview"
+        COMMAND = "command", "Command line"
+
+    created_at = models.DateTimeField(db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    rule = models.CharField(max_length=50, blank=True, help_text="Refusal code.")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    is_preview = models.BooleanField(default=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="sigma_access_records",
+    )
+    username = models.CharField(max_length=150, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who asked, when not the user (admin preview).",
+    )
+    sigma_email = models.CharField(max_length=254, blank=True)
+    embed = models.ForeignKey(Embed, null=True, on_delete=models.SET_NULL, related_name="+")
+    embed_slug = models.CharField(max_length=100, blank=True)
+    credential = models.ForeignKey(
+        Credential, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    client_id = models.CharField(max_length=200, blank=True)
+    jti = models.CharField("JWT ID (jti)", max_length=64, blank=True, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["outcome", "created_at"])]
+
+    def __str__(self) -> str:
+        when = f"{self.created_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.outcome} {self.embed_slug} for {self.username} at {when}"
+
+
+class EmbedErrorReport(models.Model):
+    """A ``workbook:error`` event the browser reported from inside the iframe."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    embed = models.ForeignKey(Embed, null=True, on_delete=models.SET_NULL, related_name="+")
+    embed_slug = models.CharField(max_length=100, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    code = models.CharField(max_length=100)
+    message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.code} on {self.embed_slug}"

@@ -1,0 +1,142 @@
+"""Sigma embed client credentials: the encrypted, write-only secret and its rules."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from encrypted_model_fields.fields import EncryptedCharField
+
+from ..exceptions import CredentialBroken
+
+SECRET_MIN_LENGTH = 16
+SECRET_MAX_LENGTH = 512
+FINGERPRINT_LENGTH = 12
+
+MSG_SECRET_EMPTY = "The embed secret is empty."  # noqa: S105
+MSG_SECRET_WHITESPACE = (  # noqa: S105
+    "The embed secret starts or ends with whitespace. Paste it exactly as Sigma "
+    "showed it; nothing is trimmed for you."
+)
+MSG_SECRET_LENGTH = "An embed secret is between %(min)d and %(max)d characters."  # noqa: S105
+MSG_SECRET_CHARACTERS = "The embed secret contains control characters."  # noqa: S105
+
+
+def secret_fingerprint(secret: str) -> str:
+    """A short, non-reversible tag of a secret, to tell secrets apart in the admin.
+
+    Twelve hex characters of SHA-256: enough to notice a change or a mix-up, far too
+    little to help guess a high-entropy Sigma secret.
+    """
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def validate_embed_secret(secret: str) -> None:
+    """Refuse values that cannot be a Sigma embed secret; never trim."""
+    if not secret:
+        raise ValidationError(MSG_SECRET_EMPTY, code="secret_empty")
+    if secret != secret.strip():
+        raise ValidationError(MSG_SECRET_WHITESPACE, code="secret_whitespace")
+    if not SECRET_MIN_LENGTH <= len(secret) <= SECRET_MAX_LENGTH:
+        raise ValidationError(
+            MSG_SECRET_LENGTH,
+            code="secret_length",
+            params={"min": SECRET_MIN_LENGTH, "max": SECRET_MAX_LENGTH},
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in secret):
+        raise ValidationError(MSG_SECRET_CHARACTERS, code="secret_characters")
+
+
+class CredentialQuerySet(models.QuerySet):
+    def active(self) -> CredentialQuerySet:
+        return self.filter(is_active=True)
+
+
+class Credential(models.Model):
+    """Sigma embed client credentials (client ID + embed secret).
+
+    The secret is encrypted at rest with FIELD_ENCRYPTION_KEY and is write-only:
+    set it with :meth:`set_secret`, read it only through :meth:`signing_secret`,
+    which refuses a value that did not decrypt.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    client_id = models.CharField(
+        "client ID",
+        max_length=200,
+        unique=True,
+        help_text="The public client ID Sigma showed with the secret. Sent as kid and iss.",
+    )
+    # Never rendered, listed, searched or logged. See set_secret / signing_secret.
+    secret = EncryptedCharField(max_length=SECRET_MAX_LENGTH, editable=False)
+    secret_fingerprint = models.CharField(max_length=FINGERPRINT_LENGTH, editable=False)
+    secret_rotated_at = models.DateTimeField(null=True, editable=False)
+    description = models.TextField(blank=True)
+    owner_email = models.EmailField(
+        blank=True,
+        help_text="Email of the Sigma user who owns these credentials.",
+    )
+    owner_is_admin = models.BooleanField(
+        "owner is a Sigma Admin",
+        default=False,
+        help_text=(
+            "Sigma rule: credentials owned by an Admin may sign in any user; "
+            "credentials owned by anyone else may only sign in the owner's own email."
+        ),
+    )
+    is_active = models.BooleanField("active", default=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    revoked_reason = models.TextField(blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CredentialQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("revoke_credential", "Can revoke and re-activate embed credentials"),
+            ("rotate_credential", "Can replace an embed secret"),
+        ]
+
+    def __str__(self) -> str:
+        # Never the secret: the admin log stores str(obj).
+        return f"{self.name} ({self.client_id})"
+
+    def __repr__(self) -> str:
+        return f"<Credential {self.pk}: {self.name} ({self.client_id})>"
+
+    def set_secret(self, secret: str) -> None:
+        """Store a new secret (encrypted on save) and its fingerprint."""
+        validate_embed_secret(secret)
+        self.secret = secret
+        self.secret_fingerprint = secret_fingerprint(secret)
+
+    def signing_secret(self) -> str:
+        """Return the decrypted secret, or raise :class:`CredentialBroken`.
+
+        django-encrypted-model-fields hands back the stored ciphertext unchanged
+        when no configured key decrypts it. The fingerprint recorded when the secret
+        was set catches that (and any other mismatch): we never sign with a value
+        we cannot prove is the secret that was entered.
+        """
+        value = self.secret
+        if (
+            not isinstance(value, str)
+            or not value
+            or not self.secret_fingerprint
+            or secret_fingerprint(value) != self.secret_fingerprint
+        ):
+            raise CredentialBroken(f"Credential {self.name!r} did not decrypt.")
+        return value

@@ -1,0 +1,158 @@
+"""Embeds: a piece of Sigma content, who may view it, its options and controls."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from ..validators import (
+    BOOLEAN_OPTIONS,
+    MENU_POSITIONS,
+    SigmaContent,
+    parse_sigma_url,
+    validate_control_id,
+    validate_control_value,
+    validate_language,
+    validate_sigma_url,
+    validate_theme,
+)
+from .credentials import Credential
+from .registry import Team
+
+
+def default_token_ttl() -> int:
+    """New embeds start with SIGMA_DEFAULT_TOKEN_TTL (read at call time)."""
+    return settings.SIGMA_DEFAULT_TOKEN_TTL
+
+
+class EmbedQuerySet(models.QuerySet):
+    def enabled(self) -> EmbedQuerySet:
+        return self.filter(is_enabled=True)
+
+    def for_teams(self, team_ids) -> EmbedQuerySet:
+        return self.filter(teams__in=team_ids).distinct()
+
+
+class Embed(models.Model):
+    """A piece of Sigma content (workbook, page or element) the host can embed."""
+
+    class MenuPosition(models.TextChoices):
+        DEFAULT = "", "Sigma's default (bottom)"
+        TOP = "top", "Top"
+        BOTTOM = "bottom", "Bottom"
+        NONE = "none", "None (no toolbar)"
+
+    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    url = models.CharField(
+        "Sigma content URL",
+        max_length=500,
+        validators=[validate_sigma_url],
+        help_text=(
+            "The published workbook's URL, optionally with /page/<id> or "
+            "/element/<id>. https, no query string."
+        ),
+    )
+    credential = models.ForeignKey(Credential, on_delete=models.PROTECT, related_name="embeds")
+    teams = models.ManyToManyField(
+        Team, related_name="embeds", help_text="Members of these teams may view it."
+    )
+    is_enabled = models.BooleanField("enabled", default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    token_ttl = models.PositiveIntegerField(
+        "token lifetime (seconds)",
+        default=default_token_ttl,
+        validators=[MinValueValidator(60), MaxValueValidator(2_592_000)],
+        help_text="How long a signed URL stays valid: 60 s to 30 days (Sigma's limit).",
+    )
+    # Interface options (spec §2.2): only the ones Sigma honours under JWT, each
+    # typed, so nothing but allowlisted values reaches the URL.
+    theme = models.CharField(max_length=64, blank=True, validators=[validate_theme])
+    menu_position = models.CharField(
+        max_length=10, blank=True, choices=MenuPosition.choices, default=""
+    )
+    language = models.CharField(
+        max_length=50, blank=True, validators=[validate_language], help_text=":lng"
+    )
+    hide_menu = models.BooleanField(default=False)
+    hide_folder_navigation = models.BooleanField(default=False)
+    hide_tooltip = models.BooleanField(default=False)
+    disable_mobile_view = models.BooleanField(default=False)
+    responsive_height = models.BooleanField(
+        default=False, help_text="The iframe follows the content's height."
+    )
+    hide_page_controls = models.BooleanField(default=False)
+    hide_reload_button = models.BooleanField(default=False)
+    hide_title = models.BooleanField(default=False)
+    hide_view_select = models.BooleanField(default=False)
+    disable_auto_refresh = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EmbedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+        permissions = [("preview_embed", "Can preview embeds as another user")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("embeds:embed", kwargs={"slug": self.slug})
+
+    @property
+    def content(self) -> SigmaContent:
+        """The parsed URL; raises ValidationError if it is (no longer) valid."""
+        return parse_sigma_url(self.url)
+
+    def interface_options(self) -> list[tuple[str, str]]:
+        """The URL parameters for the interface options set on this embed."""
+        options: list[tuple[str, str]] = []
+        if self.theme:
+            options.append((":theme", self.theme))
+        if self.menu_position:
+            options.append((":menu_position", self.menu_position))
+        if self.language:
+            options.append((":lng", self.language))
+        for name in BOOLEAN_OPTIONS:
+            if getattr(self, name):
+                options.append((f":{name}", "true"))
+        return options
+
+    def clean(self) -> None:
+        if self.menu_position not in ("", *MENU_POSITIONS):
+            raise ValidationError({"menu_position": "Choose top, bottom or none."})
+
+
+class EmbedControl(models.Model):
+    """A workbook control value for an embed: a default, and/or settable by the page.
+
+    Control values travel in the URL, outside the signature: never use them for
+    anything security-relevant (that is what user attributes are for).
+    """
+
+    embed = models.ForeignKey(Embed, on_delete=models.CASCADE, related_name="controls")
+    control_id = models.CharField("control ID", max_length=100, validators=[validate_control_id])
+    default_value = models.CharField(
+        max_length=1000, blank=True, validators=[validate_control_value]
+    )
+    allow_from_query = models.BooleanField(
+        "page may set it",
+        default=False,
+        help_text="Allow the host page's own query string to set this control.",
+    )
+
+    class Meta:
+        ordering = ["control_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["embed", "control_id"], name="embeds_control_unique_per_embed"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.control_id
