@@ -1,4 +1,7 @@
-"""Abuse limits kept in the Django cache: signed URLs per user, failed sign-ins.
+"""Abuse limits kept in the Django cache: signed URLs per user, error reports.
+
+Failed sign-ins are counted elsewhere: in the database, where Django authenticates
+(django-axes; ``accounts.signin``).
 
 Counters live in the default cache (``CACHE_URL``), so with Redis or memcached one
 limit holds across every process and host; with the local-memory default it holds
@@ -136,60 +139,3 @@ def check_issue_rate(*, user, actor=None, now: float | None = None) -> None:
             f"signed URLs in {rate.seconds} s.",
             retry_after=state.retry_after,
         )
-
-
-# --- Failed sign-ins -------------------------------------------------------------
-
-LOGIN_USER_SCOPE = "login-user"
-LOGIN_IP_SCOPE = "login-ip"
-
-
-@dataclass(frozen=True)
-class LoginLock:
-    """Why sign-in is refused: by account or by network, and for how long."""
-
-    by: str  # "username" or "ip"
-    retry_after: int
-
-
-def _login_rates() -> tuple[Rate | None, Rate | None]:
-    return (
-        parse_rate(settings.SIGMA_LOGIN_RATE_LIMIT, setting="SIGMA_LOGIN_RATE_LIMIT"),
-        parse_rate(settings.SIGMA_LOGIN_IP_RATE_LIMIT, setting="SIGMA_LOGIN_IP_RATE_LIMIT"),
-    )
-
-
-def _username_ident(username: str) -> str:
-    # Case-folded: "Alice" and "alice" share one counter, whatever the backend does.
-    return (username or "").strip().casefold()
-
-
-def login_lock(*, username: str, ip: str | None, now: float | None = None) -> LoginLock | None:
-    """Whether sign-in is locked for this username or client IP (nothing counted)."""
-    user_rate, ip_rate = _login_rates()
-    if user_rate is not None and username:
-        state = peek(LOGIN_USER_SCOPE, _username_ident(username), user_rate, now=now)
-        if state.count >= state.limit:
-            return LoginLock(by="username", retry_after=state.retry_after)
-    if ip_rate is not None and ip:
-        state = peek(LOGIN_IP_SCOPE, ip, ip_rate, now=now)
-        if state.count >= state.limit:
-            return LoginLock(by="ip", retry_after=state.retry_after)
-    return None
-
-
-def record_login_failure(*, username: str, ip: str | None, now: float | None = None) -> None:
-    user_rate, ip_rate = _login_rates()
-    if user_rate is not None and username:
-        hit(LOGIN_USER_SCOPE, _username_ident(username), user_rate, now=now)
-    if ip_rate is not None and ip:
-        hit(LOGIN_IP_SCOPE, ip, ip_rate, now=now)
-    # The username is user input: repr and a length cap, never the password.
-    logger.warning("Failed sign-in for username=%.64r ip=%s", username, ip or "-")
-
-
-def record_login_success(*, username: str, now: float | None = None) -> None:
-    """The account's own counter starts again; the network's does not."""
-    user_rate, _ = _login_rates()
-    if user_rate is not None and username:
-        reset(LOGIN_USER_SCOPE, _username_ident(username), user_rate, now=now)

@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "encrypted_model_fields",
+    "axes",
     "embeds",
     "accounts",
     "sigma_emulator",
@@ -152,6 +153,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last: turns a sign-in refused by axes into the friendly lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hostsite.urls"
@@ -193,6 +196,26 @@ FIELD_ENCRYPTION_KEY = _field_encryption_keys()
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "embeds:home"
 LOGOUT_REDIRECT_URL = "login"
+# Sign-in protection (django-axes 8, https://django-axes.readthedocs.io/): its backend
+# goes first, so every door that calls authenticate() is covered (/accounts/login/,
+# /admin/login/, any added later). accounts.signin counts each attempt atomically
+# *before* the password is checked, per normalized username + address
+# (SIGMA_LOGIN_RATE_LIMIT) and per address (SIGMA_LOGIN_IP_RATE_LIMIT).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "accounts.signin.SignInHandler"
+AXES_USERNAME_CALLABLE = "accounts.signin.username_key"
+AXES_CLIENT_IP_CALLABLE = "accounts.signin.client_ip"
+AXES_FAILURE_LIMIT = "accounts.signin.failure_limit"
+AXES_COOLOFF_TIME = "accounts.signin.cool_off"
+AXES_LOCKOUT_CALLABLE = "accounts.signin.lockout_response"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -268,7 +291,8 @@ def _rate(name: str, default: str) -> str:
 # so with Redis they hold across every process and host.
 # Signed URLs per user (page views, refreshes, commands; previews count for the admin).
 SIGMA_RATE_LIMIT = _rate("SIGMA_RATE_LIMIT", "60/60")
-# Failed sign-ins per username, and per client IP, before sign-in is refused.
+# Password checks per normalized username + client address, and per address, in
+# the window; a lock lasts the window from the last failure (accounts.signin).
 SIGMA_LOGIN_RATE_LIMIT = _rate("SIGMA_LOGIN_RATE_LIMIT", "5/900")
 SIGMA_LOGIN_IP_RATE_LIMIT = _rate("SIGMA_LOGIN_IP_RATE_LIMIT", "50/900")
 # Audit trail retention (manage.py sigma_prune_audit), in days.
