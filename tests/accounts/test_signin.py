@@ -31,6 +31,13 @@ def post(client, door, username, password, ip=HOME):
     return client.post(door, {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
+def lock_alice(settings, client, ip=HOME) -> None:
+    """Two wrong passwords with a limit of 2: alice is locked from ``ip``."""
+    settings.SIGMA_LOGIN_RATE_LIMIT = "2/900"
+    post(client, SITE, "alice", WRONG, ip=ip)
+    post(client, SITE, "alice", WRONG, ip=ip)
+
+
 def signed_in(client) -> bool:
     return "_auth_user_id" in client.session
 
@@ -70,9 +77,7 @@ def test_site_and_admin_doors_share_one_counter(settings, client, admin_user):
 def test_normalized_spellings_of_a_locked_username_are_locked_too(
     settings, client, alice, spelling
 ):
-    settings.SIGMA_LOGIN_RATE_LIMIT = "2/900"
-    post(client, SITE, "alice", WRONG)
-    post(client, SITE, "alice", WRONG)
+    lock_alice(settings, client)
     assert post(client, SITE, spelling, "demo").status_code == 429
     assert not signed_in(client)
 
@@ -106,9 +111,7 @@ def test_lock_is_per_address_so_the_real_user_still_signs_in_elsewhere(settings,
 
 @pytest.mark.django_db
 def test_lock_ends_after_the_cool_off(settings, client, alice):
-    settings.SIGMA_LOGIN_RATE_LIMIT = "2/900"
-    post(client, SITE, "alice", WRONG)
-    post(client, SITE, "alice", WRONG)
+    lock_alice(settings, client)
     locked = post(client, SITE, "alice", "demo")
     assert locked.status_code == 429
     assert 1 <= int(locked["Retry-After"]) <= 900
@@ -122,9 +125,7 @@ def test_lock_ends_after_the_cool_off(settings, client, alice):
 
 @pytest.mark.django_db
 def test_refused_attempts_do_not_extend_the_lock(settings, client, alice):
-    settings.SIGMA_LOGIN_RATE_LIMIT = "2/900"
-    post(client, SITE, "alice", WRONG)
-    post(client, SITE, "alice", WRONG)
+    lock_alice(settings, client)
     before = AccessAttempt.objects.get(username="alice")
     for _ in range(5):
         assert post(client, SITE, "alice", WRONG).status_code == 429
@@ -134,9 +135,7 @@ def test_refused_attempts_do_not_extend_the_lock(settings, client, alice):
 
 @pytest.mark.django_db
 def test_admin_lists_the_lockout_and_deleting_it_lifts_it(settings, client, alice, admin_user):
-    settings.SIGMA_LOGIN_RATE_LIMIT = "2/900"
-    post(client, SITE, "alice", WRONG)
-    post(client, SITE, "alice", WRONG)
+    lock_alice(settings, client)
     staff = type(client)()
     staff.force_login(admin_user)
     listing = staff.get(reverse("admin:axes_accessattempt_changelist"))
@@ -155,9 +154,7 @@ def test_admin_lists_the_lockout_and_deleting_it_lifts_it(settings, client, alic
 
 @pytest.mark.django_db
 def test_axes_reset_ip_username_command_lifts_a_lock(settings, client, alice):
-    settings.SIGMA_LOGIN_RATE_LIMIT = "2/900"
-    post(client, SITE, "alice", WRONG)
-    post(client, SITE, "alice", WRONG)
+    lock_alice(settings, client)
     call_command("axes_reset_ip_username", HOME, "alice", stdout=StringIO())
     assert post(client, SITE, "alice", "demo").status_code == 302
 
