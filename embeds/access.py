@@ -37,6 +37,11 @@ def check_access(*, user, embed: Embed) -> SigmaIdentity:
     credential = embed.credential
     if not credential.is_active:
         raise CredentialInactive(f"Credential {credential.name!r} is revoked.")
+    if not credential.embed_privilege:
+        # REST-API-only credentials: Sigma would refuse the token, so never sign one.
+        raise EmbedMisconfigured(
+            f"Credential {credential.name!r} does not have the embed privilege."
+        )
     if not credential.owner_is_admin and (
         not credential.owner_email or identity.email.casefold() != credential.owner_email.casefold()
     ):

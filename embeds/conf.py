@@ -42,6 +42,11 @@ DEFAULTS: dict[str, Any] = {
     "EMULATOR_ENABLED": False,
     "EMULATOR_FORCE": False,
     "EMULATOR_ORIGIN": "http://127.0.0.1:8001",
+    # Sigma's REST API for this organization's cloud (embeds.remote), e.g.
+    # https://aws-api.sigmacomputing.com; and which credential with the REST API
+    # privilege to use when several have it (by name; "" = the only one).
+    "API_BASE_URL": protocol.DEFAULT_API_BASE_URL,
+    "API_CREDENTIAL": "",
     # Dotted path to a callable ``(user) -> embeds.identity.SigmaIdentity``.
     "IDENTITY_RESOLVER": "embeds.identity.identity_from_mappings",
 }

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 #: Sigma's own origin; sites on another Sigma host list theirs in SIGMA_ALLOWED_ORIGINS.
 DEFAULT_ORIGIN = "https://app.sigmacomputing.com"
+# REST API base URL of Sigma's GCP US cloud; other clouds have their own
+# (https://help.sigmacomputing.com/reference/get-started-sigma-api).
+DEFAULT_API_BASE_URL = "https://api.sigmacomputing.com"
 
 # --- Token lifetime (spec §1.2: exp - iat) -----------------------------------------
 #: Sigma refuses a token whose ``exp - iat`` exceeds 30 days.

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -253,14 +254,27 @@ def create_credential(
     description: str = "",
     owner_email: str = "",
     owner_is_admin: bool = False,
+    embed_privilege: bool = True,
+    api_privilege: bool = False,
 ) -> Credential:
-    """Create credentials; validates everything before writing."""
+    """Create credentials; validates everything before writing.
+
+    ``embed_privilege`` and ``api_privilege`` record what Sigma granted the client
+    ID: only embed credentials sign URLs, only API credentials ask Sigma's REST API.
+    """
+    if not (embed_privilege or api_privilege):
+        raise ValidationError(
+            "Credentials need the embed privilege, the REST API privilege, or both.",
+            code="no_privilege",
+        )
     credential = Credential(
         name=name,
         client_id=client_id,
         description=description,
         owner_email=owner_email,
         owner_is_admin=owner_is_admin,
+        embed_privilege=embed_privilege,
+        api_privilege=api_privilege,
         secret_rotated_at=timezone.now(),
     )
     credential.set_secret(secret)

@@ -319,6 +319,12 @@ if not 60 <= SIGMA_DEFAULT_TOKEN_TTL <= SIGMA_MAX_TOKEN_TTL:
         "is out of range",
         "Use seconds between 60 and 2592000 (30 days).",
     )
+# Sigma's REST API (embeds.remote: sigma_check --remote, the admin's "Check against
+# Sigma", registry sync and pickers). The base URL depends on the organization's
+# cloud, e.g. https://aws-api.sigmacomputing.com; the emulator serves it on its origin.
+SIGMA_API_BASE_URL = _origins("SIGMA_API_BASE_URL", ["https://api.sigmacomputing.com"])[0]
+# Name of the credential (with the REST API privilege) to use when several have it.
+SIGMA_API_CREDENTIAL = os.environ.get("SIGMA_API_CREDENTIAL", "").strip()
 # The local Sigma emulator (never on unless asked for; see sigma_emulator/).
 SIGMA_EMULATOR_ENABLED = _bool("SIGMA_EMULATOR_ENABLED", False)
 SIGMA_EMULATOR_ORIGIN = _origins("SIGMA_EMULATOR_ORIGIN", ["http://127.0.0.1:8001"])[0]

@@ -98,6 +98,22 @@ class Credential(models.Model):
     )
     revoked_reason = models.TextField(blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Sigma gives one client ID + secret an "embed" and/or a "REST API" privilege
+    # (Developer Access page). Only embed credentials sign URLs; only API
+    # credentials are used by embeds.remote to ask Sigma about its organization.
+    embed_privilege = models.BooleanField(
+        "embed privilege",
+        default=True,
+        help_text="Sigma granted these credentials the Embedding privilege: they sign embed URLs.",
+    )
+    api_privilege = models.BooleanField(
+        "REST API privilege",
+        default=False,
+        help_text=(
+            "Sigma granted these credentials the REST API privilege: the admin's "
+            "'Check against Sigma', registry sync and content pickers use them."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -238,6 +238,8 @@ def test_list_json_prints_only_json_without_the_secret(run, credential_factory):
         "active",
         "owner_email",
         "owner_is_admin",
+        "embed_privilege",
+        "api_privilege",
         "embeds",
         "secret_rotated_at",
         "last_used_at",
@@ -426,3 +428,30 @@ def test_no_action_is_an_error(run):
 
     assert result.returncode == 1
     assert "the following arguments are required: ACTION" in result.error
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("flags", "embed", "api", "suffix"),
+    [
+        ((), True, False, ""),
+        (("--api",), True, True, "  privileges embed+api"),
+        (("--api-only",), False, True, "  privileges api"),
+    ],
+)
+def test_create_records_the_privileges_sigma_granted(run, flags, embed, api, suffix):
+    run(
+        "sigma_credentials",
+        "create",
+        "--name",
+        "Api",
+        "--client-id",
+        "api-client",
+        *flags,
+        stdin=CANARY_SECRET,
+    )
+
+    credential = Credential.objects.get(name="Api")
+    assert (credential.embed_privilege, credential.api_privilege) == (embed, api)
+    listed = run("sigma_credentials", "list").stdout.splitlines()
+    assert listed[0].endswith("embeds 0" + suffix)

@@ -8,13 +8,18 @@ from django.core.management.base import CommandError
 
 from embeds.checks import sigma_checks
 from embeds.commandline import EXIT_ERROR, EXIT_WARNINGS, SigmaCommand, write_json
+from embeds.remote import api_client, api_credential, check_against_sigma
+from embeds.remote_checks import ERROR
+from embeds.sigma_api import SigmaAPIError
 
 
 class Command(SigmaCommand):
     help = (
         "Check the Sigma configuration: credentials decrypt with the current keys, "
         "embeds are valid and usable, teams have members, settings are sane. One line "
-        "per finding. Exit 0 clean, 1 on errors, 2 on warnings only."
+        "per finding. With --remote, also ask Sigma's REST API whether every team, "
+        "account type, attribute, content path, credential owner and email matches the "
+        "organization. Exit 0 clean, 1 on errors, 2 on warnings only."
     )
 
     def add_arguments(self, parser):
@@ -22,8 +27,25 @@ class Command(SigmaCommand):
         parser.add_argument(
             "--database", default="default", help="Database alias to check (default: default)."
         )
+        parser.add_argument(
+            "--remote",
+            action="store_true",
+            help="Also check the configuration against Sigma itself (REST API).",
+        )
+        parser.add_argument(
+            "--credential",
+            help="With --remote: the credential with the REST API privilege to use, by name.",
+        )
 
-    def handle(self, *args, json: bool = False, database: str = "default", **options):
+    def handle(
+        self,
+        *args,
+        json: bool = False,
+        database: str = "default",
+        remote: bool = False,
+        credential: str | None = None,
+        **options,
+    ):
         silenced = set(settings.SILENCED_SYSTEM_CHECKS)
         findings = [
             message
@@ -31,6 +53,8 @@ class Command(SigmaCommand):
             for message in check(app_configs=None, databases=[database])
             if message.id not in silenced
         ]
+        if remote:
+            findings += [m for m in self.remote_findings(credential) if m.id not in silenced]
         # Errors first, then warnings, each by id: a stable order for scripts and diffs.
         findings.sort(key=lambda m: (-m.level, m.id or ""))
         errors = [m for m in findings if m.level >= checks.ERROR]
@@ -66,3 +90,18 @@ class Command(SigmaCommand):
             )
         if warnings:
             raise CommandError(f"{len(warnings)} warning(s).", returncode=EXIT_WARNINGS)
+
+    @staticmethod
+    def remote_findings(credential_name: str | None) -> list[checks.CheckMessage]:
+        """The REST API findings as check messages; Sigma unreachable is a CommandError."""
+        try:
+            with api_client(api_credential(credential_name)) as client:
+                found = check_against_sigma(client=client)
+        except SigmaAPIError as exc:
+            raise CommandError(
+                f"Could not check against Sigma: {exc}", returncode=EXIT_ERROR
+            ) from None
+        return [
+            (checks.Error if f.level == ERROR else checks.Warning)(f.message, hint=f.hint, id=f.id)
+            for f in found
+        ]

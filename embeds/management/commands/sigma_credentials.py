@@ -47,6 +47,16 @@ class Command(SigmaCommand):
             action="store_true",
             help="The owner is a Sigma Admin (only then may they sign in other users).",
         )
+        create.add_argument(
+            "--api",
+            action="store_true",
+            help="Sigma also granted the REST API privilege (sigma_check --remote uses it).",
+        )
+        create.add_argument(
+            "--api-only",
+            action="store_true",
+            help="REST API privilege only: never used to sign embed URLs.",
+        )
 
         listing = actions.add_parser("list", help="List credentials (never the secret).")
         listing.add_argument("--json", action="store_true", help="Print JSON only.")
@@ -77,7 +87,9 @@ class Command(SigmaCommand):
 
     # --- actions ------------------------------------------------------------
 
-    def handle_create(self, *, name, client_id, description, owner_email, owner_admin, **options):
+    def handle_create(
+        self, *, name, client_id, description, owner_email, owner_admin, api, api_only, **options
+    ):
         # Names and client IDs are checked before the secret is asked for.
         if Credential.objects.filter(name=name).exists():
             raise CommandError(
@@ -100,6 +112,8 @@ class Command(SigmaCommand):
                 description=description,
                 owner_email=owner_email,
                 owner_is_admin=owner_admin,
+                embed_privilege=not api_only,
+                api_privilege=api or api_only,
             )
         except ValidationError as exc:
             raise CommandError(
@@ -120,6 +134,8 @@ class Command(SigmaCommand):
                 "active": c.is_active,
                 "owner_email": c.owner_email,
                 "owner_is_admin": c.owner_is_admin,
+                "embed_privilege": c.embed_privilege,
+                "api_privilege": c.api_privilege,
                 "embeds": c.embed_count,
                 "secret_rotated_at": c.secret_rotated_at,
                 "last_used_at": c.last_used_at,
@@ -139,9 +155,15 @@ class Command(SigmaCommand):
             owner = row["owner_email"] or "no owner"
             if row["owner_is_admin"]:
                 owner += ", Sigma Admin"
+            # Plain embed credentials (the usual case) keep the short line.
+            privileges = ""
+            if row["api_privilege"] or not row["embed_privilege"]:
+                held = [("embed", row["embed_privilege"]), ("api", row["api_privilege"])]
+                privileges = "  privileges " + "+".join(kind for kind, has in held if has)
             self.stdout.write(
                 f"{row['name']}  client ID {row['client_id']}  fingerprint "
                 f"{row['fingerprint']}  {status}  owner {owner}  embeds {row['embeds']}"
+                f"{privileges}"
             )
 
     def handle_revoke(self, *, name, reason, yes, actor=None, **options):

@@ -1,0 +1,183 @@
+"""Ask the Sigma organization about the host's configuration (read side).
+
+:func:`api_client` builds a REST API client from the credential that carries the
+REST API privilege; :func:`collect_usage` gathers every name the host sends to
+Sigma (teams, account types, attributes, content, owners, emails) with what
+depends on it; :func:`check_against_sigma` runs ``embeds.remote_checks`` on both.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.views.decorators.debug import sensitive_variables
+
+from .conf import sigma_settings
+from .exceptions import Refusal
+from .identity import identity_for
+from .models import Credential, Embed, GroupMapping, SigmaProfile
+from .remote_checks import (
+    ConfigUsage,
+    CredentialUsage,
+    EmbedUsage,
+    Finding,
+    UserUsage,
+    find_remote_problems,
+)
+from .sigma_api import SigmaAPIClient, SigmaAPIError
+
+logger = logging.getLogger(__name__)
+
+
+class NoAPICredential(SigmaAPIError):
+    """No usable credential with the REST API privilege."""
+
+
+def api_credential(name: str | None = None) -> Credential:
+    """The active credential with the REST API privilege (by ``name`` when given).
+
+    Refuses (``NoAPICredential``) when there is none, when ``name`` names none, or
+    when several qualify and no name (``SIGMA_API_CREDENTIAL``) picks one.
+    """
+    name = name or sigma_settings.API_CREDENTIAL or None
+    candidates = Credential.objects.active().filter(api_privilege=True)
+    if name is not None:
+        candidates = candidates.filter(name=name)
+    found = list(candidates[:2])
+    if not found:
+        which = f"named {name!r} " if name else ""
+        raise NoAPICredential(
+            f"No active credential {which}has the REST API privilege. Create REST API "
+            "client credentials in Sigma (Administration > Developer Access) and add them "
+            "with 'REST API privilege' ticked."
+        )
+    if len(found) > 1:
+        raise NoAPICredential(
+            "Several active credentials have the REST API privilege: name one with "
+            "SIGMA_API_CREDENTIAL or --credential."
+        )
+    return found[0]
+
+
+@sensitive_variables("secret")
+def api_client(credential: Credential | None = None, **client_options) -> SigmaAPIClient:
+    """A REST API client for ``credential`` (default: :func:`api_credential`).
+
+    The secret is decrypted and proven (``Credential.signing_secret``) before use:
+    a value that did not decrypt is never sent to Sigma.
+    """
+    credential = credential or api_credential()
+    if not credential.api_privilege:
+        raise NoAPICredential(
+            f"Credential {credential.name!r} does not have the REST API privilege."
+        )
+    try:
+        secret = credential.signing_secret()
+    except Refusal:
+        raise NoAPICredential(
+            f"Credential {credential.name!r} cannot be read with this site's keys "
+            "(FIELD_ENCRYPTION_KEY); manage.py sigma_check explains what is wrong."
+        ) from None
+    return SigmaAPIClient(
+        base_url=sigma_settings.API_BASE_URL,
+        client_id=credential.client_id,
+        client_secret=secret,
+        **client_options,
+    )
+
+
+def _embed_usage(embed: Embed) -> EmbedUsage | None:
+    try:
+        content = embed.content
+    except ValidationError:
+        return None  # the local checks (embeds.E0xx) already report an invalid URL
+    return EmbedUsage(
+        slug=embed.slug,
+        credential=embed.credential.name,
+        kind=content.kind,
+        workbook_url_id=getattr(content, "workbook_id", None) or None,
+        page_id=getattr(content, "page_id", None),
+        element_id=getattr(content, "element_id", None),
+        data_model_url_id=getattr(content, "data_model_id", None),
+        teams=tuple(sorted(team.name for team in embed.teams.all())),
+        eval_connection_id=getattr(embed, "eval_connection_id", "") or "",
+    )
+
+
+def collect_usage() -> ConfigUsage:
+    """Every Sigma name the host uses, with the embeds and users that depend on it.
+
+    Users are those with a Sigma mapping (own or through a group) who are active;
+    their identity comes from ``SIGMA_IDENTITY_RESOLVER``, exactly what would be
+    signed. A user the resolver refuses is left out (the local checks report why).
+    """
+    usage = ConfigUsage()
+    embeds = Embed.objects.select_related("credential").prefetch_related("teams")
+    for embed in embeds:
+        for team in embed.teams.all():
+            usage.teams.setdefault(team.name, set()).add(f"embed {embed.slug}")
+        found = _embed_usage(embed)
+        if found is not None:
+            usage.embeds.append(found)
+    for credential in Credential.objects.active().filter(embed_privilege=True):
+        usage.credentials.append(
+            CredentialUsage(
+                name=credential.name,
+                client_id=credential.client_id,
+                owner_email=credential.owner_email,
+                owner_is_admin=credential.owner_is_admin,
+                embeds=tuple(
+                    sorted(credential.embeds.filter(is_enabled=True).values_list("slug", flat=True))
+                ),
+            )
+        )
+    for user in _mapped_users():
+        try:
+            identity = identity_for(user)
+        except Refusal:
+            continue
+        who = f"user {user.get_username()}"
+        internal = bool(getattr(identity, "internal", False))
+        for team in identity.teams:
+            usage.teams.setdefault(team, set()).add(who)
+        if identity.account_type:
+            usage.account_types.setdefault(identity.account_type, set()).add(who)
+        for name, _value in identity.user_attributes:
+            usage.attributes.setdefault(name, set()).add(who)
+        usage.users.append(
+            UserUsage(
+                username=user.get_username(),
+                sigma_email=identity.email,
+                internal=internal,
+                eval_connection_id=getattr(identity, "eval_connection_id", "") or "",
+            )
+        )
+    return usage
+
+
+def _mapped_users():
+    User = get_user_model()
+    mapped = Q(pk__in=SigmaProfile.objects.values("user_id")) | Q(
+        groups__in=GroupMapping.objects.values("group_id")
+    )
+    return User.objects.filter(mapped, is_active=True).distinct().order_by(User.USERNAME_FIELD)
+
+
+def check_against_sigma(*, client: SigmaAPIClient | None = None) -> list[Finding]:
+    """Findings of every remote check; raises ``SigmaAPIError`` when Sigma cannot answer."""
+    owned = client is None
+    client = client or api_client()
+    try:
+        findings = find_remote_problems(directory=client, usage=collect_usage())
+    finally:
+        if owned:
+            client.close()
+    logger.info(
+        "Checked the configuration against Sigma: %s error(s), %s warning(s)",
+        sum(1 for f in findings if f.level == "error"),
+        sum(1 for f in findings if f.level == "warning"),
+    )
+    return findings
