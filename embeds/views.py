@@ -20,13 +20,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import ratelimit, services, signing
 from .access import embeds_for_teams, visible_embeds
 from .exceptions import RateLimited, Refusal, UserBlocked
+from .http import allow_sigma_frames, mark_signed_url_response
 from .identity import identity_for
 from .models import AccessRecord, Embed
 from .validators import validate_control_value
@@ -82,24 +82,6 @@ class InvalidEmbedRequest(Exception):
 
 def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
-
-
-def allow_sigma_frames(response: HttpResponse) -> HttpResponse:
-    """Mark a response that frames Sigma content with a signed URL.
-
-    It may frame the configured Sigma origins and nothing else; it is never stored
-    (the URL is single-use) and never sends a Referer (the URL is a credential).
-    """
-    origins = list(settings.SIGMA_ALLOWED_ORIGINS)
-    response._csp_replace = {"frame-src": origins, "child-src": origins}
-    return mark_signed_url_response(response)
-
-
-def mark_signed_url_response(response: HttpResponse) -> HttpResponse:
-    """Headers for any response whose body carries a signed URL."""
-    add_never_cache_headers(response)
-    response["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 def render_refusal(

@@ -153,6 +153,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # no-store, no-referrer and CSP frame-src for pages that render {% sigma_embed %}.
+    "embeds.http.SignedURLHeadersMiddleware",
     # Last: turns a sign-in refused by axes into the friendly lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -240,7 +242,7 @@ STORAGES = {
 
 # --- Security headers --------------------------------------------------------
 # No page ever sends a Referer to another origin. Responses that carry a signed
-# :jwt URL go further and send "no-referrer" (embeds.views.mark_signed_url_response).
+# :jwt URL go further and send "no-referrer" (embeds.http.mark_signed_url_response).
 # Not "no-referrer" everywhere: under it browsers send "Origin: null" on same-origin
 # form POSTs, which Django's CSRF origin check (rightly) rejects.
 SECURE_REFERRER_POLICY = "same-origin"
@@ -345,7 +347,7 @@ if SIGMA_EMULATOR_ENABLED and not DEBUG and not SIGMA_EMULATOR_FORCE:
 # --- Content Security Policy (django-csp 4) -------------------------------
 # https://django-csp.readthedocs.io/
 # No inline script or style anywhere. Frames are refused by default; the pages that
-# render an embed allow exactly SIGMA_ALLOWED_ORIGINS (embeds.views.allow_sigma_frames),
+# render an embed allow exactly SIGMA_ALLOWED_ORIGINS (embeds.http.allow_sigma_frames),
 # read at request time.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -25,6 +25,7 @@ class AccessRecord(models.Model):
         REFRESH = "refresh", "Refresh endpoint"
         PREVIEW = "preview", "Admin preview"
         COMMAND = "command", "Command line"
+        TAG = "tag", "Template tag"
 
     created_at = models.DateTimeField(db_index=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)

@@ -1,0 +1,110 @@
+"""``{% sigma_embed "slug" %}``: a Sigma embed on any page of the site.
+
+::
+
+    {% load sigma_embed %}
+    {% sigma_embed "sales-overview" %}
+
+renders the embed for the signed-in user: a URL signed through the one issuing
+service (``embeds.services.issue_embed_url``, audit source "tag") in the markup
+``embeds/static/embeds/embed.js`` mounts, plus that script (once per page). When
+the user may not see the embed, the tag renders the friendly refusal instead
+(what is wrong and who can fix it), never an error page.
+
+The page must be sent ``no-store`` and ``no-referrer`` with the Sigma origins in
+its CSP ``frame-src``: the tag flags the request, and
+``embeds.http.SignedURLHeadersMiddleware`` (or the ``embeds.http.sigma_embed_page``
+decorator on the view) sets those headers.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from django import template
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from embeds import services
+from embeds.exceptions import Refusal
+from embeds.http import note_signed_url
+from embeds.models import AccessRecord, Embed
+from embeds.views import (
+    MSG_LOGIN,
+    MSG_LOGIN_FIXER,
+    MSG_NOT_FOUND,
+    MSG_NOT_FOUND_FIXER,
+    InvalidEmbedRequest,
+    client_ip,
+    embed_frame,
+)
+
+register = template.Library()
+
+# Counts the tags rendered for one request: embed.js is included once per page
+# and each frame gets its own id.
+_RENDERED = "_sigma_embed_count"
+
+MSG_NO_REQUEST = (
+    "{% sigma_embed %} needs the request in the template context: render the page "
+    "with render(request, ...) or a TemplateResponse, and keep "
+    "'django.template.context_processors.request' in TEMPLATES."
+)
+
+
+def _refusal_html(request: HttpRequest, refusal: Refusal | InvalidEmbedRequest) -> SafeString:
+    return mark_safe(  # noqa: S308 - a rendered template: autoescaped already
+        render_to_string("embeds/_refused_frame.html", {"refusal": refusal}, request=request)
+    )
+
+
+@register.simple_tag(takes_context=True)
+def sigma_embed(context: template.Context, slug: str, frame_id: str = "") -> SafeString:
+    """The embed ``slug`` for ``request.user``, or the reason it cannot be shown."""
+    request: HttpRequest | None = context.get("request")
+    if request is None:
+        # A developer error, not the user's: say how to fix it.
+        raise ImproperlyConfigured(MSG_NO_REQUEST)
+    if not request.user.is_authenticated:
+        return _refusal_html(
+            request,
+            InvalidEmbedRequest(
+                "login_required", MSG_LOGIN, MSG_LOGIN_FIXER, status=HTTPStatus.UNAUTHORIZED
+            ),
+        )
+    embed = Embed.objects.select_related("credential").filter(slug=slug).first()
+    if embed is None:
+        return _refusal_html(
+            request,
+            InvalidEmbedRequest(
+                "not_found", MSG_NOT_FOUND, MSG_NOT_FOUND_FIXER, status=HTTPStatus.NOT_FOUND
+            ),
+        )
+    try:
+        signed = services.issue_embed_url(
+            user=request.user,
+            embed=embed,
+            source=AccessRecord.Source.TAG,
+            client_ip=client_ip(request),
+        )
+    except Refusal as refusal:
+        return _refusal_html(request, refusal)
+    # From here the response carries a signed URL: no-store, no-referrer, frame-src.
+    note_signed_url(request)
+    count = getattr(request, _RENDERED, 0) + 1
+    setattr(request, _RENDERED, count)
+    frame = embed_frame(
+        request,
+        embed,
+        signed,
+        frame_id=frame_id or ("sigma-embed" if count == 1 else f"sigma-embed-{count}"),
+    )
+    html = render_to_string("embeds/_frame.html", {"embed": embed, "frame": frame}, request=request)
+    if count == 1:
+        # embed.js mounts every [data-sigma-embed] on the page; once is enough.
+        html += format_html('<script src="{}"></script>', static("embeds/embed.js"))
+    return mark_safe(html)  # noqa: S308 - autoescaped template output
