@@ -26,9 +26,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
+
+from .conf import sigma_settings
 
 CSP_HEADER = "Content-Security-Policy"
 FRAME_DIRECTIVES = ("frame-src", "child-src")
@@ -49,7 +50,7 @@ def mark_signed_url_response(response: HttpResponseBase) -> HttpResponseBase:
 
 def sigma_frame_sources() -> list[str]:
     """The origins a page with an embed may frame (read at call time)."""
-    return list(settings.SIGMA_ALLOWED_ORIGINS)
+    return list(sigma_settings.ALLOWED_ORIGINS)
 
 
 def replace_frame_sources(policy: str, origins: list[str]) -> str:
