@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('embeds', '0003_mappings'),
+        ('embeds', '0004_credential_privileges'),
     ]
 
     operations = [
