@@ -40,6 +40,8 @@ ERROR_REPORT_WINDOW = 600  # seconds
 MAX_JSON_BODY = 4096
 # Sigma's explore keys and bookmark IDs are opaque; accept only URL-safe ones.
 PLACE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+# The user's place in the content, in the order Sigma prefers them (bookmark wins).
+PLACE_NAMES = ("bookmark", "explore")
 
 MSG_CONTROL_VALUE = (
     "The page address sets the control %(control)s to a value Sigma cannot take "
@@ -136,21 +138,34 @@ def query_control_values(embed: Embed, query) -> list[tuple[str, str]]:
     return values
 
 
-def place_options(payload: dict) -> list[tuple[str, str]]:
+def place_options(payload: dict, *, fixer: str = MSG_PLACE_FIXER) -> list[tuple[str, str]]:
     """``:bookmark`` or ``:explore`` to re-open the user's place (spec §2.2).
 
     They are interface parameters added after signing, never claims. Sigma opens a
     bookmark or an exploration, not both: the bookmark wins, as in Sigma's samples.
     """
     chosen: list[tuple[str, str]] = []
-    for name in ("bookmark", "explore"):
+    for name in PLACE_NAMES:
         value = payload.get(name)
         if value is None or value == "":
             continue
         if not isinstance(value, str) or not PLACE_KEY.match(value):
-            raise InvalidEmbedRequest("place", MSG_PLACE % {"name": name}, MSG_PLACE_FIXER)
+            raise InvalidEmbedRequest("place", MSG_PLACE % {"name": name}, fixer)
         chosen.append((f":{name}", value))
     return chosen[:1]
+
+
+def query_place_options(query) -> list[tuple[str, str]]:
+    """The place a link to the page asks for: ``?:bookmark=…`` or ``?:explore=…``.
+
+    Only these two parameters are read from the page's query string, checked exactly
+    as the refresh endpoint checks its body; every other ``:`` parameter (``:jwt``,
+    interface options) is ignored, so a link can never add anything else to the
+    signed URL.
+    """
+    return place_options(
+        {name: query.get(f":{name}") for name in PLACE_NAMES}, fixer=MSG_CONTROL_FIXER
+    )
 
 
 def with_options(url: str, options: list[tuple[str, str]]) -> str:
@@ -167,11 +182,15 @@ def embed_frame(
     signed: services.SignedEmbed,
     *,
     frame_id: str = "sigma-embed",
+    place: list[tuple[str, str]] | None = None,
 ) -> dict:
-    """What ``embeds/_frame.html`` and ``embed.js`` need to mount and re-mount."""
+    """What ``embeds/_frame.html`` and ``embed.js`` need to mount and re-mount.
+
+    ``place`` (from ``place_options``) is appended to the signed URL, after signing.
+    """
     return {
         "id": frame_id,
-        "src": signed.url,
+        "src": with_options(signed.url, place or []),
         # A fresh frame name per render: the browser can never match it to a
         # session-history entry holding an earlier (spent) URL.
         "name": f"sigma-{secrets.token_hex(8)}",
@@ -188,6 +207,7 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
     embed = get_object_or_404(Embed.objects.select_related("credential"), slug=slug)
     try:
         controls = query_control_values(embed, request.GET)
+        place = query_place_options(request.GET)
     except InvalidEmbedRequest as problem:
         return render_refusal(request, problem, embed=embed)
     try:
@@ -200,13 +220,14 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
         )
     except Refusal as refusal:
         return render_refusal(request, refusal, embed=embed)
+    frame = embed_frame(request, embed, signed, place=place)
     context = {
         "embed": embed,
-        "signed_url": signed.url,
+        "signed_url": frame["src"],
         "expires_at": signed.expires_at,
         "sigma_origin": embed.content.origin,
         "allowed_origins": settings.SIGMA_ALLOWED_ORIGINS,
-        "frame": embed_frame(request, embed, signed),
+        "frame": frame,
     }
     return allow_sigma_frames(render(request, "embeds/embed.html", context))
 

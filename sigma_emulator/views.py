@@ -181,6 +181,7 @@ def content(request: HttpRequest) -> HttpResponse:
                 "frameAncestors": frame_ancestors(),
                 "responsiveHeight": options.get(":responsive_height") == "true",
                 "variables": controls,
+                "workbookId": parsed.workbook_id,
             },
         },
     )

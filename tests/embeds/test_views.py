@@ -136,6 +136,55 @@ def test_embed_page_refuses_an_invalid_query_control_value(alice_client, embed):
     assert not AccessRecord.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?:bookmark=4f1c2d3e-aaaa-bbbb", "&:bookmark=4f1c2d3e-aaaa-bbbb"),
+        ("?:explore=ex-123_abc", "&:explore=ex-123_abc"),
+        # Sigma opens one or the other: the bookmark wins, as on refresh.
+        ("?:explore=ex1&:bookmark=bm1", "&:bookmark=bm1"),
+    ],
+)
+def test_embed_page_opens_the_place_its_link_asks_for_on_the_first_load(
+    alice_client, embed, query, expected
+):
+    src = data_src(alice_client.get(embed.get_absolute_url() + query).content.decode())
+    assert src.endswith(expected)
+    assert src.count(":explore=") + src.count(":bookmark=") == 1
+    # URL parameters added after signing, never claims.
+    claims = claims_of(src)
+    assert "explore" not in claims and "bookmark" not in claims
+
+
+def test_embed_page_takes_no_other_interface_parameter_from_its_link(alice_client, embed):
+    html = alice_client.get(
+        embed.get_absolute_url()
+        + "?:jwt=forged&:menu_position=none&:nonce=1&:theme=Dark&bookmark=bm1&explore=ex1"
+    ).content.decode()
+    src = data_src(html)
+    query = urlsplit(src).query
+    assert query.count(":jwt=") == 1 and "forged" not in query
+    for name in (":menu_position", ":nonce", ":theme", ":bookmark", ":explore"):
+        assert name not in query
+    assert claims_of(src)["sub"] == "alice@example.com"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?:bookmark=a%26:jwt%3Dx", "?:explore=../x", "?:bookmark=a%20b", "?:explore=" + "x" * 129],
+)
+def test_embed_page_refuses_a_malformed_place_in_its_link(alice_client, embed, query):
+    response = alice_client.get(embed.get_absolute_url() + query)
+    html = unescape(response.content.decode())
+    assert response.status_code == 400
+    name = "bookmark" if ":bookmark" in query else "explore"
+    assert views.MSG_PLACE % {"name": name} in html
+    assert views.MSG_CONTROL_FIXER in html
+    assert 'data-refusal="place"' in html
+    assert ":jwt=" not in html
+    assert not AccessRecord.objects.exists()
+
+
 def test_embed_page_redirects_anonymous_users_to_sign_in(client, embed):
     response = client.get(embed.get_absolute_url())
     assert response.status_code == 302

@@ -1,6 +1,8 @@
 /*
- * Host side of Sigma's browser protocol (spec section 5) for every element with
- * [data-sigma-embed]. Plain script, no build step, no inline code (CSP-clean).
+ * Host side of Sigma's browser protocol for every element with [data-sigma-embed].
+ * Plain script, no build step, no inline code (CSP-clean). docs/embed-js.md documents
+ * every DOM event and API method; docs/sigma-protocol.md and Sigma's "Outbound event
+ * reference" / "Inbound event reference" are the sources of the message shapes.
  *
  * Security rules (each one is why the code looks the way it does):
  * - A message is handled only when event.source is this embed's iframe window AND
@@ -11,22 +13,15 @@
  *   (the page itself, or the refresh endpoint); a new iframe element with its own
  *   random name is created each time, so back/forward can never restore a spent
  *   URL into it, and a page restored from the back/forward cache re-mounts.
- * - Text that comes from the frame is only ever set with textContent.
+ * - Text that comes from the frame is only ever set with textContent; payloads are
+ *   re-built field by field (expected types only) before a host listener sees them.
  *
- * Events dispatched on the [data-sigma-embed] element (CustomEvent, detail shown):
- *   sigma:loaded      {variables}            workbook:loaded
- *   sigma:error       {code, message, recovering}
- *   sigma:pageheight  {height}               after the iframe was resized
- *   sigma:variables   {variables}            workbook:variables:onchange
- *   sigma:url         {url}                  url:onchange
- *   sigma:explore     {exploreKey}           workbook:exploreKey:onchange
- *   sigma:bookmark    {bookmarkId}           workbook:bookmark:onchange / oncreate
- *   sigma:remounted   {reason}               a fresh URL was mounted
- *
- * API for the host page:
- *   var embed = window.SigmaEmbed.get();            // first embed, or get(element)
- *   embed.updateVariables({Region: "West,East"});   // workbook:variables:update
- *   embed.refresh();                                // re-mount with a fresh URL
+ * API for the host page (docs/embed-js.md):
+ *   var embed = window.SigmaEmbed.get("sales-overview");  // slug, element, id; none = first
+ *   embed.updateVariables({Region: ["West", "East"]});    // workbook:variables:update
+ *   embed.listVariables().then(function (variables) {});  // workbook:variables:list
+ *   embed.createBookmark({name: "Q3", isShared: true});   // workbook:bookmark:create
+ *   embed.on("action", function (detail) {});             // = addEventListener("sigma:action")
  */
 (function () {
   "use strict";
@@ -34,14 +29,23 @@
   // Sigma's page height is trusted only within these bounds (pixels).
   var MIN_HEIGHT = 50;
   var MAX_HEIGHT = 30000;
-  // workbook:error messages that mean "this URL is spent": expired or replayed.
-  var SPENT_URL = /\bexp\b|expired|replay|already been used|\bjti\b/i;
-  // After this long without workbook:loaded, offer a retry.
-  var SLOW_LOAD_MS = 20000;
+  // Sigma documents EINVAL for "the JWT is expired" and "an embed URL nonce has
+  // already been used" ("Common embed error codes and messages"): the one code a
+  // fresh URL can fix. Only the code is read, never the wording of the message.
+  var SPENT_URL_CODES = ["EINVAL"];
+  // Without workbook:loaded (nor workbook:error) this long after a mount, the URL is
+  // re-signed and re-mounted once; after that, the user gets a Try again button.
+  var LOAD_TIMEOUT_MS = 20000;
+  // How long listVariables() waits for workbook:variables:current.
+  var REPLY_TIMEOUT_MS = 10000;
   // Error reports sent per page, at most (the server rate-limits as well).
   var MAX_REPORTS = 5;
-  // An explore key or bookmark ID the server will accept.
+  // An explore key or bookmark ID the server will accept (embeds.views.PLACE_KEY).
   var PLACE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+  // Longest string taken from a Sigma payload for an ID, name or message.
+  var MAX_TEXT = 1000;
+  // Sigma refuses sharing links longer than this (Inbound event reference).
+  var MAX_SHARING_LINK = 1000;
 
   var controllers = [];
 
@@ -74,6 +78,203 @@
     return typeof value === "string" ? value.slice(0, limit) : "";
   }
 
+  // A string field of a Sigma payload, or null when absent or of another type.
+  function text(value) {
+    return typeof value === "string" ? value.slice(0, MAX_TEXT) : null;
+  }
+
+  function list(value) {
+    return Array.isArray(value) ? value : [];
+  }
+
+  function record(value) {
+    return isPlainObject(value) ? value : {};
+  }
+
+  function bookmarkDetail(data) {
+    return {
+      bookmarkId: text(data.bookmarkId),
+      bookmarkName: text(data.bookmarkName),
+      workbookId: text(data.workbookId),
+      versionTagName: text(data.versionTagName)
+    };
+  }
+
+  function selectionDetail(data) {
+    return { nodeId: text(data.nodeId), title: text(data.title) };
+  }
+
+  // The place (bookmark, else exploration) a signed URL opens, from its parameters.
+  function placeOf(url) {
+    var place = { bookmark: null, explore: null };
+    try {
+      var params = new URL(url, window.location.href).searchParams;
+      ["bookmark", "explore"].forEach(function (name) {
+        var value = params.get(":" + name);
+        if (value && PLACE_KEY.test(value)) {
+          place[name] = value;
+        }
+      });
+    } catch (e) {
+      // Not a URL: no place.
+    }
+    return place;
+  }
+
+  /*
+   * Sigma's events (outbound in Sigma's terms) and the DOM event each becomes.
+   * detail(data) builds the CustomEvent detail from the checked message; "then"
+   * names a controller method that runs first (state kept by the script itself).
+   */
+  var INBOUND = {
+    "workbook:loaded": {
+      event: "sigma:loaded",
+      then: "onLoaded",
+      detail: function (data) {
+        return { variables: stringValues(record(data.workbook).variables) };
+      }
+    },
+    "workbook:dataloaded": { event: "sigma:dataloaded", detail: function () { return {}; } },
+    "workbook:error": { then: "onSigmaError" },
+    "workbook:variables:onchange": {
+      event: "sigma:variables",
+      detail: function (data) {
+        // The Outbound event reference nests them in workbook; the SDK's type has
+        // them at the top level. Both are read, the documented place first.
+        var workbook = record(data.workbook);
+        return {
+          variables: stringValues(isPlainObject(workbook.variables) ? workbook.variables : data.variables)
+        };
+      }
+    },
+    "workbook:variables:current": {
+      event: "sigma:variables:current",
+      then: "onCurrentVariables",
+      detail: function (data) {
+        return { variables: stringValues(data.variables) };
+      }
+    },
+    "workbook:bookmark:onchange": {
+      event: "sigma:bookmark",
+      then: "onBookmarkChange",
+      detail: bookmarkDetail
+    },
+    "workbook:bookmark:oncreate": {
+      event: "sigma:bookmark:created",
+      then: "onBookmarkCreate",
+      detail: bookmarkDetail
+    },
+    "workbook:bookmark:onupdate": {
+      event: "sigma:bookmark:updated",
+      detail: function (data) {
+        var detail = bookmarkDetail(data);
+        // Optional: present only when the user changed them.
+        ["isShared", "isDefault"].forEach(function (name) {
+          if (typeof data[name] === "boolean") {
+            detail[name] = data[name];
+          }
+        });
+        return detail;
+      }
+    },
+    "workbook:bookmark:ondelete": {
+      event: "sigma:bookmark:deleted",
+      then: "onBookmarkDelete",
+      detail: bookmarkDetail
+    },
+    "workbook:exploreKey:onchange": {
+      event: "sigma:explore",
+      then: "onExploreKey",
+      detail: function (data) {
+        return { exploreKey: text(data.exploreKey) };
+      }
+    },
+    "workbook:fullscreen:onchange": {
+      event: "sigma:fullscreen",
+      detail: function (data) {
+        return { fullScreen: data.fullScreen === true };
+      }
+    },
+    "workbook:pageheight:onchange": { then: "onPageHeight" },
+    "workbook:selectednodeid:onchange": {
+      event: "sigma:selectednode",
+      detail: function (data) {
+        return { selectedNodeId: text(data.selectedNodeId), nodeType: text(data.nodeType) };
+      }
+    },
+    "workbook:table:oncellselect": {
+      event: "sigma:table:cellselect",
+      detail: function (data) {
+        var detail = selectionDetail(data);
+        detail.cells = list(data.cells);
+        return detail;
+      }
+    },
+    "workbook:pivottable:oncellselect": {
+      event: "sigma:pivottable:cellselect",
+      detail: function (data) {
+        var detail = selectionDetail(data);
+        detail.cells = list(data.cells);
+        return detail;
+      }
+    },
+    "workbook:chart:onvalueselect": {
+      event: "sigma:chart:valueselect",
+      detail: function (data) {
+        var detail = selectionDetail(data);
+        detail.values = list(data.values);
+        return detail;
+      }
+    },
+    "workbook:chart:error": {
+      event: "sigma:chart:error",
+      detail: function (data) {
+        return { nodeId: text(data.nodeId), code: text(data.code), message: text(data.message) };
+      }
+    },
+    "action:outbound": {
+      event: "sigma:action",
+      detail: function (data) {
+        return { name: text(data.name), values: record(data.values) };
+      }
+    },
+    "workbook:published": {
+      event: "sigma:published",
+      detail: function (data) {
+        return { workbookId: text(data.workbookId) };
+      }
+    },
+    "workbook:id:onchange": {
+      event: "sigma:workbookid",
+      detail: function (data) {
+        return { id: text(data.id) };
+      }
+    },
+    "url:onchange": {
+      event: "sigma:url",
+      detail: function (data) {
+        return { url: text(data.url) };
+      }
+    },
+    "workbook:ondelete": {
+      event: "sigma:workbook:deleted",
+      detail: function (data) {
+        return { id: text(data.id) };
+      }
+    },
+    "workbook:saveas": {
+      event: "sigma:workbook:savedas",
+      detail: function (data) {
+        // The reference's example says saveWorkbookId, its table savedWorkbookID.
+        return {
+          workbookId: text(data.workbookId),
+          savedWorkbookId:
+            text(data.savedWorkbookId) || text(data.saveWorkbookId) || text(data.savedWorkbookID)
+        };
+      }
+    }
+  };
+
   function SigmaEmbed(container) {
     var origins;
     try {
@@ -82,6 +283,7 @@
       origins = [];
     }
     this.container = container;
+    this.slug = container.getAttribute("data-sigma-slug") || "";
     this.allowedOrigins = Array.isArray(origins)
       ? origins.filter(function (o) { return typeof o === "string"; })
       : [];
@@ -101,7 +303,9 @@
     this.recovered = false;
     this.pending = null;
     this.slowTimer = null;
+    this.loadTimeout = LOAD_TIMEOUT_MS;
     this.reports = 0;
+    this.waiting = [];
     this.place = { explore: null, bookmark: null };
 
     var self = this;
@@ -123,6 +327,21 @@
 
   SigmaEmbed.prototype.emit = function (name, detail) {
     this.container.dispatchEvent(new CustomEvent(name, { detail: detail, bubbles: true }));
+  };
+
+  // Listen to one of this embed's DOM events: on("action", fn) is
+  // addEventListener("sigma:action", ...) with the detail as the argument.
+  // Returns a function that removes the listener.
+  SigmaEmbed.prototype.on = function (name, callback) {
+    var type = name.indexOf("sigma:") === 0 ? name : "sigma:" + name;
+    var listener = function (event) {
+      callback(event.detail, event);
+    };
+    this.container.addEventListener(type, listener);
+    var container = this.container;
+    return function () {
+      container.removeEventListener(type, listener);
+    };
   };
 
   SigmaEmbed.prototype.showLoading = function (text) {
@@ -176,6 +395,8 @@
     frame.src = url;
     this.loaded = false;
     this.frameOrigin = origin;
+    // The URL opens this place (the page's own link, or the refresh body).
+    this.place = placeOf(url);
     this.deadline = Date.now() + (isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 0) * 1000;
     this.container.classList.remove("has-error", "is-loaded");
     this.showLoading();
@@ -188,11 +409,24 @@
     var self = this;
     window.clearTimeout(this.slowTimer);
     this.slowTimer = window.setTimeout(function () {
-      if (!self.loaded && self.errorBox.hidden) {
-        self.loadingText.textContent = "This is taking longer than usual\u2026";
-        self.loadingBox.querySelector("[data-sigma-retry]").hidden = false;
-      }
-    }, SLOW_LOAD_MS);
+      self.onLoadTimeout(frame);
+    }, this.loadTimeout);
+  };
+
+  // Neither workbook:loaded nor workbook:error came: Sigma may have shown a message
+  // without an event (e.g. an expired session). Re-mount once with a fresh URL;
+  // after that, let the user decide.
+  SigmaEmbed.prototype.onLoadTimeout = function (frame) {
+    if (this.loaded || frame !== this.iframe || !this.errorBox.hidden) {
+      return;
+    }
+    if (!this.recovered) {
+      this.recovered = true;
+      this.refresh("timeout");
+      return;
+    }
+    this.loadingText.textContent = "This is taking longer than usual\u2026";
+    this.loadingBox.querySelector("[data-sigma-retry]").hidden = false;
   };
 
   // Ask the server for a new signed URL (same login and rules as the page) and
@@ -213,7 +447,7 @@
       body.explore = this.place.explore;
     }
     // The page's own query string: the server applies allowlisted control values
-    // from it exactly as it did for the page.
+    // from it exactly as it did for the page (the place comes from the body only).
     this.pending = window
       .fetch(this.refreshUrl + window.location.search, {
         method: "POST",
@@ -281,7 +515,26 @@
     }
   };
 
-  // Push control values into the workbook (spec 5.3, workbook:variables:update).
+  // --- Messages to Sigma (inbound in Sigma's terms) ---------------------------------
+
+  // Post one message to the iframe, at its exact origin. False when there is no
+  // frame to post to (not mounted, or showing an error).
+  SigmaEmbed.prototype.send = function (message) {
+    if (!this.iframe || !this.iframe.contentWindow || !this.frameOrigin) {
+      return false;
+    }
+    this.iframe.contentWindow.postMessage(message, this.frameOrigin);
+    return true;
+  };
+
+  function requireText(value, what) {
+    if (typeof value !== "string" || value === "") {
+      throw new TypeError(what + " must be a non-empty string.");
+    }
+    return value;
+  }
+
+  // workbook:variables:update: set control values (control ID -> value).
   SigmaEmbed.prototype.updateVariables = function (variables) {
     if (!isPlainObject(variables)) {
       throw new TypeError("updateVariables expects an object of control ID to value.");
@@ -298,15 +551,140 @@
       }
       clean[name] = value;
     });
-    if (!this.iframe || !this.iframe.contentWindow || !this.frameOrigin) {
-      return false;
-    }
-    this.iframe.contentWindow.postMessage(
-      { type: "workbook:variables:update", variables: clean },
-      this.frameOrigin
-    );
-    return true;
+    return this.send({ type: "workbook:variables:update", variables: clean });
   };
+
+  // workbook:variables:list; resolves with the variables of Sigma's
+  // workbook:variables:current reply, rejects after REPLY_TIMEOUT_MS without one.
+  SigmaEmbed.prototype.listVariables = function () {
+    var self = this;
+    return new Promise(function (resolve, reject) {
+      var waiter = { resolve: resolve };
+      waiter.timer = window.setTimeout(function () {
+        self.waiting = self.waiting.filter(function (w) { return w !== waiter; });
+        reject(new Error("Sigma did not answer workbook:variables:list."));
+      }, REPLY_TIMEOUT_MS);
+      self.waiting.push(waiter);
+      if (!self.send({ type: "workbook:variables:list" })) {
+        window.clearTimeout(waiter.timer);
+        self.waiting = self.waiting.filter(function (w) { return w !== waiter; });
+        reject(new Error("The Sigma content is not mounted."));
+      }
+    });
+  };
+
+  // workbook:bookmark:create: save the current view as a bookmark ("saved view").
+  SigmaEmbed.prototype.createBookmark = function (options) {
+    var bookmark = isPlainObject(options) ? options : { name: options };
+    return this.send({
+      type: "workbook:bookmark:create",
+      name: requireText(bookmark.name, "The bookmark name"),
+      isDefault: bookmark.isDefault === true,
+      isShared: bookmark.isShared === true
+    });
+  };
+
+  // workbook:bookmark:update: save the current exploration into the selected bookmark.
+  SigmaEmbed.prototype.updateBookmark = function () {
+    return this.send({ type: "workbook:bookmark:update" });
+  };
+
+  // workbook:bookmark:delete. Deleting the current bookmark also forgets it at once,
+  // so a re-mount before Sigma's ondelete arrives never asks for a dead ID.
+  SigmaEmbed.prototype.deleteBookmark = function (bookmarkId) {
+    requireText(bookmarkId, "The bookmark ID");
+    var sent = this.send({ type: "workbook:bookmark:delete", bookmarkId: bookmarkId });
+    if (sent) {
+      this.forgetBookmark(bookmarkId);
+    }
+    return sent;
+  };
+
+  // workbook:bookmark:select: open a bookmark; null or no argument clears it
+  // (Sigma then shows the published version).
+  SigmaEmbed.prototype.selectBookmark = function (bookmarkId) {
+    var message = { type: "workbook:bookmark:select" };
+    if (bookmarkId !== undefined && bookmarkId !== null) {
+      message.bookmarkId = requireText(bookmarkId, "The bookmark ID");
+    }
+    return this.send(message);
+  };
+
+  // workbook:fullscreen:update: maximize the element, or minimize it if maximized.
+  SigmaEmbed.prototype.toggleFullscreen = function (nodeId) {
+    if (nodeId !== null) {
+      requireText(nodeId, "The element ID");
+    }
+    return this.send({ type: "workbook:fullscreen:update", nodeId: nodeId });
+  };
+
+  // workbook:selectednodeid:update: select a page or an element. The Inbound event
+  // reference names the field selectedNodeId, the SDK's mutations.ts nodeId: both
+  // are sent, with the same value.
+  SigmaEmbed.prototype.selectNode = function (nodeId, nodeType) {
+    if (nodeId !== null) {
+      requireText(nodeId, "The node ID");
+    }
+    if (nodeType !== "element" && nodeType !== "page") {
+      throw new TypeError('The node type must be "element" or "page".');
+    }
+    return this.send({
+      type: "workbook:selectednodeid:update",
+      selectedNodeId: nodeId,
+      nodeId: nodeId,
+      nodeType: nodeType
+    });
+  };
+
+  function checkLink(link, what) {
+    if (link === null || link === undefined) {
+      return null;
+    }
+    if (typeof link !== "string" || link.length > MAX_SHARING_LINK || !/^https?:\/\//.test(link)) {
+      throw new TypeError(what + " must be an http(s) URL of at most 1000 characters, or null.");
+    }
+    return link;
+  }
+
+  // workbook:sharinglink:update: the host URL Sigma offers in its share menu, footer
+  // and export emails (null removes it). Sigma loads it for whoever gets the link:
+  // it must be a page of this site that signs the user in first.
+  SigmaEmbed.prototype.setSharingLink = function (sharingLink, sharingExplorationLink) {
+    var message = {
+      type: "workbook:sharinglink:update",
+      sharingLink: checkLink(sharingLink, "The sharing link")
+    };
+    if (sharingExplorationLink !== undefined) {
+      message.sharingExplorationLink = checkLink(
+        sharingExplorationLink,
+        "The exploration sharing link"
+      );
+    }
+    return this.send(message);
+  };
+
+  // workbook:mode:update: "view" or "explore" (no effect without the permission).
+  SigmaEmbed.prototype.setMode = function (mode) {
+    if (mode !== "view" && mode !== "explore") {
+      throw new TypeError('The mode must be "view" or "explore".');
+    }
+    return this.send({ type: "workbook:mode:update", mode: mode });
+  };
+
+  // workbook:modal:toggle: "schedule" or "export" opens that dialog; no argument
+  // closes the open one.
+  SigmaEmbed.prototype.toggleModal = function (modalType) {
+    if (modalType !== undefined && modalType !== "schedule" && modalType !== "export") {
+      throw new TypeError('The modal type must be "schedule", "export" or undefined.');
+    }
+    var message = { type: "workbook:modal:toggle" };
+    if (modalType !== undefined) {
+      message.modalType = modalType;
+    }
+    return this.send(message);
+  };
+
+  // --- Events from Sigma (outbound in Sigma's terms) --------------------------------
 
   SigmaEmbed.prototype.report = function (code, message) {
     if (!this.errorReportUrl || this.reports >= MAX_REPORTS) {
@@ -347,51 +725,89 @@
     if (!isPlainObject(data) || typeof data.type !== "string") {
       return;
     }
-    var workbook = isPlainObject(data.workbook) ? data.workbook : {};
-    switch (data.type) {
-      case "workbook:loaded":
-        this.loaded = true;
-        this.recovered = false;
-        window.clearTimeout(this.slowTimer);
-        this.loadingBox.hidden = true;
-        this.errorBox.hidden = true;
-        this.container.setAttribute("aria-busy", "false");
-        this.container.classList.add("is-loaded");
-        this.emit("sigma:loaded", { variables: stringValues(workbook.variables) });
-        break;
-      case "workbook:error":
-        this.onSigmaError(clip(data.code, 100), clip(data.message, 500));
-        break;
-      case "workbook:pageheight:onchange":
-        this.onPageHeight(data.pageHeight);
-        break;
-      case "workbook:variables:onchange":
-        this.emit("sigma:variables", { variables: stringValues(workbook.variables) });
-        break;
-      case "url:onchange":
-        if (typeof data.url === "string") {
-          this.emit("sigma:url", { url: data.url });
-        }
-        break;
-      case "workbook:exploreKey:onchange":
-        if (data.exploreKey === null || PLACE_KEY.test(data.exploreKey)) {
-          this.place.explore = data.exploreKey;
-          this.emit("sigma:explore", { exploreKey: data.exploreKey });
-        }
-        break;
-      case "workbook:bookmark:onchange":
-      case "workbook:bookmark:oncreate":
-        if (data.bookmarkId === null || PLACE_KEY.test(data.bookmarkId)) {
-          this.place.bookmark = data.bookmarkId;
-          this.emit("sigma:bookmark", { bookmarkId: data.bookmarkId });
-        }
-        break;
-      default:
-        break;
+    if (!Object.prototype.hasOwnProperty.call(INBOUND, data.type)) {
+      return;
+    }
+    var spec = INBOUND[data.type];
+    var detail = spec.detail ? spec.detail(data) : null;
+    if (spec.then) {
+      this[spec.then](data, detail);
+    }
+    if (spec.event) {
+      this.emit(spec.event, detail);
+      this.emit("sigma:message", { type: data.type, detail: detail });
     }
   };
 
-  SigmaEmbed.prototype.onPageHeight = function (height) {
+  SigmaEmbed.prototype.onLoaded = function () {
+    this.loaded = true;
+    this.recovered = false;
+    window.clearTimeout(this.slowTimer);
+    this.loadingBox.hidden = true;
+    this.errorBox.hidden = true;
+    this.container.setAttribute("aria-busy", "false");
+    this.container.classList.add("is-loaded");
+  };
+
+  SigmaEmbed.prototype.onCurrentVariables = function (data, detail) {
+    var waiting = this.waiting;
+    this.waiting = [];
+    waiting.forEach(function (waiter) {
+      window.clearTimeout(waiter.timer);
+      waiter.resolve(detail.variables);
+    });
+  };
+
+  SigmaEmbed.prototype.keepPlace = function (name, value) {
+    if (value === null || PLACE_KEY.test(value)) {
+      this.place[name] = value;
+    }
+  };
+
+  SigmaEmbed.prototype.onBookmarkChange = function (data, detail) {
+    this.keepPlace("bookmark", detail.bookmarkId);
+  };
+
+  SigmaEmbed.prototype.onBookmarkCreate = function (data, detail) {
+    // The new bookmark is the one shown now (the sigma:bookmark event says so too).
+    if (detail.bookmarkId) {
+      this.keepPlace("bookmark", detail.bookmarkId);
+      this.emit("sigma:bookmark", detail);
+    }
+  };
+
+  SigmaEmbed.prototype.onBookmarkDelete = function (data, detail) {
+    if (detail.bookmarkId && this.forgetBookmark(detail.bookmarkId)) {
+      this.emit("sigma:bookmark", {
+        bookmarkId: null,
+        bookmarkName: null,
+        workbookId: detail.workbookId,
+        versionTagName: null
+      });
+    }
+  };
+
+  // Forget a deleted bookmark: the next re-mount must not ask Sigma for it, and a
+  // reload of the page must not either (the page's own link may carry it).
+  SigmaEmbed.prototype.forgetBookmark = function (bookmarkId) {
+    var url = new URL(window.location.href);
+    if (url.searchParams.get(":bookmark") === bookmarkId) {
+      url.searchParams.delete(":bookmark");
+      window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+    }
+    if (this.place.bookmark !== bookmarkId) {
+      return false;
+    }
+    this.place.bookmark = null;
+    return true;
+  };
+
+  SigmaEmbed.prototype.onExploreKey = function (data, detail) {
+    this.keepPlace("explore", detail.exploreKey);
+  };
+
+  SigmaEmbed.prototype.onPageHeight = function (data) {
+    var height = data.pageHeight;
     if (!this.responsiveHeight) {
       return;
     }
@@ -404,17 +820,28 @@
     var pixels = Math.ceil(height);
     this.iframe.style.height = pixels + "px";
     this.emit("sigma:pageheight", { height: pixels });
+    this.emit("sigma:message", { type: data.type, detail: { height: pixels } });
   };
 
-  SigmaEmbed.prototype.onSigmaError = function (code, message) {
+  SigmaEmbed.prototype.onSigmaError = function (data) {
+    var code = clip(data.code, 100);
+    var message = clip(data.message, 500);
     this.report(code || "unknown", message);
     // A spent URL (expired, or replayed after back/forward) is fixed by a fresh one:
-    // re-mount once on our own; if that fails too, the user sees the error.
-    var recovering = !this.recovered && SPENT_URL.test(message);
-    this.emit("sigma:error", { code: code, message: message, recovering: recovering });
+    // re-mount once on our own; if that fails too, the user sees the error. Only an
+    // error before workbook:loaded can mean that: later ones are about what the user
+    // did (e.g. "Bookmark not selected") and leave the content in place.
+    var recovering =
+      !this.loaded && !this.recovered && SPENT_URL_CODES.indexOf(code) >= 0;
+    var detail = { code: code, message: message, recovering: recovering };
+    this.emit("sigma:error", detail);
+    this.emit("sigma:message", { type: data.type, detail: detail });
     if (recovering) {
       this.recovered = true;
       this.refresh("expired");
+      return;
+    }
+    if (this.loaded) {
       return;
     }
     this.showError(
@@ -430,12 +857,14 @@
     if (target === undefined || target === null) {
       return controllers[0] || null;
     }
-    if (typeof target === "string") {
-      target = document.getElementById(target);
-    }
     for (var i = 0; i < controllers.length; i += 1) {
-      if (controllers[i].container === target) {
-        return controllers[i];
+      var controller = controllers[i];
+      if (typeof target === "string") {
+        if (controller.slug === target || controller.container.id === target) {
+          return controller;
+        }
+      } else if (controller.container === target) {
+        return controller;
       }
     }
     return null;
