@@ -72,6 +72,7 @@ def test_content_page_shows_the_signed_in_user(emulator_client, emulator_credent
         "frameAncestors": ["http://127.0.0.1:8000", "http://localhost:8000"],
         "responsiveHeight": False,
         "variables": {"Region": "West,Southwest"},
+        "workbookId": "4bq2ZtkLmV8xWn3pRs6HyA",
     }
     # Neither the token nor the secret is ever echoed into the page.
     assert token not in html
