@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 
 from . import services
 from .exceptions import Refusal
@@ -42,6 +43,7 @@ def _identity_or_none(user):
         return None
 
 
+@sensitive_variables("signed", "result", "response")
 @never_cache  # the page holds a single-use signed URL
 def preview(request):
     # Security: signing as someone else is its own permission, not implied by

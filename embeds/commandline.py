@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.views.decorators.debug import sensitive_variables
 
 from .exceptions import Refusal
 from .models import Credential, Embed
@@ -95,6 +96,7 @@ def get_user(username: str):
         ) from None
 
 
+@sensitive_variables("first", "second", "value")
 def read_secret(stdin: IO[str] | None, *, prompt: str = "Embed secret: ") -> str:
     """Read an embed secret from ``stdin``, or prompt without echo on a terminal.
 

@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models.functions import Cast
+from django.views.decorators.debug import sensitive_variables
 
 from .exceptions import CredentialBroken
 from .models import Credential
@@ -72,6 +73,7 @@ def key_status(token: str, keys: list[Fernet] | None = None) -> KeyStatus:
     return KeyStatus.UNREADABLE
 
 
+@sensitive_variables("value", "readback")
 def reencrypt_secrets() -> ReencryptResult:
     """Re-encrypt every secret not yet under the first key, and verify each.
 

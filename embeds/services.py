@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import ratelimit, signing
 from .access import check_access
@@ -46,6 +47,7 @@ class SignedEmbed:
         return signing.redact_url(self.url)
 
 
+@sensitive_variables("secret", "token", "url")
 def issue_embed_url(
     *,
     user,
@@ -246,6 +248,7 @@ def record_embed_error(*, user, embed: Embed, code: str, message: str = "") -> E
 # --- Credential lifecycle -------------------------------------------------------
 
 
+@sensitive_variables("secret")
 def create_credential(
     *,
     name: str,
@@ -320,6 +323,7 @@ def activate_credential(*, credential: Credential, actor=None) -> Credential:
     return locked
 
 
+@sensitive_variables("secret")
 def replace_credential_secret(*, credential: Credential, secret: str, actor=None) -> Credential:
     """Replace the embed secret; the old value is overwritten, not kept."""
     with transaction.atomic():

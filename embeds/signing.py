@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import jwt
+from django.views.decorators.debug import sensitive_variables
 
 ALGORITHM = "HS256"
 AUDIENCE = "sigmacomputing"
@@ -83,6 +84,7 @@ def build_claims(
     return claims
 
 
+@sensitive_variables("secret")
 def sign_token(claims: Mapping, *, secret: str, client_id: str) -> str:
     """Sign ``claims`` with HS256 using the secret's UTF-8 bytes as the key."""
     if not isinstance(secret, str) or not secret:
@@ -101,6 +103,7 @@ def encode_control_value(value: str) -> str:
     return quote(value, safe=",:")
 
 
+@sensitive_variables("token", "query")
 def build_embed_url(
     content_url: str,
     *,
@@ -140,6 +143,7 @@ def build_embed_url(
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(query), ""))
 
 
+@sensitive_variables("url", "parts")
 def redact_url(url: str) -> str:
     """The URL with the token replaced, safe for logs and admin pages."""
     parts = urlsplit(url)

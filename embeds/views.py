@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from . import ratelimit, services, signing
@@ -201,6 +202,7 @@ def embed_frame(
     }
 
 
+@sensitive_variables("signed", "context")  # topmost: covers every frame below
 @never_cache  # the page carries a single-use signed URL: never store or reuse it
 @login_required
 def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
@@ -304,6 +306,7 @@ def _not_found() -> JsonResponse:
     )
 
 
+@sensitive_variables("signed", "response")
 @never_cache
 @require_POST  # issues a token and writes the audit trail: POST, CSRF-checked
 @json_login_required

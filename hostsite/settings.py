@@ -273,6 +273,12 @@ SESSION_COOKIE_AGE = _typed("SESSION_COOKIE_AGE", env.int, 8 * 3600)
 if SESSION_COOKIE_AGE < 60:
     raise _fail("SESSION_COOKIE_AGE", "is below 60 seconds", "Use seconds, e.g. 28800.")
 
+# Error reports (debug page, error e-mails) hide secret-named values in every frame
+# and scrub JWT-shaped strings and :jwt= URLs, even with DEBUG on (embeds.reporting).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#default-exception-reporter-filter
+DEFAULT_EXCEPTION_REPORTER_FILTER = "embeds.reporting.SecretSafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "embeds.reporting.SecretSafeExceptionReporter"
+
 
 def _rate(name: str, default: str) -> str:
     """A "count/seconds" limit such as 60/60, or "off". Parsed at call time by

@@ -7,6 +7,7 @@ import hashlib
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 from encrypted_model_fields.fields import EncryptedCharField
 
 from ..exceptions import CredentialBroken
@@ -24,6 +25,7 @@ MSG_SECRET_LENGTH = "An embed secret is between %(min)d and %(max)d characters."
 MSG_SECRET_CHARACTERS = "The embed secret contains control characters."  # noqa: S105
 
 
+@sensitive_variables("secret")
 def secret_fingerprint(secret: str) -> str:
     """A short, non-reversible tag of a secret, to tell secrets apart in the admin.
 
@@ -33,6 +35,7 @@ def secret_fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
 
 
+@sensitive_variables("secret")
 def validate_embed_secret(secret: str) -> None:
     """Refuse values that cannot be a Sigma embed secret; never trim."""
     if not secret:
@@ -133,12 +136,14 @@ class Credential(models.Model):
     def __repr__(self) -> str:
         return f"<Credential {self.pk}: {self.name} ({self.client_id})>"
 
+    @sensitive_variables("secret")
     def set_secret(self, secret: str) -> None:
         """Store a new secret (encrypted on save) and its fingerprint."""
         validate_embed_secret(secret)
         self.secret = secret
         self.secret_fingerprint = secret_fingerprint(secret)
 
+    @sensitive_variables("value")
     def signing_secret(self) -> str:
         """Return the decrypted secret, or raise :class:`CredentialBroken`.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.db.models import Count
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from embeds import services
 from embeds.commandline import (
@@ -87,6 +89,7 @@ class Command(SigmaCommand):
 
     # --- actions ------------------------------------------------------------
 
+    @method_decorator(sensitive_variables("secret"))
     def handle_create(
         self, *, name, client_id, description, owner_email, owner_admin, api, api_only, **options
     ):
@@ -201,6 +204,7 @@ class Command(SigmaCommand):
         services.activate_credential(credential=credential, actor=actor_user)
         self.stdout.write(f"Re-activated credential {credential.name!r}.")
 
+    @method_decorator(sensitive_variables("secret"))
     def handle_rotate(self, *, name, actor=None, **options):
         credential = get_credential(name)
         actor_user = get_user(actor) if actor else None

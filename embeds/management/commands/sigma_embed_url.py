@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.core.management.base import CommandError
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from embeds.commandline import (
     EXIT_ERROR,
@@ -43,6 +45,7 @@ class Command(SigmaCommand):
             help="Print {url, expires_at, claims, header, jti} as JSON only.",
         )
 
+    @method_decorator(sensitive_variables("signed"))
     def handle(self, *args, user: str, embed: str, ttl: int | None, json: bool, **options):
         if ttl is not None and not MIN_TTL <= ttl <= MAX_TTL:
             raise CommandError(
