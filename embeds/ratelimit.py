@@ -21,10 +21,10 @@ import logging
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from .conf import sigma_settings
 from .exceptions import RateLimited
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def check_issue_rate(*, user, actor=None, now: float | None = None) -> None:
     the access rules run, so refused attempts count as well: hammering the
     endpoint with a blocked account is abuse too.
     """
-    rate = parse_rate(settings.SIGMA_RATE_LIMIT, setting="SIGMA_RATE_LIMIT")
+    rate = parse_rate(sigma_settings.RATE_LIMIT, setting="SIGMA_RATE_LIMIT")
     if rate is None:
         return
     who = actor if getattr(actor, "pk", None) else user

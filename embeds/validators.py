@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from .conf import sigma_settings
 
 # Spec §3, "Suggested host validation". The backtracking on ``name`` splits the
 # workbook segment on its last hyphen: the trailing id is the key, the name is
@@ -90,7 +91,7 @@ def parse_sigma_url(url: str, *, allowed_origins: list[str] | None = None) -> Si
     is not a workbook, page or element.
     """
     if allowed_origins is None:
-        allowed_origins = settings.SIGMA_ALLOWED_ORIGINS
+        allowed_origins = sigma_settings.ALLOWED_ORIGINS
     url = (url or "").strip()
     try:
         parts = urlsplit(url)

@@ -14,7 +14,6 @@ import secrets
 from functools import wraps
 from http import HTTPStatus
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from . import ratelimit, services, signing
 from .access import embeds_for_teams, visible_embeds
+from .conf import sigma_settings
 from .exceptions import RateLimited, Refusal, UserBlocked
 from .http import allow_sigma_frames, mark_signed_url_response
 from .identity import identity_for
@@ -196,7 +196,7 @@ def embed_frame(
         # session-history entry holding an earlier (spent) URL.
         "name": f"sigma-{secrets.token_hex(8)}",
         "expires_in": signed.claims["exp"] - signed.claims["iat"],
-        "allowed_origins": json.dumps(list(settings.SIGMA_ALLOWED_ORIGINS)),
+        "allowed_origins": json.dumps(list(sigma_settings.ALLOWED_ORIGINS)),
         "refresh_url": reverse("embeds:refresh", kwargs={"slug": embed.slug}),
         "error_report_url": reverse("embeds:error_report", kwargs={"slug": embed.slug}),
     }
@@ -228,7 +228,7 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
         "signed_url": frame["src"],
         "expires_at": signed.expires_at,
         "sigma_origin": embed.content.origin,
-        "allowed_origins": settings.SIGMA_ALLOWED_ORIGINS,
+        "allowed_origins": sigma_settings.ALLOWED_ORIGINS,
         "frame": frame,
     }
     return allow_sigma_frames(render(request, "embeds/embed.html", context))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from ..conf import sigma_settings
 from ..validators import (
     BOOLEAN_OPTIONS,
     MENU_POSITIONS,
@@ -25,7 +25,7 @@ from .registry import Team
 
 def default_token_ttl() -> int:
     """New embeds start with SIGMA_DEFAULT_TOKEN_TTL (read at call time)."""
-    return settings.SIGMA_DEFAULT_TOKEN_TTL
+    return sigma_settings.DEFAULT_TOKEN_TTL
 
 
 class EmbedQuerySet(models.QuerySet):

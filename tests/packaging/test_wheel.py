@@ -1,0 +1,243 @@
+"""The ``django-sigma-embed`` wheel in a Django site that is not this project.
+
+Builds the wheel from ``pyproject.toml``, installs it (``--no-deps``) plus the
+pinned versions of its dependencies into a fresh virtualenv, makes a project with
+``django-admin startproject``, adds only ``INSTALLED_APPS += ["embeds"]``,
+``path("embeds/", include("embeds.urls"))``, the settings from the environment and
+a page using ``{% sigma_embed %}``, and loads the signed URL that page renders
+from the emulator, which must accept it.
+
+Kept fast: the venv is made without pip (this venv's pip installs into it with
+``--python``), wheels come from pip's cache, nothing resolves dependencies.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import venv
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tests.emulator.conftest import WORKBOOK_PATH
+
+REPO = Path(__file__).resolve().parents[2]
+DIST_NAME = "django-sigma-embed"
+PIP_TIMEOUT = 600  # seconds; a cold pip cache downloads every dependency once
+
+SETTINGS = """
+# --- added for django-sigma-embed -------------------------------------------
+import os
+
+INSTALLED_APPS += ["embeds"]
+MIDDLEWARE += ["embeds.http.SignedURLHeadersMiddleware"]
+TEMPLATES[0]["DIRS"] = [BASE_DIR / "templates"]
+# django-encrypted-model-fields (the embed secret is encrypted at rest).
+FIELD_ENCRYPTION_KEY = os.environ["FIELD_ENCRYPTION_KEY"]
+SIGMA_ALLOWED_ORIGINS = os.environ["SIGMA_ALLOWED_ORIGINS"].split(",")
+"""
+
+URLS = """
+from django.contrib import admin
+from django.shortcuts import render
+from django.urls import include, path
+
+
+def dashboard(request):
+    return render(request, "dashboard.html")
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("embeds/", include("embeds.urls")),
+    path("dashboard/", dashboard),
+]
+"""
+
+DASHBOARD = """{% load sigma_embed %}<!doctype html>
+<title>Fresh site</title>
+<h1>Dashboard</h1>
+{% sigma_embed "sales" %}
+"""
+
+
+def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None, stdin: str = ""):
+    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=PIP_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, f"{args[:4]} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def build_wheel(tmp: Path) -> Path:
+    """The wheel, built from a copy of exactly what packaging reads (no build/ in the repo)."""
+    source = tmp / "source"
+    source.mkdir()
+    shutil.copy(REPO / "pyproject.toml", source)
+    shutil.copy(REPO / "README.md", source)
+    shutil.copytree(
+        REPO / "embeds", source / "embeds", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    dist = tmp / "dist"
+    run(
+        sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+        "--wheel-dir", dist, "./source",
+        cwd=tmp,
+    )  # fmt: skip
+    (wheel,) = dist.glob("*.whl")
+    return wheel
+
+
+def pinned_closure(requirements: list[str]) -> list[str]:
+    """``name==version`` for ``requirements`` and everything they need, as installed here.
+
+    The versions this suite runs with (requirements.txt), so the fresh venv tests the
+    same code and pip's cache already holds every wheel.
+    """
+    pins: dict[str, str] = {}
+    pending = [Requirement(r) for r in requirements]
+    while pending:
+        requirement = pending.pop()
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name not in pins:
+            pins[name] = f"{name}=={metadata.version(name)}"
+            pending.extend(Requirement(r) for r in metadata.requires(name) or [])
+    return sorted(pins.values())
+
+
+def requirements_of_wheel(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        text = archive.read(name).decode()
+    return email.message_from_string(text).get_all("Requires-Dist") or []
+
+
+def make_fresh_venv(path: Path) -> Path:
+    try:
+        venv.EnvBuilder(with_pip=False, clear=True).create(path)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot create a virtualenv here ({exc}); the wheel test needs one")
+    python = path / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"the virtualenv at {path} has no bin/python (not a POSIX venv layout)")
+    return python
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def test_wheel_is_named_django_sigma_embed_and_holds_only_the_app(wheel):
+    assert wheel.name.startswith("django_sigma_embed-")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    top_level = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
+    assert top_level == {"embeds"}
+    for expected in [
+        "embeds/templates/embeds/_frame.html",
+        "embeds/templates/embeds/_refused_frame.html",
+        "embeds/templates/embeds/base.html",
+        "embeds/static/embeds/embed.js",
+        "embeds/migrations/0001_initial.py",
+        "embeds/templatetags/sigma_embed.py",
+        "embeds/management/commands/sigma_check.py",
+        "embeds/http.py",
+    ]:
+        assert expected in names
+    assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
+
+
+def test_wheel_declares_every_third_party_package_embeds_imports(wheel):
+    declared = {canonicalize_name(Requirement(r).name) for r in requirements_of_wheel(wheel)}
+    imported = set()
+    for path in (REPO / "embeds").rglob("*.py"):
+        for match in re.finditer(r"^(?:from|import) (\w+)", path.read_text(), re.M):
+            imported.add(match.group(1))
+    third_party = imported - set(sys.stdlib_module_names) - {"embeds", "__future__"}
+    distributions = {
+        canonicalize_name(dist)
+        for module in third_party
+        for dist in metadata.packages_distributions()[module]
+    }
+    assert distributions <= declared, distributions - declared
+
+
+def test_wheel_in_a_startproject_site_renders_an_embed_the_emulator_accepts(
+    wheel, tmp_path, emulator_server, credential_factory, team_factory
+):
+    python = make_fresh_venv(tmp_path / "venv")
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    pins = pinned_closure(requirements_of_wheel(wheel))
+    run(*pip, "install", "--quiet", "--no-deps", wheel, *pins, cwd=tmp_path)
+    # The wheel's declared dependencies are all met by what was installed.
+    run(*pip, "check", cwd=tmp_path)
+
+    site = tmp_path / "site"
+    site.mkdir()
+    run(python, "-m", "django", "startproject", "mysite", site, cwd=tmp_path)
+    with (site / "mysite" / "settings.py").open("a") as settings_file:
+        settings_file.write(SETTINGS)
+    (site / "mysite" / "urls.py").write_text(URLS)
+    (site / "templates").mkdir()
+    (site / "templates" / "dashboard.html").write_text(DASHBOARD)
+    shutil.copy(Path(__file__).with_name("fresh_site.py"), site)
+
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "mysite.settings",
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SIGMA_ALLOWED_ORIGINS": emulator_server.url,
+    }
+    run(python, "manage.py", "migrate", "--noinput", cwd=site, env=env)
+
+    # The emulated Sigma organization knows the client ID, its secret and the team.
+    client_id = "fresh-site-" + secrets.token_hex(4)
+    secret = secrets.token_urlsafe(40)
+    credential_factory(client_id=client_id, secret=secret)
+    team_factory("Sales")
+
+    params = {"client_id": client_id, "secret": secret, "url": emulator_server.url + WORKBOOK_PATH}
+    output = run(python, "fresh_site.py", cwd=site, env=env, stdin=json.dumps(params))
+    assert secret not in output
+    page = json.loads(output)
+    assert page["status"] == 200
+    assert "no-store" in page["headers"]["Cache-Control"]
+    assert page["headers"]["Referrer-Policy"] == "no-referrer"
+    assert "<h1>Dashboard</h1>" in page["html"]
+    assert '<script src="/static/embeds/embed.js"></script>' in page["html"]
+    (src,) = re.findall(r'data-src="([^"]+)"', page["html"])
+    signed_url = src.replace("&amp;", "&")
+    assert signed_url.startswith(emulator_server.url + WORKBOOK_PATH + "?")
+
+    with urllib.request.urlopen(signed_url) as response:  # noqa: S310 - loopback emulator
+        body = response.read().decode()
+    assert response.status == 200
+    assert "alice@example.com" in body
+    # Single use: the emulator refuses the same URL a second time.
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(signed_url)  # noqa: S310
