@@ -28,6 +28,7 @@ from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.debug import sensitive_variables
 
 from embeds import services
 from embeds.exceptions import Refusal
@@ -63,6 +64,7 @@ def _refusal_html(request: HttpRequest, refusal: Refusal | InvalidEmbedRequest) 
 
 
 @register.simple_tag(takes_context=True)
+@sensitive_variables("signed", "frame", "html")  # the signed URL is a credential
 def sigma_embed(context: template.Context, slug: str, frame_id: str = "") -> SafeString:
     """The embed ``slug`` for ``request.user``, or the reason it cannot be shown."""
     request: HttpRequest | None = context.get("request")
