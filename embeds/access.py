@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from .conf import sigma_settings
 from .exceptions import (
     CredentialInactive,
     EmbedDisabled,
@@ -11,23 +12,29 @@ from .exceptions import (
     NoTeam,
     OwnerMismatch,
     Refusal,
+    UserInactive,
 )
 from .identity import SigmaIdentity, identity_for
-from .models import Embed, EmbedQuerySet
+from .models import AccessRecord, Embed, EmbedQuerySet
 
 
 def check_access(*, user, embed: Embed) -> SigmaIdentity:
     """Return the identity to sign for ``user`` on ``embed``, or raise a Refusal.
 
-    Rules, in order (the first that fails is the one reported):
-    the user is blocked, has no usable email or no single account type
-    (``identity_for``); the user shares no team with the embed (``NoTeam``); the
-    embed is switched off (``EmbedDisabled``); its credential is revoked
-    (``CredentialInactive``); a non-Admin owner's credential would sign in someone
-    other than the owner (``OwnerMismatch``, Sigma's own rule); the stored URL no
-    longer validates (``EmbedMisconfigured``). The secret itself is checked when
-    signing (``Credential.signing_secret``).
+    Rules, in order (the first that fails is the one reported): the user is
+    deactivated (``UserInactive``); the user is blocked, has no usable email or no
+    single account type (``identity_for``); the user shares no team with the embed
+    (``NoTeam``); the embed is switched off (``EmbedDisabled``); its credential is
+    revoked (``CredentialInactive``); a non-Admin owner's credential would sign in
+    someone other than the owner (``OwnerMismatch``, Sigma's own rule); the stored
+    URL no longer validates (``EmbedMisconfigured``). The secret itself is checked
+    when signing (``Credential.signing_secret``).
     """
+    # Security: a deactivated account signs nobody in, whoever asks (the page,
+    # refresh, an admin's preview, sigma_embed_url): Django keeps is_active=False
+    # users from signing in, but a preview or a command acts on their behalf.
+    if not getattr(user, "is_active", False):
+        raise UserInactive(f"User {user.get_username()!r} is deactivated.")
     identity = identity_for(user)
     embed_team_ids = set(embed.teams.values_list("id", flat=True))
     if not identity.team_ids & embed_team_ids:
@@ -54,6 +61,19 @@ def check_access(*, user, embed: Embed) -> SigmaIdentity:
     except ValidationError:
         raise EmbedMisconfigured(f"Embed {embed.slug!r} has an invalid URL.") from None
     return identity
+
+
+def token_lifetime(*, embed: Embed, source: str, ttl: int | None = None) -> int:
+    """Seconds the token for this request may live.
+
+    ``ttl`` (a command's ``--ttl``) or else the embed's own lifetime; a preview is
+    capped at ``SIGMA_PREVIEW_TOKEN_TTL`` (default 300 s), because the admin gets a
+    token for someone else that works outside the preview page too.
+    """
+    lifetime = embed.token_ttl if ttl is None else ttl
+    if source == AccessRecord.Source.PREVIEW:
+        lifetime = min(lifetime, int(sigma_settings.PREVIEW_TOKEN_TTL))
+    return lifetime
 
 
 def visible_embeds(user) -> EmbedQuerySet:

@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_ORIGINS": [protocol.DEFAULT_ORIGIN],
     # Lifetime of a new embed's tokens, in seconds (60 .. protocol.MAX_TOKEN_TTL).
     "DEFAULT_TOKEN_TTL": 3600,
+    # Lifetime of preview tokens, in seconds (the embed's own if that is shorter).
+    "PREVIEW_TOKEN_TTL": 300,
     # Signed URLs per user per window: "count/seconds" or "off".
     "RATE_LIMIT": "60/60",
     # Failed sign-ins per username / per client IP per window: "count/seconds" or "off".

@@ -69,6 +69,14 @@ class UserBlocked(Refusal):
     fixer = "An administrator of this site can lift that."
 
 
+class UserInactive(Refusal):
+    # One code for every signing path (page, refresh, preview, command): the rule
+    # lives in embeds.access.check_access, which all of them go through.
+    code = "user_inactive"
+    message = "This account is deactivated, so no content can be opened for it."
+    fixer = "An administrator of this site can re-activate the account."
+
+
 class OwnerMismatch(Refusal):
     code = "owner_mismatch"
     message = (
@@ -120,6 +128,7 @@ ALL_REFUSALS: tuple[type[Refusal], ...] = (
     EmbedMisconfigured,
     EmbedDisabled,
     UserBlocked,
+    UserInactive,
     OwnerMismatch,
     NoTeam,
     NoEmail,

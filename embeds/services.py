@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import ratelimit, signing
-from .access import check_access
+from .access import check_access, token_lifetime
 from .exceptions import EmbedMisconfigured, Refusal
 from .logging import redact
 from .models import AccessRecord, Credential, Embed, EmbedErrorReport
@@ -77,7 +77,7 @@ def issue_embed_url(
             embed.credential = credential
             identity = check_access(user=user, embed=embed)
             secret = credential.signing_secret()
-            lifetime = ttl if ttl is not None else embed.token_ttl
+            lifetime = token_lifetime(embed=embed, source=source, ttl=ttl)
             issued = int(now.timestamp())
             jti = str(uuid.uuid4())
             try:

@@ -333,6 +333,13 @@ if not 60 <= SIGMA_DEFAULT_TOKEN_TTL <= SIGMA_MAX_TOKEN_TTL:
 SIGMA_API_BASE_URL = _origins("SIGMA_API_BASE_URL", ["https://api.sigmacomputing.com"])[0]
 # Name of the credential (with the REST API privilege) to use when several have it.
 SIGMA_API_CREDENTIAL = os.environ.get("SIGMA_API_CREDENTIAL", "").strip()
+# Lifetime of tokens signed by the admin's preview: it hands a staff user a token
+# for someone else, usable outside the preview page, so it is short.
+SIGMA_PREVIEW_TOKEN_TTL = _typed("SIGMA_PREVIEW_TOKEN_TTL", env.int, 300)
+if not 10 <= SIGMA_PREVIEW_TOKEN_TTL <= 3600:
+    raise _fail(
+        "SIGMA_PREVIEW_TOKEN_TTL", "is out of range", "Use seconds between 10 and 3600."
+    )
 # The local Sigma emulator (never on unless asked for; see sigma_emulator/).
 SIGMA_EMULATOR_ENABLED = _bool("SIGMA_EMULATOR_ENABLED", False)
 SIGMA_EMULATOR_ORIGIN = _origins("SIGMA_EMULATOR_ORIGIN", ["http://127.0.0.1:8001"])[0]
