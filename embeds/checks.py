@@ -31,20 +31,22 @@ from django.core import checks
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections
 
+from . import protocol
+from .conf import sigma_settings
 from .exceptions import CredentialBroken
 from .keys import KeyStatus, configured_keys, key_status, stored_ciphertexts
 from .models import Credential, Embed, GroupMapping, SigmaProfile, Team, validate_embed_secret
 from .validators import parse_sigma_url
 
-MIN_TTL = 60
-MAX_TTL = 2_592_000  # Sigma's limit for exp - iat (spec §1.2)
+MIN_TTL = protocol.MIN_TOKEN_TTL
+MAX_TTL = protocol.MAX_TOKEN_TTL  # Sigma's limit for exp - iat (spec §1.2)
 
 
 @checks.register(checks.Tags.security)
 def check_sigma_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     messages: list[checks.CheckMessage] = []
     if not settings.DEBUG:
-        for origin in settings.SIGMA_ALLOWED_ORIGINS:
+        for origin in sigma_settings.ALLOWED_ORIGINS:
             if urlsplit(origin).scheme != "https":
                 messages.append(
                     checks.Error(
@@ -54,7 +56,7 @@ def check_sigma_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage
                     )
                 )
                 break
-    if not settings.SIGMA_ALLOWED_ORIGINS:
+    if not sigma_settings.ALLOWED_ORIGINS:
         messages.append(
             checks.Error(
                 "SIGMA_ALLOWED_ORIGINS is empty, so no embed URL can be valid.",

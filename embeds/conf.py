@@ -15,6 +15,7 @@ Validation of environment variables stays with the host project
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -54,6 +55,31 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Rate:
+    """A limit of ``count`` events per ``seconds`` (``embeds.ratelimit``)."""
+
+    count: int
+    seconds: int
+
+
+def parse_rate(value: str, *, setting: str = "rate") -> Rate | None:
+    """Parse "count/seconds" (both above 0) or "off" (None).
+
+    Raises ``ImproperlyConfigured`` naming ``setting`` and never echoing the value.
+    The one parser: ``hostsite/settings.py`` validates environment variables with it.
+    """
+    text = (value or "").strip().lower()
+    if text == "off":
+        return None
+    count, slash, seconds = text.partition("/")
+    if slash and count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0:
+        return Rate(int(count), int(seconds))
+    raise ImproperlyConfigured(
+        f"Setting {setting} is not a rate. Use count/seconds with both above 0, e.g. 60/60, or off."
+    )
+
+
 class SigmaSettings:
     """Attribute access to ``SIGMA_<NAME>`` with the default from :data:`DEFAULTS`."""
 
@@ -61,6 +87,10 @@ class SigmaSettings:
         if name not in DEFAULTS:
             raise AttributeError(f"{PREFIX}{name} is not a setting of the embeds app.")
         return getattr(settings, PREFIX + name, DEFAULTS[name])
+
+    def rate(self, name: str) -> Rate | None:
+        """The parsed rate setting ``SIGMA_<name>``; None when it is "off"."""
+        return parse_rate(getattr(self, name), setting=PREFIX + name)
 
     def identity_resolver(self) -> Callable[[Any], Any]:
         """The callable named by ``SIGMA_IDENTITY_RESOLVER``, imported on each call."""

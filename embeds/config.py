@@ -20,13 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from . import services
+from .conf import sigma_settings
 from .exceptions import CredentialBroken
 from .models import (
     AccountType,
@@ -543,7 +543,7 @@ class _Planner:
             if name not in ("slug", "credential", "teams", "controls")
         }
         if values["token_ttl"] is None:
-            values["token_ttl"] = settings.SIGMA_DEFAULT_TOKEN_TTL
+            values["token_ttl"] = sigma_settings.DEFAULT_TOKEN_TTL
         existing = Embed.objects.select_related("credential").filter(slug=item["slug"]).first()
         created = existing is None
         embed = existing or Embed(slug=item["slug"])

@@ -1,7 +1,9 @@
 """Sigma embedding constants (spec §1, §2): one copy, imported everywhere else.
 
-Pure values, no Django: the JWT header and claim names, their fixed values, the
-token lifetime limits and the URL parameter names Sigma reads.
+Pure values, no Django: the JWT header and claim names with their fixed values,
+the token lifetime limits and the URL parameter names Sigma reads. The emulator
+(``sigma_emulator``) keeps its own copy on purpose: it checks our tokens
+independently, so a wrong value here cannot be mirrored there.
 """
 
 from __future__ import annotations
@@ -12,8 +14,61 @@ DEFAULT_ORIGIN = "https://app.sigmacomputing.com"
 # (https://help.sigmacomputing.com/reference/get-started-sigma-api).
 DEFAULT_API_BASE_URL = "https://api.sigmacomputing.com"
 
+# --- JWT (spec §1.1, §1.3) ----------------------------------------------------------
+ALGORITHM = "HS256"
+AUDIENCE = "sigmacomputing"
+VERSION = "1.1"
+
+# Claim names.
+CLAIM_SUBJECT = "sub"
+CLAIM_ISSUER = "iss"
+CLAIM_AUDIENCE = "aud"
+CLAIM_VERSION = "ver"
+CLAIM_JWT_ID = "jti"
+CLAIM_ISSUED_AT = "iat"
+CLAIM_EXPIRES = "exp"
+CLAIM_ACCOUNT_TYPE = "account_type"
+CLAIM_TEAMS = "teams"
+CLAIM_USER_ATTRIBUTES = "user_attributes"
+
 # --- Token lifetime (spec §1.2: exp - iat) -----------------------------------------
 #: Sigma refuses a token whose ``exp - iat`` exceeds 30 days.
 MAX_TOKEN_TTL = 2_592_000
-#: Our own floor: shorter tokens expire before a slow page has loaded the iframe.
+#: The host's floor for an embed's lifetime: shorter tokens could expire before a
+#: slow page has loaded the iframe.
 MIN_TOKEN_TTL = 60
+
+# --- URL parameters (spec §2) ---------------------------------------------------------
+#: The signed token; everything that carries it must be redacted before logging.
+PARAM_JWT = ":jwt"
+PARAM_EMBED = ":embed"
+#: Parameters Sigma reserves for the token itself; no option may use these names.
+RESERVED_PARAMS = (PARAM_JWT, PARAM_EMBED)
+
+# Interface options that apply under JWT (spec §2.2), by model field / URL name.
+OPTION_THEME = ":theme"
+OPTION_MENU_POSITION = ":menu_position"
+OPTION_LANGUAGE = ":lng"
+#: Options that re-open a saved place (a bookmark wins over an exploration).
+PLACE_OPTIONS = ("bookmark", "explore")
+#: Boolean options: the model field ``name`` is sent as ``:name=true``.
+BOOLEAN_OPTIONS = (
+    "hide_menu",
+    "hide_folder_navigation",
+    "hide_tooltip",
+    "disable_mobile_view",
+    "responsive_height",
+    "hide_page_controls",
+    "hide_reload_button",
+    "hide_title",
+    "hide_view_select",
+    "disable_auto_refresh",
+)
+MENU_POSITIONS = ("top", "bottom", "none")
+#: Built-in themes; a custom theme is any other name defined in the organization.
+BUILTIN_THEMES = ("Light", "Dark", "Surface")
+
+
+def option_param(name: str) -> str:
+    """The URL parameter of interface option ``name`` (``hide_menu`` → ``:hide_menu``)."""
+    return f":{name}"

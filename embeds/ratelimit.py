@@ -22,20 +22,15 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.core.exceptions import ImproperlyConfigured
 
-from .conf import sigma_settings
+from .conf import Rate, parse_rate, sigma_settings
 from .exceptions import RateLimited
+
+__all__ = ["Rate", "parse_rate"]  # re-exported: the rate type lives in embeds.conf
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "sigma-rl"
-
-
-@dataclass(frozen=True)
-class Rate:
-    count: int
-    seconds: int
 
 
 @dataclass(frozen=True)
@@ -49,19 +44,6 @@ class Hit:
     @property
     def exceeded(self) -> bool:
         return self.count > self.limit
-
-
-def parse_rate(value: str, *, setting: str = "rate") -> Rate | None:
-    """Parse "count/seconds" (both above 0) or "off" (None). Never echoes the value."""
-    text = (value or "").strip().lower()
-    if text == "off":
-        return None
-    count, slash, seconds = text.partition("/")
-    if slash and count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0:
-        return Rate(int(count), int(seconds))
-    raise ImproperlyConfigured(
-        f"Setting {setting} is not a rate. Use count/seconds with both above 0, e.g. 60/60, or off."
-    )
 
 
 def _window(rate: Rate, now: float) -> tuple[int, int]:
@@ -127,7 +109,7 @@ def check_issue_rate(*, user, actor=None, now: float | None = None) -> None:
     the access rules run, so refused attempts count as well: hammering the
     endpoint with a blocked account is abuse too.
     """
-    rate = parse_rate(sigma_settings.RATE_LIMIT, setting="SIGMA_RATE_LIMIT")
+    rate = sigma_settings.rate("RATE_LIMIT")
     if rate is None:
         return
     who = actor if getattr(actor, "pk", None) else user

@@ -16,6 +16,7 @@ from django.core import checks
 from django.db import DatabaseError
 from encrypted_model_fields import fields as encrypted_fields
 
+from .conf import sigma_settings
 from .exceptions import CredentialBroken
 from .models import Credential
 
@@ -116,7 +117,7 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
     if settings.DEBUG:
         return []
     messages: list[checks.CheckMessage] = []
-    if getattr(settings, "SIGMA_EMULATOR_ENABLED", False):
+    if sigma_settings.EMULATOR_ENABLED:
         messages.append(
             checks.Warning(
                 "The local Sigma emulator is enabled with DEBUG off (SIGMA_EMULATOR_FORCE).",
@@ -128,7 +129,7 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
     off = [
         name
         for name in ("SIGMA_RATE_LIMIT", "SIGMA_LOGIN_RATE_LIMIT", "SIGMA_LOGIN_IP_RATE_LIMIT")
-        if str(getattr(settings, name, "")).strip().lower() == "off"
+        if str(getattr(sigma_settings, name.removeprefix("SIGMA_"))).strip().lower() == "off"
     ]
     if off:
         messages.append(

@@ -21,8 +21,8 @@ from django.views.decorators.debug import sensitive_variables
 from . import ratelimit, signing
 from .access import check_access, token_lifetime
 from .exceptions import EmbedMisconfigured, Refusal
-from .logging import redact
 from .models import AccessRecord, Credential, Embed, EmbedErrorReport
+from .redaction import redact_untrusted
 
 logger = logging.getLogger(__name__)
 
@@ -204,14 +204,13 @@ def record_refusal(
 
 # --- Errors reported from inside the iframe ---------------------------------------
 
-# Any three dot-separated base64url runs: a compact JWS even without the usual
-# "eyJ" prefix. A report is browser input; it must never carry a token.
-_ANY_JWS = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def _clean_report_text(value: str, limit: int) -> str:
-    text = _ANY_JWS.sub("[redacted-jwt]", redact(value))
+    # A report is browser input; it must never carry a token, even one without
+    # the usual "eyJ" prefix.
+    text = redact_untrusted(value)
     return _CONTROL_CHARS.sub(" ", text).strip()[:limit]
 
 

@@ -14,10 +14,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import jwt
 from django.views.decorators.debug import sensitive_variables
 
-ALGORITHM = "HS256"
-AUDIENCE = "sigmacomputing"
-VERSION = "1.1"
-MAX_TTL = 2_592_000  # Sigma's limit for exp - iat (30 days)
+from . import protocol
+from .protocol import ALGORITHM, AUDIENCE, VERSION
+from .protocol import MAX_TOKEN_TTL as MAX_TTL
+from .redaction import redact_url
 
 
 class SigningError(ValueError):
@@ -66,21 +66,21 @@ def build_claims(
     if not jti:
         raise SigningError("jti is empty")
     claims: dict = {
-        "sub": email,
-        "iss": client_id,
-        "aud": AUDIENCE,
-        "ver": VERSION,
-        "jti": jti,
-        "iat": now,
-        "exp": now + ttl,
-        "account_type": account_type,
-        "teams": list(teams),
+        protocol.CLAIM_SUBJECT: email,
+        protocol.CLAIM_ISSUER: client_id,
+        protocol.CLAIM_AUDIENCE: AUDIENCE,
+        protocol.CLAIM_VERSION: VERSION,
+        protocol.CLAIM_JWT_ID: jti,
+        protocol.CLAIM_ISSUED_AT: now,
+        protocol.CLAIM_EXPIRES: now + ttl,
+        protocol.CLAIM_ACCOUNT_TYPE: account_type,
+        protocol.CLAIM_TEAMS: list(teams),
     }
     if user_attributes:
         for key, value in user_attributes.items():
             if not isinstance(key, str) or not isinstance(value, str) or not key:
                 raise SigningError("user attributes map names to strings")
-        claims["user_attributes"] = dict(user_attributes)
+        claims[protocol.CLAIM_USER_ATTRIBUTES] = dict(user_attributes)
     return claims
 
 
@@ -124,13 +124,13 @@ def build_embed_url(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
     ):
         raise SigningError("token is not a compact JWS")
-    query = [f":jwt={token}", ":embed=true"]
+    query = [f"{protocol.PARAM_JWT}={token}", f"{protocol.PARAM_EMBED}=true"]
     for name, value in interface_options:
         # The name is written unencoded: only ":" + lowercase letters and "_", so
         # no name can add a parameter ("&"), end the query ("#") or repeat :jwt.
         if (
             not name.startswith(":")
-            or name in (":jwt", ":embed")
+            or name in protocol.RESERVED_PARAMS
             or not name[1:]
             or set(name[1:]) - set("abcdefghijklmnopqrstuvwxyz_")
         ):
@@ -141,18 +141,6 @@ def build_embed_url(
             raise SigningError("control IDs never start with ':'")
         query.append(f"{quote(control_id, safe='')}={encode_control_value(value)}")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(query), ""))
-
-
-@sensitive_variables("url", "parts")
-def redact_url(url: str) -> str:
-    """The URL with the token replaced, safe for logs and admin pages."""
-    parts = urlsplit(url)
-    query = "&".join(
-        ":jwt=[redacted]" if item.startswith(":jwt=") else item
-        for item in parts.query.split("&")
-        if item
-    )
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
 class SignedURL(str):

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from .conf import sigma_settings
+from .protocol import BOOLEAN_OPTIONS, BUILTIN_THEMES, MENU_POSITIONS  # noqa: F401  (re-exported)
 
 # Spec §3, "Suggested host validation". The backtracking on ``name`` splits the
 # workbook segment on its last hyphen: the trailing id is the key, the name is
@@ -143,21 +144,8 @@ def validate_sigma_url(url: str) -> None:
 
 # --- Interface options (spec §2.2, those that apply under JWT) ---------------
 
-BOOLEAN_OPTIONS = (
-    "hide_menu",
-    "hide_folder_navigation",
-    "hide_tooltip",
-    "disable_mobile_view",
-    "responsive_height",
-    "hide_page_controls",
-    "hide_reload_button",
-    "hide_title",
-    "hide_view_select",
-    "disable_auto_refresh",
-)
-MENU_POSITIONS = ("top", "bottom", "none")
-# Built-in themes; custom theme names are allowed if they match THEME_NAME.
-BUILTIN_THEMES = ("Light", "Dark", "Surface")
+# The option names themselves are Sigma's (embeds.protocol); custom theme names are
+# allowed if they match THEME_NAME.
 THEME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,32}(?:[-_][A-Za-z0-9]{1,16})?$")
 

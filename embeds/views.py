@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
-from . import ratelimit, services, signing
+from . import protocol, ratelimit, services, signing
 from .access import embeds_for_teams, visible_embeds
 from .conf import sigma_settings
 from .exceptions import RateLimited, Refusal, UserBlocked
@@ -42,7 +42,7 @@ MAX_JSON_BODY = 4096
 # Sigma's explore keys and bookmark IDs are opaque; accept only URL-safe ones.
 PLACE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 # The user's place in the content, in the order Sigma prefers them (bookmark wins).
-PLACE_NAMES = ("bookmark", "explore")
+PLACE_NAMES = protocol.PLACE_OPTIONS
 
 MSG_CONTROL_VALUE = (
     "The page address sets the control %(control)s to a value Sigma cannot take "
@@ -84,6 +84,12 @@ class InvalidEmbedRequest(Exception):
 
 
 def client_ip(request: HttpRequest) -> str | None:
+    """The client address for the audit trail and per-IP limits.
+
+    REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy
+    rewrites it, and a spoofable value would let an attacker dodge a limit or
+    forge the audit trail. Behind a proxy, have it set REMOTE_ADDR.
+    """
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -152,7 +158,7 @@ def place_options(payload: dict, *, fixer: str = MSG_PLACE_FIXER) -> list[tuple[
             continue
         if not isinstance(value, str) or not PLACE_KEY.match(value):
             raise InvalidEmbedRequest("place", MSG_PLACE % {"name": name}, fixer)
-        chosen.append((f":{name}", value))
+        chosen.append((protocol.option_param(name), value))
     return chosen[:1]
 
 
@@ -164,9 +170,8 @@ def query_place_options(query) -> list[tuple[str, str]]:
     interface options) is ignored, so a link can never add anything else to the
     signed URL.
     """
-    return place_options(
-        {name: query.get(f":{name}") for name in PLACE_NAMES}, fixer=MSG_CONTROL_FIXER
-    )
+    wanted = {name: query.get(protocol.option_param(name)) for name in PLACE_NAMES}
+    return place_options(wanted, fixer=MSG_CONTROL_FIXER)
 
 
 def with_options(url: str, options: list[tuple[str, str]]) -> str:

@@ -15,6 +15,9 @@ import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from embeds import protocol
+from embeds.conf import parse_rate
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Values starting with "$" are *not* interpolated anywhere below: secrets are read
@@ -282,17 +285,16 @@ DEFAULT_EXCEPTION_REPORTER = "embeds.reporting.SecretSafeExceptionReporter"
 
 def _rate(name: str, default: str) -> str:
     """A "count/seconds" limit such as 60/60, or "off". Parsed at call time by
-    embeds.ratelimit; validated here so a typo stops start-up, naming the variable."""
+    embeds.ratelimit; validated here (with the same parser) so a typo stops
+    start-up, naming the variable."""
     raw = os.environ.get(name)
-    value = default if raw is None else raw.strip().lower()
-    if value == "off":
-        return value
-    count, slash, seconds = value.partition("/")
-    if not (slash and count.isdigit() and seconds.isdigit() and int(count) and int(seconds)):
+    try:
+        rate = parse_rate(default if raw is None else raw, setting=name)
+    except ImproperlyConfigured:
         raise _fail(
             name, "is not a rate", "Use count/seconds with both above 0, e.g. 60/60, or off."
-        )
-    return f"{int(count)}/{int(seconds)}"
+        ) from None
+    return "off" if rate is None else f"{rate.count}/{rate.seconds}"
 
 
 # Abuse limits (embeds.ratelimit). Counters live in the default cache (CACHE_URL),
@@ -319,13 +321,12 @@ SIGMA_EMULATOR_FORCE = _bool("SIGMA_EMULATOR_FORCE", False)
 SIGMA_ALLOWED_ORIGINS = _origins("SIGMA_ALLOWED_ORIGINS", ["https://app.sigmacomputing.com"])
 # Default token lifetime in seconds; an embed may set its own. Sigma's hard limit
 # for exp - iat is 30 days.
-SIGMA_MAX_TOKEN_TTL = 2_592_000
 SIGMA_DEFAULT_TOKEN_TTL = _typed("SIGMA_DEFAULT_TOKEN_TTL", env.int, 3600)
-if not 60 <= SIGMA_DEFAULT_TOKEN_TTL <= SIGMA_MAX_TOKEN_TTL:
+if not protocol.MIN_TOKEN_TTL <= SIGMA_DEFAULT_TOKEN_TTL <= protocol.MAX_TOKEN_TTL:
     raise _fail(
         "SIGMA_DEFAULT_TOKEN_TTL",
         "is out of range",
-        "Use seconds between 60 and 2592000 (30 days).",
+        f"Use seconds between {protocol.MIN_TOKEN_TTL} and {protocol.MAX_TOKEN_TTL} (30 days).",
     )
 # Sigma's REST API (embeds.remote: sigma_check --remote, the admin's "Check against
 # Sigma", registry sync and pickers). The base URL depends on the organization's

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from .. import protocol
 from ..conf import sigma_settings
 from ..validators import (
     BOOLEAN_OPTIONS,
@@ -65,7 +66,10 @@ class Embed(models.Model):
     token_ttl = models.PositiveIntegerField(
         "token lifetime (seconds)",
         default=default_token_ttl,
-        validators=[MinValueValidator(60), MaxValueValidator(2_592_000)],
+        validators=[
+            MinValueValidator(protocol.MIN_TOKEN_TTL),
+            MaxValueValidator(protocol.MAX_TOKEN_TTL),
+        ],
         help_text="How long a signed URL stays valid: 60 s to 30 days (Sigma's limit).",
     )
     # Interface options (spec §2.2): only the ones Sigma honours under JWT, each
@@ -113,14 +117,14 @@ class Embed(models.Model):
         """The URL parameters for the interface options set on this embed."""
         options: list[tuple[str, str]] = []
         if self.theme:
-            options.append((":theme", self.theme))
+            options.append((protocol.OPTION_THEME, self.theme))
         if self.menu_position:
-            options.append((":menu_position", self.menu_position))
+            options.append((protocol.OPTION_MENU_POSITION, self.menu_position))
         if self.language:
-            options.append((":lng", self.language))
+            options.append((protocol.OPTION_LANGUAGE, self.language))
         for name in BOOLEAN_OPTIONS:
             if getattr(self, name):
-                options.append((f":{name}", "true"))
+                options.append((protocol.option_param(name), "true"))
         return options
 
     def clean(self) -> None:

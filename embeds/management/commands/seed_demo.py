@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from embeds import services
+from embeds.conf import sigma_settings
 from embeds.models import (
     AccountType,
     Credential,
@@ -57,8 +58,8 @@ class Command(BaseCommand):
                 "DEBUG on, or with --force.",
                 returncode=2,
             )
-        origin = settings.SIGMA_EMULATOR_ORIGIN
-        if origin not in settings.SIGMA_ALLOWED_ORIGINS:
+        origin = sigma_settings.EMULATOR_ORIGIN
+        if origin not in sigma_settings.ALLOWED_ORIGINS:
             raise CommandError(
                 f"The emulator origin {origin} (SIGMA_EMULATOR_ORIGIN) is not in "
                 "SIGMA_ALLOWED_ORIGINS; add it there to use the demo embeds."

@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
+from embeds import protocol
 from embeds.commandline import (
     EXIT_ERROR,
     SigmaCommand,
@@ -17,9 +18,9 @@ from embeds.commandline import (
 from embeds.exceptions import Refusal
 from embeds.models import AccessRecord
 from embeds.services import issue_embed_url
-from embeds.signing import MAX_TTL
 
-MIN_TTL = 60
+MIN_TTL = protocol.MIN_TOKEN_TTL
+MAX_TTL = protocol.MAX_TOKEN_TTL
 
 
 class Command(SigmaCommand):

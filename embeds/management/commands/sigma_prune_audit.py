@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from embeds.conf import sigma_settings
 from embeds.models import AccessRecord, EmbedErrorReport
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, days: int | None = None, yes: bool = False, **options):
-        retention = settings.SIGMA_AUDIT_RETENTION_DAYS if days is None else days
+        retention = sigma_settings.AUDIT_RETENTION_DAYS if days is None else days
         if isinstance(retention, bool) or not isinstance(retention, int) or retention < 1:
             source = "--days" if days is not None else "SIGMA_AUDIT_RETENTION_DAYS"
             raise CommandError(
