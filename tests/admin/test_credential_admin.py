@@ -8,7 +8,8 @@ from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.urls import reverse
 
-from embeds.forms import MSG_REASON_REQUIRED, MSG_SECRETS_DIFFER
+from embeds.admin.common import MSG_REASON_REQUIRED
+from embeds.admin.credentials import MSG_SECRETS_DIFFER
 from embeds.models import (
     MSG_SECRET_CHARACTERS,
     MSG_SECRET_LENGTH,

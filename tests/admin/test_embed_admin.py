@@ -7,7 +7,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from embeds.forms import MSG_DISABLED_REASON, MSG_NAME_WHITESPACE, MSG_REASON_REQUIRED
+from embeds.admin.common import MSG_REASON_REQUIRED
+from embeds.admin.embeds import MSG_DISABLED_REASON
+from embeds.admin.registry import MSG_NAME_WHITESPACE
 from embeds.models import AccessRecord, Embed, Team
 from embeds.validators import (
     MSG_BAD_PATH,

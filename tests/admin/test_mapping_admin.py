@@ -6,7 +6,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from accounts.admin import MSG_BLOCKED_REASON
+from embeds.admin.mappings import MSG_BLOCKED_REASON
 from embeds.models import AccountType, GroupMapping, SigmaProfile, Team, UserAttribute
 from embeds.validators import MSG_ATTRIBUTE_VALUE, MSG_EMAIL_INVALID
 from tests.admin.conftest import change_form_data

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from embeds import services
-from embeds.audit_admin import AccessRecordAdmin, EmbedErrorReportAdmin
+from embeds.admin.audit import AccessRecordAdmin, EmbedErrorReportAdmin
 from embeds.exceptions import Refusal
 from embeds.models import AccessRecord, EmbedErrorReport
 from tests.conftest import CANARY_SECRET

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import AccessRecord, EmbedErrorReport
-
 
 class ReadOnlyAuditAdmin(admin.ModelAdmin):
     """No add, change or delete for anyone; viewing needs the view permission."""
@@ -34,7 +32,6 @@ class ReadOnlyAuditAdmin(admin.ModelAdmin):
         return [field.name for field in self.model._meta.fields]
 
 
-@admin.register(AccessRecord)
 class AccessRecordAdmin(ReadOnlyAuditAdmin):
     list_display = (
         "created_at",
@@ -67,7 +64,6 @@ class AccessRecordAdmin(ReadOnlyAuditAdmin):
     list_select_related = ("user", "embed", "credential")
 
 
-@admin.register(EmbedErrorReport)
 class EmbedErrorReportAdmin(ReadOnlyAuditAdmin):
     list_display = ("created_at", "code", "embed_slug", "username", "message")
     list_filter = (

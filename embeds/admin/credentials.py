@@ -1,21 +1,19 @@
-"""Admin for credentials, registries and embeds.
+"""Admin for credentials: write-only secret, revoke / re-activate, replace the secret.
 
-Credentials: the secret is write-only (a password input on add, a separate
-"Replace secret" page asking twice); the change page shows a fingerprint and
-dates, never the field. Revoke / re-activate and "sign with credential …" are
-actions with a confirmation page listing every embed and how many users each
-change affects. The preview (``admin_views.preview``) signs for another user
-inside the admin page, through the one signing path.
+The secret is entered once (a password input on the add form) and replaced on its
+own page asking twice; the change page shows a fingerprint and dates, never the
+field. Revoke and re-activate are actions with a confirmation page listing every
+embed and how many users each change affects.
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -25,44 +23,94 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import (
-    admin_views,
-    audit_admin,  # noqa: F401  (registers the audit trail's admin)
-    services,
-)
-from .forms import (
-    CredentialAddForm,
-    CredentialChangeForm,
-    DisableEmbedsForm,
-    EmbedAdminForm,
-    RegistryForm,
-    ReplaceSecretForm,
-    RevokeForm,
-    SwitchCredentialForm,
-    UserAttributeForm,
-)
-from .models import AccountType, Credential, Embed, EmbedControl, Team, UserAttribute
-from .validators import BOOLEAN_OPTIONS
+from .. import services
+from ..models import Credential, validate_embed_secret
+from .common import ReasonForm, viewer_count
 
 sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
 
 # Fields that hold or derive from the secret: never a lookup, filter or search.
 SECRET_LOOKUP_FIELDS = ("secret", "secret_fingerprint")
 
+MSG_SECRETS_DIFFER = "The two secrets differ. Paste the same secret in both fields."
 
-def viewer_count(embed: Embed) -> int:
-    """Active, unblocked host users who share a team with ``embed``."""
-    team_ids = list(embed.teams.values_list("id", flat=True))
-    if not team_ids:
-        return 0
-    return (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(Q(sigma_profile__teams__in=team_ids) | Q(groups__sigma_mapping__teams__in=team_ids))
-        .exclude(sigma_profile__is_blocked=True)
-        .distinct()
-        .count()
+OWNER_HELP = (
+    "Sigma's rule: credentials owned by a Sigma Admin may sign in any user. "
+    "Credentials owned by anyone else may only sign in that owner's own email; "
+    "signing anyone else with them is refused before a token is made."
+)
+
+
+def secret_field(label: str, help_text: str = "") -> forms.CharField:
+    # PasswordInput(render_value=False): the value is never written back into the
+    # page, not even when the form comes back with an error.
+    return forms.CharField(
+        label=label,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=help_text,
     )
+
+
+class CredentialChangeForm(forms.ModelForm):
+    """Everything about credentials except the secret (see ReplaceSecretForm)."""
+
+    class Meta:
+        model = Credential
+        fields = ["name", "client_id", "description", "owner_email", "owner_is_admin"]
+        help_texts = {"owner_is_admin": OWNER_HELP}
+
+
+class CredentialAddForm(CredentialChangeForm):
+    """New credentials: the secret is entered once, here, and never shown again."""
+
+    # Not named "secret": that model field is non-editable, and a ModelForm may not
+    # name it; this plain form field feeds services.create_credential instead.
+    embed_secret = secret_field(
+        "Embed secret",
+        "Paste the secret exactly as Sigma showed it. It is stored encrypted and never "
+        "shown again; only a short fingerprint is.",
+    )
+
+    field_order = [
+        "name",
+        "client_id",
+        "embed_secret",
+        "description",
+        "owner_email",
+        "owner_is_admin",
+    ]
+
+    def clean_embed_secret(self) -> str:
+        secret = self.cleaned_data["embed_secret"]
+        validate_embed_secret(secret)
+        return secret
+
+
+class ReplaceSecretForm(forms.Form):
+    """A new embed secret, typed twice (like Django's SetPasswordForm)."""
+
+    secret1 = secret_field(
+        "New embed secret",
+        "The new secret Sigma showed when you generated it. The old one is overwritten.",
+    )
+    secret2 = secret_field("New embed secret (again)", "The same secret, to catch a bad paste.")
+
+    def clean_secret1(self) -> str:
+        secret = self.cleaned_data["secret1"]
+        validate_embed_secret(secret)
+        return secret
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("secret1"), cleaned.get("secret2")
+        if first and second and first != second:
+            self.add_error("secret2", ValidationError(MSG_SECRETS_DIFFER, code="secret_mismatch"))
+        return cleaned
+
+
+class RevokeForm(ReasonForm):
+    """Why the credentials are revoked; shown on the credential."""
 
 
 def impact_rows(credentials) -> list[dict]:
@@ -86,10 +134,6 @@ def impact_rows(credentials) -> list[dict]:
     return rows
 
 
-# --- Credentials ----------------------------------------------------------------
-
-
-@admin.register(Credential)
 class CredentialAdmin(admin.ModelAdmin):
     form = CredentialChangeForm
     add_form = CredentialAddForm
@@ -417,240 +461,3 @@ class CredentialAdmin(admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/embeds/credential/replace_secret.html", context)
-
-
-# --- Registries -----------------------------------------------------------------
-
-
-class RegistryAdmin(admin.ModelAdmin):
-    form = RegistryForm
-    search_fields = ("name", "description")
-    list_display = ("name", "description")
-
-
-@admin.register(Team)
-class TeamAdmin(RegistryAdmin):
-    list_display = ("name", "description", "embed_count")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(embed_total=Count("embeds"))
-
-    @admin.display(description="embeds", ordering="embed_total")
-    def embed_count(self, obj: Team) -> int:
-        return obj.embed_total
-
-
-@admin.register(AccountType)
-class AccountTypeAdmin(RegistryAdmin):
-    pass
-
-
-@admin.register(UserAttribute)
-class UserAttributeAdmin(RegistryAdmin):
-    form = UserAttributeForm
-
-
-# --- Embeds -------------------------------------------------------------------------
-
-
-class EmbedKindFilter(admin.SimpleListFilter):
-    title = "kind"
-    parameter_name = "kind"
-
-    def lookups(self, request, model_admin):
-        return (("workbook", "Workbook"), ("page", "Page"), ("element", "Element"))
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == "element":
-            return queryset.filter(url__contains="/element/")
-        if value == "page":
-            return queryset.filter(url__contains="/page/")
-        if value == "workbook":
-            return queryset.exclude(url__contains="/element/").exclude(url__contains="/page/")
-        return queryset
-
-
-class EmbedControlInline(admin.TabularInline):
-    model = EmbedControl
-    extra = 0
-    fields = ("control_id", "default_value", "allow_from_query")
-
-
-@admin.register(Embed)
-class EmbedAdmin(admin.ModelAdmin):
-    form = EmbedAdminForm
-    list_display = ("title", "slug", "kind", "credential", "is_enabled", "team_names")
-    list_filter = ("credential", EmbedKindFilter, "teams", "is_enabled")
-    search_fields = ("title", "slug", "url")
-    list_select_related = ("credential",)
-    prepopulated_fields = {"slug": ("title",)}
-    filter_horizontal = ("teams",)
-    inlines = [EmbedControlInline]
-    actions = ["switch_credential", "disable_selected", "enable_selected"]
-    change_form_template = "admin/embeds/embed/change_form.html"
-    readonly_fields = ("kind", "workbook_id", "viewers")
-    fieldsets = (
-        (None, {"fields": ("title", "slug", "url", "kind", "workbook_id")}),
-        ("Who may view it", {"fields": ("credential", "teams", "viewers", "token_ttl")}),
-        ("Kill switch", {"fields": ("is_enabled", "disabled_reason")}),
-        (
-            "Interface options",
-            {
-                "fields": ("theme", "menu_position", "language", *BOOLEAN_OPTIONS),
-                "description": "Sent as URL parameters after the token (not signed): "
-                "cosmetic only, never for security.",
-            },
-        ),
-    )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("teams")
-
-    @staticmethod
-    def _content_part(obj: Embed, part: str) -> str:
-        if obj.pk is None or not obj.url:
-            return "—"
-        try:
-            return getattr(obj.content, part)
-        except ValidationError:
-            return "invalid URL"
-
-    @admin.display(description="kind")
-    def kind(self, obj: Embed) -> str:
-        return self._content_part(obj, "kind")
-
-    @admin.display(description="workbook ID")
-    def workbook_id(self, obj: Embed) -> str:
-        return self._content_part(obj, "workbook_id")
-
-    @admin.display(description="teams")
-    def team_names(self, obj: Embed) -> str:
-        return ", ".join(t.name for t in obj.teams.all()) or "—"
-
-    @admin.display(description="users who may view it")
-    def viewers(self, obj: Embed) -> str:
-        if obj.pk is None:
-            return "—"
-        return str(viewer_count(obj))
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "can_preview": request.user.has_perm(admin_views.PREVIEW_PERMISSION),
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_urls(self):
-        return [
-            path(
-                "preview/",
-                self.admin_site.admin_view(admin_views.preview),
-                name="embeds_embed_preview",
-            ),
-            *super().get_urls(),
-        ]
-
-    def _embed_confirmation(self, request, queryset, *, title, intro, form, action):
-        embeds = list(queryset.select_related("credential").prefetch_related("teams"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "opts": self.opts,
-            "rows": [{"embed": e, "users": viewer_count(e)} for e in embeds],
-            "form": form,
-            "action": action,
-            "queryset": embeds,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/embeds/embed/confirm.html", context)
-
-    @admin.action(description="Sign selected embeds with credential…", permissions=["change"])
-    def switch_credential(self, request, queryset):
-        form = SwitchCredentialForm(request.POST if request.POST.get("post") else None)
-        if form.is_valid():
-            target = form.cleaned_data["credential"]
-            changed = 0
-            with transaction.atomic():
-                for embed in queryset.select_related("credential"):
-                    if embed.credential_id == target.pk:
-                        continue
-                    previous = embed.credential
-                    embed.credential = target
-                    embed.save(update_fields=["credential", "updated_at"])
-                    self.log_change(
-                        request, embed, f"Signs with credential {target} (was {previous})."
-                    )
-                    changed += 1
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d embed now signs with %(credential)s from its next request.",
-                    "%(count)d embeds now sign with %(credential)s from their next request.",
-                    changed,
-                )
-                % {"count": changed, "credential": target},
-                messages.SUCCESS,
-            )
-            return None
-        return self._embed_confirmation(
-            request,
-            queryset,
-            title="Sign embeds with another credential",
-            intro="Each embed below signs its next token with the credential you choose. "
-            "Tokens already handed out stay valid until they expire or are used.",
-            form=form,
-            action="switch_credential",
-        )
-
-    @admin.action(description="Disable selected embeds (kill switch)…", permissions=["change"])
-    def disable_selected(self, request, queryset):
-        form = DisableEmbedsForm(request.POST if request.POST.get("post") else None)
-        if form.is_valid():
-            reason = form.cleaned_data["reason"]
-            embeds = list(queryset.filter(is_enabled=True))
-            with transaction.atomic():
-                for embed in embeds:
-                    embed.is_enabled = False
-                    embed.disabled_reason = reason
-                    embed.save(update_fields=["is_enabled", "disabled_reason", "updated_at"])
-                    self.log_change(request, embed, f"Disabled. Reason: {reason}")
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d embed was disabled; it is refused from the next request.",
-                    "%(count)d embeds were disabled; they are refused from the next request.",
-                    len(embeds),
-                )
-                % {"count": len(embeds)},
-                messages.SUCCESS,
-            )
-            return None
-        return self._embed_confirmation(
-            request,
-            queryset,
-            title="Disable embeds",
-            intro="Every view of the embeds below is refused from the next request. "
-            "Nothing is deleted.",
-            form=form,
-            action="disable_selected",
-        )
-
-    @admin.action(description="Enable selected embeds", permissions=["change"])
-    def enable_selected(self, request, queryset):
-        embeds = list(queryset.filter(is_enabled=False))
-        with transaction.atomic():
-            for embed in embeds:
-                embed.is_enabled = True
-                embed.disabled_reason = ""
-                embed.save(update_fields=["is_enabled", "disabled_reason", "updated_at"])
-                self.log_change(request, embed, "Enabled.")
-        self.message_user(
-            request,
-            ngettext("%(count)d embed was enabled.", "%(count)d embeds were enabled.", len(embeds))
-            % {"count": len(embeds)},
-            messages.SUCCESS,
-        )

@@ -10,20 +10,32 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 
-from . import services
-from .exceptions import Refusal
-from .forms import PreviewForm
-from .identity import identity_for
-from .models import AccessRecord, Embed
-from .views import allow_sigma_frames, client_ip
+from .. import services
+from ..exceptions import Refusal
+from ..identity import identity_for
+from ..models import AccessRecord, Embed
+from ..views import allow_sigma_frames, client_ip
 
 PREVIEW_PERMISSION = "embeds.preview_embed"
+
+
+class PreviewForm(forms.Form):
+    """Which user and which embed to preview; nothing here changes who is logged in."""
+
+    user = forms.ModelChoiceField(
+        queryset=get_user_model().objects.order_by("username"),
+        label="Sign in as",
+        help_text="The token is signed for this user, with their own Sigma mapping.",
+    )
+    embed = forms.ModelChoiceField(queryset=Embed.objects.order_by("title"), label="Embed")
 
 
 def _initial(request) -> dict:

@@ -1,0 +1,36 @@
+"""The admin of the embeds app, one module per model family.
+
+- ``credentials``: credentials (write-only secret, revoke / re-activate, replace)
+- ``registry``: teams, account types, user attributes
+- ``embeds``: embeds and their controls, kill switch, credential switch
+- ``audit``: the read-only audit trail
+- ``preview``: sign an embed as another user inside the admin
+- ``mappings``: inlines and mixins a site adds to its own User and Group admins
+
+Registration happens here, explicitly, when Django's admin autodiscovery imports
+this package; the modules themselves only define classes.
+"""
+
+from django.contrib import admin
+
+from ..models import (
+    AccessRecord,
+    AccountType,
+    Credential,
+    Embed,
+    EmbedErrorReport,
+    Team,
+    UserAttribute,
+)
+from .audit import AccessRecordAdmin, EmbedErrorReportAdmin
+from .credentials import CredentialAdmin
+from .embeds import EmbedAdmin
+from .registry import AccountTypeAdmin, TeamAdmin, UserAttributeAdmin
+
+admin.site.register(Credential, CredentialAdmin)
+admin.site.register(Team, TeamAdmin)
+admin.site.register(AccountType, AccountTypeAdmin)
+admin.site.register(UserAttribute, UserAttributeAdmin)
+admin.site.register(Embed, EmbedAdmin)
+admin.site.register(AccessRecord, AccessRecordAdmin)
+admin.site.register(EmbedErrorReport, EmbedErrorReportAdmin)

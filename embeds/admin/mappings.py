@@ -1,0 +1,203 @@
+"""Sigma mappings of host users and groups, as inlines and mixins for the site's own admins.
+
+A user's page carries their Sigma mapping (email override, account type, teams, the
+per-user kill switch) and their user attributes as key/value rows; a group's page
+carries the group's teams and account type. Names are picked from the registries
+(``Team``, ``AccountType``, ``UserAttribute``), never typed, so a typo cannot reach
+Sigma.
+
+This app never replaces a site's User or Group admin: the site adds
+:class:`SigmaUserAdminMixin` / :class:`SigmaGroupAdminMixin` to its own (see the
+host's ``accounts/admin.py`` and the README, "Admin for your users").
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+
+from ..exceptions import Refusal
+from ..identity import effective_team_ids, identity_for
+from ..models import GroupMapping, SigmaProfile, SigmaProfileAttribute, Team
+from .preview import PREVIEW_PERMISSION
+
+MSG_BLOCKED_REASON = "Say why this user's embeds are blocked: admins see the reason."
+
+
+class SigmaProfileForm(forms.ModelForm):
+    class Meta:
+        model = SigmaProfile
+        fields = ["sigma_email", "account_type", "teams", "is_blocked", "blocked_reason"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_blocked") and not (cleaned.get("blocked_reason") or "").strip():
+            self.add_error(
+                "blocked_reason", ValidationError(MSG_BLOCKED_REASON, code="reason_required")
+            )
+        return cleaned
+
+
+class SigmaProfileInline(admin.StackedInline):
+    model = SigmaProfile
+    form = SigmaProfileForm
+    can_delete = False
+    max_num = 1
+    verbose_name_plural = "Sigma mapping"
+    filter_horizontal = ("teams",)
+    fieldsets = (
+        (None, {"fields": ("sigma_email", "account_type", "teams")}),
+        ("Kill switch", {"fields": ("is_blocked", "blocked_reason")}),
+    )
+
+
+class AttributeFormSet(BaseInlineFormSet):
+    """User attribute rows of a *user*: they hang off the user's SigmaProfile.
+
+    The admin hands this formset the User; it resolves (or, on save, creates) the
+    profile, so the rows can be edited on the user page without a separate page.
+    """
+
+    def __init__(self, data=None, files=None, instance=None, **kwargs):
+        self.user = instance
+        profile = None
+        if instance is not None and instance.pk is not None:
+            profile = SigmaProfile.objects.filter(user=instance).first()
+        super().__init__(data, files, instance=profile or SigmaProfile(), **kwargs)
+
+    def save(self, commit=True):
+        if self.instance.pk is None:
+            if not any(form.has_changed() for form in self.forms):
+                return []
+            # The user was saved just before the inlines; give them a profile now.
+            self.instance = SigmaProfile.objects.get_or_create(user=self.user)[0]
+        return super().save(commit)
+
+
+class SigmaAttributeInline(admin.TabularInline):
+    model = SigmaProfileAttribute
+    formset = AttributeFormSet
+    extra = 1
+    fields = ("attribute", "value")
+    verbose_name = "Sigma user attribute"
+    verbose_name_plural = "Sigma user attributes (row-level security values)"
+
+    def __init__(self, parent_model, admin_site):
+        # The rows' foreign key points at SigmaProfile, not User: build (and check)
+        # the inline against the profile; AttributeFormSet maps the user to it.
+        super().__init__(SigmaProfile, admin_site)
+
+
+class GroupMappingInline(admin.StackedInline):
+    model = GroupMapping
+    max_num = 1
+    verbose_name_plural = "Sigma mapping (members get these teams and this account type)"
+    filter_horizontal = ("teams",)
+    fields = ("account_type", "teams")
+
+
+def _account_type_label(user) -> str:
+    profile = getattr(user, "sigma_profile", None)
+    if profile is not None and profile.account_type_id:
+        return profile.account_type.name
+    names = sorted(
+        set(
+            GroupMapping.objects.filter(group__user=user, account_type__isnull=False).values_list(
+                "account_type__name", flat=True
+            )
+        )
+    )
+    if not names:
+        return "none"
+    if len(names) > 1:
+        return "ambiguous: " + ", ".join(names)
+    return names[0]
+
+
+class SigmaUserAdminMixin:
+    """Sigma columns, filters and inlines for a site's ``UserAdmin``.
+
+    Put it before the admin class it extends and spread the ``sigma_*`` tuples into
+    the site's own options::
+
+        class UserAdmin(SigmaUserAdminMixin, django.contrib.auth.admin.UserAdmin):
+            inlines = SigmaUserAdminMixin.sigma_inlines
+            list_display = (*UserAdmin.list_display, *SigmaUserAdminMixin.sigma_list_display)
+            list_filter = (*UserAdmin.list_filter, *SigmaUserAdminMixin.sigma_list_filter)
+
+    The change view also gets ``can_preview`` for a "Preview embeds as this user" link.
+    """
+
+    sigma_inlines = [SigmaProfileInline, SigmaAttributeInline]
+    sigma_list_display = ("sigma_teams", "sigma_account_type", "sigma_status")
+    sigma_list_filter = ("sigma_profile__is_blocked", "sigma_profile__teams")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("sigma_profile", "sigma_profile__account_type")
+        )
+
+    def get_inline_instances(self, request, obj=None):
+        instances = super().get_inline_instances(request, obj)
+        if obj is not None:
+            return instances
+        # Django's add page asks only for username and password first.
+        sigma = tuple(self.sigma_inlines)
+        return [inline for inline in instances if not isinstance(inline, sigma)]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_preview": request.user.has_perm(PREVIEW_PERMISSION),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="Sigma teams (own + groups)")
+    def sigma_teams(self, user) -> str:
+        names = Team.objects.filter(id__in=effective_team_ids(user)).values_list("name", flat=True)
+        return ", ".join(names) or "—"
+
+    @admin.display(description="Sigma account type")
+    def sigma_account_type(self, user) -> str:
+        return _account_type_label(user)
+
+    @admin.display(description="embeds")
+    def sigma_status(self, user) -> str:
+        try:
+            identity_for(user)
+        except Refusal as refusal:
+            return f"refused: {refusal.code}"
+        return "ok"
+
+
+class SigmaGroupAdminMixin:
+    """Sigma columns and the mapping inline for a site's ``GroupAdmin`` (see above)."""
+
+    sigma_inlines = [GroupMappingInline]
+    sigma_list_display = ("sigma_teams", "sigma_account_type")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("sigma_mapping__account_type")
+            .prefetch_related("sigma_mapping__teams")
+        )
+
+    @admin.display(description="Sigma teams")
+    def sigma_teams(self, group) -> str:
+        mapping = getattr(group, "sigma_mapping", None)
+        if mapping is None:
+            return "—"
+        return ", ".join(t.name for t in mapping.teams.all()) or "—"
+
+    @admin.display(description="Sigma account type")
+    def sigma_account_type(self, group) -> str:
+        mapping = getattr(group, "sigma_mapping", None)
+        if mapping is None or mapping.account_type is None:
+            return "—"
+        return mapping.account_type.name

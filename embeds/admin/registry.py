@@ -1,0 +1,70 @@
+"""Admin for the registries of exact Sigma names: teams, account types, user attributes."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+
+from ..models import Team
+from ..validators import validate_attribute_name
+
+MSG_NAME_WHITESPACE = (
+    "Remove the spaces at the start or end: Sigma compares names exactly, so "
+    "%(name)r would not match."
+)
+
+
+class RegistryForm(forms.ModelForm):
+    """Teams, account types and attribute names: exact Sigma names, never trimmed."""
+
+    name = forms.CharField(max_length=200, strip=False)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if name != name.strip():
+            raise ValidationError(
+                MSG_NAME_WHITESPACE, code="name_whitespace", params={"name": name}
+            )
+        return name
+
+
+class UserAttributeForm(RegistryForm):
+    """Attribute names as Sigma defines them, the error next to the name field."""
+
+    def clean_name(self) -> str:
+        name = super().clean_name()
+        validate_attribute_name(name)
+        return name
+
+    def _post_clean(self) -> None:
+        # UserAttribute.clean() repeats the name rule as a non-field error; once
+        # the field has its own message, one is enough.
+        if not self.has_error("name"):
+            super()._post_clean()
+
+
+class RegistryAdmin(admin.ModelAdmin):
+    form = RegistryForm
+    search_fields = ("name", "description")
+    list_display = ("name", "description")
+
+
+class TeamAdmin(RegistryAdmin):
+    list_display = ("name", "description", "embed_count")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(embed_total=Count("embeds"))
+
+    @admin.display(description="embeds", ordering="embed_total")
+    def embed_count(self, obj: Team) -> int:
+        return obj.embed_total
+
+
+class AccountTypeAdmin(RegistryAdmin):
+    pass
+
+
+class UserAttributeAdmin(RegistryAdmin):
+    form = UserAttributeForm
