@@ -50,6 +50,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from embeds.ratelimit import Rate, parse_rate
+from embeds.views import client_ip as request_client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -91,12 +92,13 @@ def username_key(request: HttpRequest | None, credentials: dict | None) -> str:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """``AXES_CLIENT_IP_CALLABLE``: ``REMOTE_ADDR`` only.
+    """``AXES_CLIENT_IP_CALLABLE``: the app's one reading of the client address.
 
-    ``X-Forwarded-For`` is client-controlled unless a trusted proxy rewrites it; a
-    spoofable key would let an attacker take fresh slots at will.
+    ``REMOTE_ADDR`` only (``embeds.views.client_ip``): ``X-Forwarded-For`` is
+    client-controlled unless a trusted proxy rewrites it; a spoofable key would let
+    an attacker take fresh slots at will.
     """
-    return request.META.get("REMOTE_ADDR") or UNKNOWN_ADDRESS
+    return request_client_ip(request) or UNKNOWN_ADDRESS
 
 
 def account_rate() -> Rate | None:
