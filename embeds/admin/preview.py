@@ -20,9 +20,10 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import services
 from ..exceptions import Refusal
+from ..http import allow_sigma_frames
 from ..identity import identity_for
 from ..models import AccessRecord, Embed
-from ..views import allow_sigma_frames, client_ip
+from ..views import client_ip
 
 PREVIEW_PERMISSION = "embeds.preview_embed"
 
