@@ -21,7 +21,8 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.views.debug import ExceptionReporter, get_exception_reporter_class
 
-from embeds import admin_views, commandline, keys, services, signing, views
+from embeds import commandline, keys, services, signing, views
+from embeds.admin import preview as admin_preview
 from embeds.models import AccessRecord, Credential
 from embeds.models.credentials import secret_fingerprint, validate_embed_secret
 from embeds.reporting import SUBSTITUTE, SecretSafeExceptionReporterFilter, scrub
@@ -176,7 +177,7 @@ def test_scrub_replaces_encoded_and_bare_tokens():
         commandline.read_secret,
         views.embed_page,
         views.embed_refresh,
-        admin_views.preview,
+        admin_preview.preview,
     ],
     ids=lambda f: f.__qualname__,
 )
