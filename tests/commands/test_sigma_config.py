@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from embeds.config import export_config
+from embeds.config import MAX_BYTES, SECRET_ENV_PREFIX, export_config, secret_env_name
 from embeds.models import (
     AccountType,
     Credential,
@@ -421,3 +421,83 @@ def test_missing_file_is_an_error(run, tmp_path):
         1,
         f"Cannot read {tmp_path / 'none.json'}: No such file or directory.",
     )
+
+
+# --- limits of what import reads (issue #10) ------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "DATABASE_PASSWORD", "SIGMA_SECRETKEY"])
+def test_secret_env_outside_the_sigma_secret_family_is_refused_unread(
+    run, alice, tmp_path, monkeypatch, variable
+):
+    monkeypatch.setenv(variable, CANARY_SECRET)
+    data = variant(lambda d: d["credentials"][0].update(secret_env=variable))
+    path = write(tmp_path, data)
+    before = table_counts()
+
+    result = run("sigma_config", "import", path)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.error == (
+        f"{path} is not valid, nothing was written: credentials[0].secret_env: must start "
+        "with SIGMA_SECRET_: only those environment variables may hold an embed secret"
+    )
+    assert table_counts() == before
+    assert CANARY_SECRET not in result.everything
+
+
+def nested(depth: int) -> str:
+    """A team description that is ``depth`` lists deep."""
+    return '{"version": 1, "teams": [{"name": "Deep", "description": ' + (
+        "[" * depth + "]" * depth
+    ) + "}]}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("depth", [9, 1_000, 200_000])
+def test_deeply_nested_file_is_refused_with_a_message_and_writes_nothing(
+    run, tmp_path, depth
+):
+    path = write(tmp_path, nested(depth))
+    before = table_counts()
+
+    result = run("sigma_config", "import", path)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.error == (
+        f"{path} is not valid, nothing was written: lists and objects are nested more "
+        "than 10 deep; the format needs at most 5"
+    )
+    assert table_counts() == before
+
+
+@pytest.mark.django_db
+def test_nesting_at_the_limit_is_a_shape_problem_not_a_depth_one(run, tmp_path):
+    # teams (2) + the team (3) + 7 lists = 10 levels: allowed, then refused by type.
+    result = run("sigma_config", "import", write(tmp_path, nested(7)))
+
+    assert result.error.endswith("nothing was written: teams[0].description: expected a string")
+
+
+@pytest.mark.django_db
+def test_oversized_file_is_refused_without_reading_it_all(run, tmp_path):
+    path = tmp_path / "big.json"
+    with path.open("w") as handle:
+        handle.write('{"version": 1}')
+        handle.write(" " * MAX_BYTES)
+    before = table_counts()
+
+    result = run("sigma_config", "import", str(path))
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.error == (
+        f"{path} is not valid, nothing was written: the file is larger than "
+        f"{MAX_BYTES} bytes; sigma_config reads at most that"
+    )
+    assert table_counts() == before
+
+
+def test_export_names_only_variables_import_accepts():
+    assert secret_env_name("Prod: EU / 2") == "SIGMA_SECRET_PROD_EU_2"
+    assert secret_env_name("***").startswith(SECRET_ENV_PREFIX)

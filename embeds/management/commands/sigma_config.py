@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from embeds.commandline import EXIT_ERROR, SigmaCommand, write_json
-from embeds.config import ConfigInvalid, export_config, import_config
+from embeds.config import ConfigInvalid, export_config, import_config, read_config
 
 
 class Command(SigmaCommand):
@@ -67,12 +67,11 @@ class Command(SigmaCommand):
 
     def handle_import(self, file: str, dry_run: bool, json: bool) -> None:
         try:
-            text = Path(file).read_text(encoding="utf-8")
+            text = read_config(file)
+            report = import_config(text, dry_run=dry_run)
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or "not UTF-8 text"
             raise CommandError(f"Cannot read {file}: {reason}.", returncode=EXIT_ERROR) from None
-        try:
-            report = import_config(text, dry_run=dry_run)
         except ConfigInvalid as exc:
             raise CommandError(
                 f"{file} is not valid, nothing was written: {exc}", returncode=EXIT_ERROR

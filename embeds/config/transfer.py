@@ -13,7 +13,6 @@ re-activates revoked credentials (that stays a deliberate, audited act).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable
@@ -25,10 +24,10 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from . import services
-from .conf import sigma_settings
-from .exceptions import CredentialBroken
-from .models import (
+from .. import services
+from ..conf import sigma_settings
+from ..exceptions import CredentialBroken
+from ..models import (
     AccountType,
     Credential,
     Embed,
@@ -40,97 +39,18 @@ from .models import (
     UserAttribute,
     validate_embed_secret,
 )
-from .validators import BOOLEAN_OPTIONS, validate_attribute_value
+from ..validators import validate_attribute_value
+from .schema import (
+    EMBED_FIELDS,
+    FORMAT_VERSION,
+    MAX_BYTES,
+    MSG_TOO_LARGE,
+    SECTIONS,
+    ConfigInvalid,
+    parse_document,
+)
 
-FORMAT_VERSION = 1
-ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 DEFAULT_REVOKED_REASON = "Revoked in the sigma_config file."
-MAX_PROBLEMS = 20
-
-_REQUIRED = object()
-
-# Section -> (key field, {field: (type, default)}). Types: "str", "str?" (string or
-# null), "bool", "int", "names" (list of strings), "mapping" (object of strings),
-# "controls" (list of control objects).
-_EMBED_FIELDS: dict[str, tuple[str, Any]] = {
-    "slug": ("str", _REQUIRED),
-    "title": ("str", _REQUIRED),
-    "url": ("str", _REQUIRED),
-    "credential": ("str", _REQUIRED),
-    "teams": ("names", _REQUIRED),
-    "is_enabled": ("bool", True),
-    "disabled_reason": ("str", ""),
-    "token_ttl": ("int", None),  # None: SIGMA_DEFAULT_TOKEN_TTL
-    "theme": ("str", ""),
-    "menu_position": ("str", ""),
-    "language": ("str", ""),
-    **{name: ("bool", False) for name in BOOLEAN_OPTIONS},
-    "controls": ("controls", ()),
-}
-SCHEMA: dict[str, tuple[str, dict[str, tuple[str, Any]]]] = {
-    "account_types": ("name", {"name": ("str", _REQUIRED), "description": ("str", "")}),
-    "user_attributes": ("name", {"name": ("str", _REQUIRED), "description": ("str", "")}),
-    "teams": ("name", {"name": ("str", _REQUIRED), "description": ("str", "")}),
-    "credentials": (
-        "name",
-        {
-            "name": ("str", _REQUIRED),
-            "client_id": ("str", _REQUIRED),
-            "secret_env": ("str", _REQUIRED),
-            "description": ("str", ""),
-            "owner_email": ("str", ""),
-            "owner_is_admin": ("bool", False),
-            "active": ("bool", True),
-            "revoked_reason": ("str", ""),
-        },
-    ),
-    "embeds": ("slug", _EMBED_FIELDS),
-    "users": (
-        "username",
-        {
-            "username": ("str", _REQUIRED),
-            "sigma_email": ("str", ""),
-            "account_type": ("str?", None),
-            "teams": ("names", ()),
-            "attributes": ("mapping", {}),
-            "is_blocked": ("bool", False),
-            "blocked_reason": ("str", ""),
-        },
-    ),
-    "groups": (
-        "name",
-        {
-            "name": ("str", _REQUIRED),
-            "account_type": ("str?", None),
-            "teams": ("names", ()),
-        },
-    ),
-}
-_CONTROL_FIELDS = {
-    "control_id": ("str", _REQUIRED),
-    "default_value": ("str", ""),
-    "allow_from_query": ("bool", False),
-}
-_TYPE_NAMES = {
-    "str": "a string",
-    "str?": "a string or null",
-    "bool": "true or false",
-    "int": "an integer",
-    "names": "a list of strings",
-    "mapping": "an object of strings",
-    "controls": "a list of control objects",
-}
-
-
-class ConfigInvalid(Exception):
-    """The document is not valid; ``problems`` name each place. Nothing was written."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        shown = problems[:MAX_PROBLEMS]
-        more = len(problems) - len(shown)
-        text = "; ".join(shown) + (f"; and {more} more" if more else "")
-        super().__init__(text)
 
 
 @dataclass
@@ -147,6 +67,23 @@ class ImportReport:
             "unchanged": self.unchanged,
             "notes": self.notes,
         }
+
+
+# --- Reading a file ----------------------------------------------------------------
+
+
+def read_config(path: str | os.PathLike[str]) -> str:
+    """The text of a config file, read no further than the size limit.
+
+    Raises :class:`ConfigInvalid` for a file over ``MAX_BYTES`` (without reading the
+    rest of it), ``OSError`` when it cannot be read and ``UnicodeDecodeError`` when
+    it is not UTF-8.
+    """
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ConfigInvalid([MSG_TOO_LARGE % {"limit": MAX_BYTES}])
+    return data.decode("utf-8")
 
 
 # --- Export ----------------------------------------------------------------------
@@ -184,9 +121,11 @@ def export_config() -> dict[str, Any]:
     for e in Embed.objects.select_related("credential").prefetch_related(
         "teams", "controls"
     ).order_by("slug"):
-        item = {name: getattr(e, name) for name in _EMBED_FIELDS if name not in (
-            "credential", "teams", "controls"
-        )}
+        item = {
+            name: getattr(e, name)
+            for name in EMBED_FIELDS
+            if name not in ("credential", "teams", "controls")
+        }
         item["credential"] = e.credential.name
         item["teams"] = sorted(t.name for t in e.teams.all())
         item["controls"] = [
@@ -241,117 +180,6 @@ def export_config() -> dict[str, Any]:
         "users": sorted(users, key=lambda u: u["username"]),
         "groups": groups,
     }
-
-
-# --- Import: shape ------------------------------------------------------------------
-
-
-def _type_ok(kind: str, value: Any) -> bool:
-    if kind == "str":
-        return isinstance(value, str)
-    if kind == "str?":
-        return value is None or isinstance(value, str)
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "names":
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    if kind == "mapping":
-        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-    if kind == "controls":
-        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
-    raise AssertionError(kind)
-
-
-def _key_label(key: Any) -> str:
-    text = repr(key)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _read_object(
-    raw: Any, fields: dict[str, tuple[str, Any]], where: str, problems: list[str]
-) -> dict[str, Any] | None:
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: expected an object")
-        return None
-    result: dict[str, Any] = {}
-    for key in raw:
-        if key not in fields:
-            if key == "secret" or "secret" in str(key).lower() and key != "secret_env":
-                # Say so without repeating the value.
-                problems.append(
-                    f"{where}.{key}: secrets never go in the file; name an environment "
-                    "variable in secret_env"
-                )
-            else:
-                problems.append(f"{where}: unknown key {_key_label(key)}")
-    ok = True
-    for name, (kind, default) in fields.items():
-        if name not in raw:
-            if default is _REQUIRED:
-                problems.append(f"{where}.{name}: missing")
-                ok = False
-            else:
-                result[name] = list(default) if isinstance(default, tuple) else (
-                    dict(default) if isinstance(default, dict) else default
-                )
-            continue
-        value = raw[name]
-        if not _type_ok(kind, value):
-            problems.append(f"{where}.{name}: expected {_TYPE_NAMES[kind]}")
-            ok = False
-            continue
-        result[name] = value
-    return result if ok else None
-
-
-def parse_document(text: str) -> dict[str, list[dict[str, Any]]]:
-    """Parse and shape-check the JSON text; raise ConfigInvalid listing every problem."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigInvalid(
-            [f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"]
-        ) from None
-    problems: list[str] = []
-    if not isinstance(data, dict):
-        raise ConfigInvalid(["expected a JSON object at the top level"])
-    if data.get("version") != FORMAT_VERSION:
-        problems.append(f"version: must be {FORMAT_VERSION}")
-    for key in data:
-        if key != "version" and key not in SCHEMA:
-            problems.append(f"unknown section {_key_label(key)}")
-    sections: dict[str, list[dict[str, Any]]] = {}
-    for section, (key_field, fields) in SCHEMA.items():
-        raw_items = data.get(section, [])
-        if not isinstance(raw_items, list):
-            problems.append(f"{section}: expected a list")
-            continue
-        items, seen = [], set()
-        for index, raw in enumerate(raw_items):
-            where = f"{section}[{index}]"
-            item = _read_object(raw, fields, where, problems)
-            if item is None:
-                continue
-            if item[key_field] in seen:
-                problems.append(f"{where}.{key_field}: {item[key_field]!r} is listed twice")
-                continue
-            seen.add(item[key_field])
-            if section == "embeds":
-                controls = []
-                for c_index, c_raw in enumerate(item["controls"]):
-                    control = _read_object(
-                        c_raw, _CONTROL_FIELDS, f"{where}.controls[{c_index}]", problems
-                    )
-                    if control is not None:
-                        controls.append(control)
-                item["controls"] = controls
-            items.append(item)
-        sections[section] = items
-    if problems:
-        raise ConfigInvalid(problems)
-    return sections
 
 
 # --- Import: plan and apply ----------------------------------------------------------
@@ -457,13 +285,10 @@ class _Planner:
     # Credentials ----------------------------------------------------------------------
 
     def _plan_credential(self, item: dict, where: str) -> None:
+        # The schema allowed only SIGMA_SECRET_* names (never SECRET_KEY and the like).
         env_name = item["secret_env"]
         secret = None
-        if not ENV_NAME.match(env_name):
-            self.problems.append(
-                f"{where}.secret_env: not an environment variable name (A-Z, 0-9, _)"
-            )
-        elif os.environ.get(env_name):
+        if os.environ.get(env_name):
             secret = os.environ[env_name]
             try:
                 validate_embed_secret(secret)
@@ -482,7 +307,7 @@ class _Planner:
         revoke = not item["active"]
         reason = item["revoked_reason"].strip() or DEFAULT_REVOKED_REASON
         if existing is None:
-            if secret is None and ENV_NAME.match(env_name) and not os.environ.get(env_name):
+            if secret is None and not os.environ.get(env_name):
                 self.problems.append(
                     f"{where}.secret_env: ${env_name} is not set or empty; a new "
                     "credential's secret must come from it"
@@ -539,7 +364,7 @@ class _Planner:
         self._refs("teams", item["teams"], f"{where}.teams", "team")
         values = {
             name: item[name]
-            for name in _EMBED_FIELDS
+            for name in EMBED_FIELDS
             if name not in ("slug", "credential", "teams", "controls")
         }
         if values["token_ttl"] is None:
@@ -694,7 +519,10 @@ def import_config(text: str, *, dry_run: bool = False) -> ImportReport:
     new credential, or any model validation error. With ``dry_run`` the same report
     is produced and nothing is written.
     """
-    sections = parse_document(text)
+    document = parse_document(text)
+    sections = {
+        name: [item.model_dump() for item in getattr(document, name)] for name in SECTIONS
+    }
     planner = _Planner(sections)
     planner.plan()
     if planner.problems:
