@@ -15,11 +15,12 @@ from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from embeds.exceptions import CredentialBroken
-from embeds.models import Credential, Team
-
+from . import content as org_content
+from .directory import directory
 from .models import claim_jti
+from .services import provision_embed_user
 from .verify import (
+    CODE_INVALID,
     CODE_NOT_FOUND,
     MSG_INVALID_PATH,
     Content,
@@ -30,6 +31,11 @@ from .verify import (
 
 logger = logging.getLogger(__name__)
 
+CODE_PERMISSION = "EPERM"
+# Sigma documents the codes (spec §8), not the wording; these are the emulator's.
+MSG_NOT_SHARED = "Permission denied: this workbook is not shared with the user's teams"
+MSG_UNKNOWN_ACCOUNT_TYPE = "Invalid account_type: no such account type in this organization"
+
 DEFAULT_FRAME_ANCESTORS = ["http://127.0.0.1:8000", "http://localhost:8000"]
 
 
@@ -38,7 +44,7 @@ def frame_ancestors() -> list[str]:
     return list(getattr(settings, "SIGMA_EMULATOR_FRAME_ANCESTORS", DEFAULT_FRAME_ANCESTORS))
 
 
-def content_security_policy(ancestors: list[str]) -> str:
+def content_security_policy(ancestors: list[str], *, form_action: str = "'none'") -> str:
     # The host's CSP middleware leaves a response alone once it carries this header.
     return "; ".join(
         [
@@ -47,7 +53,7 @@ def content_security_policy(ancestors: list[str]) -> str:
             "style-src 'self'",
             "img-src 'self' data:",
             "connect-src 'self'",
-            "form-action 'none'",
+            "form-action " + form_action,
             "base-uri 'none'",
             "object-src 'none'",
             "frame-ancestors " + (" ".join(ancestors) or "'none'"),
@@ -55,57 +61,41 @@ def content_security_policy(ancestors: list[str]) -> str:
     )
 
 
-def emulator_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Refuse when the emulator is off; set the emulator's headers on every page."""
+def emulator_view(
+    view: Callable[..., HttpResponse] | None = None, *, form_action: str = "'none'"
+) -> Any:
+    """Refuse when the emulator is off; set the emulator's headers on every page.
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        # Defence in depth: the command refuses to start when disabled, and a
-        # stray route to these views must not come alive either.
-        if not getattr(settings, "SIGMA_EMULATOR_ENABLED", False):
-            raise Http404("The Sigma emulator is disabled.")
-        response = view(request, *args, **kwargs)
-        response["Content-Security-Policy"] = content_security_policy(frame_ancestors())
-        # Every URL carries a single-use token: never cache, never leak it.
-        response["Cache-Control"] = "no-store"
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+    Content pages post no forms (``form-action 'none'``); the organization's own
+    admin pages pass ``form_action="'self'"``.
+    """
 
-    # Framed by the host on purpose; frame-ancestors above says by whom.
-    return xframe_options_exempt(wrapper)
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            # Defence in depth: the command refuses to start when disabled, and a
+            # stray route to these views must not come alive either.
+            if not getattr(settings, "SIGMA_EMULATOR_ENABLED", False):
+                raise Http404("The Sigma emulator is disabled.")
+            response = view(request, *args, **kwargs)
+            response["Content-Security-Policy"] = content_security_policy(
+                frame_ancestors(), form_action=form_action
+            )
+            # Every URL carries a single-use token or a one-time secret: never
+            # cache, never leak it.
+            response["Cache-Control"] = "no-store"
+            response["Referrer-Policy"] = "no-referrer"
+            return response
+
+        # Framed by the host on purpose; frame-ancestors above says by whom.
+        return xframe_options_exempt(wrapper)
+
+    return decorate if view is None else decorate(view)
 
 
 def current_time() -> int:
     """Epoch seconds; a hook tests override, like ``PasswordResetTokenGenerator._now``."""
     return int(timezone.now().timestamp())
-
-
-def lookup_secret(kid: str) -> str | None:
-    """The secret of the active credential whose client ID is ``kid``, or None."""
-    credential = Credential.objects.filter(client_id=kid, is_active=True).first()
-    if credential is None:
-        return None
-    try:
-        return credential.signing_secret()
-    except CredentialBroken:
-        # An undecryptable secret verifies nothing; Sigma would not know it either.
-        logger.warning("Emulator: credential for kid %r did not decrypt.", kid[:64])
-        return None
-
-
-def team_exists(name: str) -> bool:
-    """The emulated organization's teams are the host's team registry."""
-    return Team.objects.filter(name=name).exists()
-
-
-def owner_allows(kid: str, sub: str) -> bool:
-    """Sigma's owner rule, read from the credential record (spec §7)."""
-    credential = Credential.objects.filter(client_id=kid).first()
-    if credential is None:
-        return False
-    return credential.owner_is_admin or (
-        bool(credential.owner_email) and credential.owner_email.casefold() == sub.casefold()
-    )
 
 
 def _error_page(request: HttpRequest, *, code: str, message: str, status: int) -> HttpResponse:
@@ -154,29 +144,57 @@ def content(request: HttpRequest) -> HttpResponse:
         )
     result: VerifyResult = verify_token(
         request.GET.get(":jwt"),
-        lookup_secret=lookup_secret,
+        lookup_secret=directory.embed_secret,
         now=current_time(),
         claim_jti=claim_jti,
-        team_exists=team_exists,
-        owner_allows=owner_allows,
+        team_exists=directory.team_exists,
+        owner_allows=directory.owner_allows,
     )
     if not result.ok:
         logger.info("Emulator: refused token (%s, rule %s)", result.code, result.rule)
         return _error_page(request, code=result.code, message=result.message, status=result.status)
     claims = result.claims
+    resolved = org_content.resolve(parsed)
+    if resolved is None:
+        logger.info("Emulator: ENOENT, no such content %r", request.path_info[:200])
+        return _error_page(
+            request, code=CODE_NOT_FOUND, message=MSG_INVALID_PATH, status=HTTPStatus.NOT_FOUND
+        )
+    member = provision_embed_user(claims)
+    if member is None:
+        return _error_page(
+            request,
+            code=CODE_INVALID,
+            message=MSG_UNKNOWN_ACCOUNT_TYPE,
+            status=HTTPStatus.UNAUTHORIZED,
+        )
+    if not org_content.can_view(resolved.workbook, member, claims):
+        logger.info("Emulator: EPERM, workbook %s not shared", resolved.workbook.url_id)
+        return _error_page(
+            request, code=CODE_PERMISSION, message=MSG_NOT_SHARED, status=HTTPStatus.FORBIDDEN
+        )
     options, controls = split_query(request)
     attributes = claims.get("user_attributes") or {}
+    element_views = org_content.element_views(
+        resolved, token_attributes=attributes, controls=controls
+    )
+    theme = options.get(":theme", "Light")
     return render(
         request,
         "sigma_emulator/content.html",
         {
             "content": parsed,
             "email": claims["sub"],
-            "teams": claims["teams"],
-            "account_type": claims["account_type"],
+            "teams": claims.get("teams") or [],
+            "account_type": claims.get("account_type") or member.account_type.name,
+            "member": member,
             "user_attributes": sorted(attributes.items()),
             "options": sorted(options.items()),
             "controls": sorted(controls.items()),
+            "workbook": resolved.workbook,
+            "pages": [(page, element_views[page.pk]) for page in resolved.pages],
+            "ui": interface(options),
+            "theme_class": "theme-" + ("".join(ch for ch in theme if ch.isalnum()) or "Light"),
             "page_data": {
                 "frameAncestors": frame_ancestors(),
                 "responsiveHeight": options.get(":responsive_height") == "true",
@@ -185,3 +203,16 @@ def content(request: HttpRequest) -> HttpResponse:
             },
         },
     )
+
+
+def interface(options: dict[str, str]) -> dict[str, Any]:
+    """The interface options (spec §2.2) as the page applies them."""
+    position = options.get(":menu_position", "bottom")
+    return {
+        "menu_position": position if position in ("top", "bottom", "none") else "bottom",
+        "hide_menu": options.get(":hide_menu") == "true",
+        "hide_folder_navigation": options.get(":hide_folder_navigation") == "true",
+        "hide_tooltip": options.get(":hide_tooltip") == "true",
+        "hide_title": options.get(":hide_title") == "true",
+        "hide_page_controls": options.get(":hide_page_controls") == "true",
+    }

@@ -179,7 +179,11 @@ def test_admin_adds_credential_maps_alice_previews_revokes_and_reactivates(
     assert page.admin_errors == []
 
 
-def test_rotation_to_a_new_credential_fails_no_request(browser, browser_page, sigma_site):
+def test_rotation_to_a_new_credential_fails_no_request(
+    browser, browser_page, sigma_site, emulator_registers
+):
+    # The new credentials exist in the Sigma organization first (its Developer Access).
+    emulator_registers(NEW_CLIENT_ID, CANARY_SECRET, name="Rotated", org="demo-org")
     page = admin_page(browser_page, sigma_site)
     alice = alice_page(browser, sigma_site)
     old = Credential.objects.get(name="Demo (local emulator)")

@@ -15,8 +15,9 @@ import pytest
 from django.test import Client
 from django.test.client import ClientHandler
 
-from embeds.models import Credential, Team
 from sigma_emulator.handler import URLCONF
+from sigma_emulator.models import Credential
+from tests.emulator.org import register_emulator_credential
 from tests.emulator.server import emulator_frame_ancestors, emulator_server  # noqa: F401
 
 NOW = 1_750_000_000
@@ -84,16 +85,7 @@ def emulator_client(emulator_enabled) -> Client:
 
 def make_emulator_credential() -> Credential:
     """The credential the test tokens are signed for, in an organization with team Sales."""
-    Team.objects.get_or_create(name="Sales")
-    credential = Credential(
-        name="Emulator test",
-        client_id=CLIENT_ID,
-        owner_email="owner@example.com",
-        owner_is_admin=True,
-    )
-    credential.set_secret(SECRET)
-    credential.save()
-    return credential
+    return register_emulator_credential(CLIENT_ID, SECRET, name="Emulator test")
 
 
 @pytest.fixture

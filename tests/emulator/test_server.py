@@ -10,7 +10,7 @@ from http import HTTPStatus
 
 import pytest
 
-from embeds.models import Credential
+from sigma_emulator.models import Credential
 from sigma_emulator.verify import MSG_INVALID_PATH, MSG_REPLAY
 from tests.emulator.conftest import WORKBOOK_PATH, claims, make_emulator_credential, make_token
 

@@ -9,7 +9,8 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from embeds.models import Team
+from sigma_emulator.models import AccountType, Team
+from sigma_emulator.services import revoke_credential
 from sigma_emulator.verify import (
     MSG_EXP_PAST,
     MSG_INVALID_CLIENT_ID,
@@ -145,8 +146,7 @@ def test_content_page_refuses_a_replayed_url(emulator_client, emulator_credentia
 
 
 def test_content_page_refuses_an_inactive_credential(emulator_client, emulator_credential):
-    emulator_credential.is_active = False
-    emulator_credential.save()
+    revoke_credential(credential=emulator_credential)
 
     response = emulator_client.get(url(token=make_token()))
 
@@ -170,9 +170,10 @@ def test_content_page_refuses_a_team_the_organization_does_not_have(
 def test_content_page_applies_the_owner_rule_of_non_admin_credentials(
     emulator_client, emulator_credential
 ):
-    emulator_credential.owner_is_admin = False
-    emulator_credential.owner_email = "Owner@example.com"
-    emulator_credential.save()
+    owner = emulator_credential.owner
+    owner.account_type = AccountType.objects.get(name="View")
+    owner.email = "Owner@example.com"
+    owner.save()
 
     someone_else = emulator_client.get(url(token=make_token()))
     the_owner = emulator_client.get(url(token=make_token(claims(sub="owner@example.com"))))

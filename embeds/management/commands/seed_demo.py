@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from io import StringIO
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -64,8 +67,25 @@ class Command(BaseCommand):
                 f"The emulator origin {origin} (SIGMA_EMULATOR_ORIGIN) is not in "
                 "SIGMA_ALLOWED_ORIGINS; add it there to use the demo embeds."
             )
+        emulator_output = StringIO()
         with transaction.atomic():
             credential = self._credential()
+            if apps.is_installed("sigma_emulator"):
+                # The emulated organization's side of the same credentials (as if made
+                # on its Developer Access page), its teams and the shared workbook.
+                # The secret travels over stdin: never argv, never output.
+                call_command(
+                    "sigma_emulator_seed",
+                    "--org",
+                    DEMO_ORG,
+                    "--client-id",
+                    credential.client_id,
+                    "--owner-email",
+                    credential.owner_email,
+                    "--secret-stdin",
+                    stdin=StringIO(credential.signing_secret()),
+                    stdout=emulator_output,
+                )
             sales, _ = Team.objects.get_or_create(
                 name="Sales", defaults={"description": "Demo team"}
             )
@@ -93,6 +113,8 @@ class Command(BaseCommand):
             "Sign in as alice / demo (team Sales, View, region=West), bob / demo "
             "(no team) or admin / demo (admin site)."
         )
+        if emulator_output.getvalue():
+            self.stdout.write(emulator_output.getvalue().rstrip("\n"))
 
     def _credential(self) -> Credential:
         client_id = os.environ.get("SIGMA_DEMO_CLIENT_ID") or None

@@ -1,0 +1,170 @@
+"""What an embed shows: the content a path names, who may see it, and which rows.
+
+Reads only. Row-level security follows Sigma's rule (spec §1.2, §8): an element
+filtered on a user attribute shows the rows matching the token's value; without
+one, the attribute's default applies, and with no default nothing matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import Element, Member, Organization, Page, UserAttribute, Workbook
+from .verify import Content
+
+CHART_WIDTH = 480
+BAR_HEIGHT = 22
+BAR_GAP = 6
+LABEL_WIDTH = 110
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The workbook a path names, the pages to show and, for an element embed, the element."""
+
+    workbook: Workbook
+    pages: list[Page]
+    element: Element | None = None
+
+
+def resolve(content: Content) -> Resolved | None:
+    """The workbook, page or element at this path in this organization, or None (ENOENT)."""
+    organization = Organization.current()
+    if organization is None or organization.slug != content.org:
+        return None
+    workbook = Workbook.objects.filter(url_id=content.workbook_id, is_archived=False).first()
+    if workbook is None:
+        return None
+    pages = list(workbook.pages.all())
+    if content.element_id:
+        element = (
+            Element.objects.select_related("page")
+            .filter(element_id=content.element_id, page__workbook=workbook)
+            .first()
+        )
+        return None if element is None else Resolved(workbook, [element.page], element)
+    if content.page_id:
+        pages = [page for page in pages if page.page_id == content.page_id]
+        if not pages:
+            return None
+    return Resolved(workbook, pages)
+
+
+def can_view(workbook: Workbook, member: Member | None, claims: Mapping[str, Any]) -> bool:
+    """Sigma's sharing rule (spec §7): the workbook is shared with one of the user's teams.
+
+    Internal members use their own teams (and Admins and the owner see everything);
+    embed users the teams their token names.
+    """
+    shared = set(workbook.shared_with.values_list("name", flat=True))
+    if member is not None and member.kind == Member.Kind.INTERNAL:
+        if member.is_admin or member.pk == workbook.owner_id:
+            return True
+        return bool(shared & set(member.teams.values_list("name", flat=True)))
+    return bool(shared & set(claims.get("teams") or []))
+
+
+def attribute_values(token_attributes: Mapping[str, str]) -> dict[str, str | None]:
+    """Each defined attribute's value for this viewer: the token's, else the default."""
+    values: dict[str, str | None] = {}
+    for attribute in UserAttribute.objects.all():
+        if attribute.name in token_attributes:
+            values[attribute.name] = token_attributes[attribute.name]
+        else:
+            values[attribute.name] = attribute.default_value or None
+    return values
+
+
+def control_filters(workbook: Workbook, controls: Mapping[str, str]) -> dict[str, set[str]]:
+    """Column -> allowed values, from the URL control values the workbook has controls for."""
+    filters: dict[str, set[str]] = {}
+    for control in workbook.controls.all():
+        raw = controls.get(control.control_id)
+        if raw is None or raw == ":null":
+            continue
+        values = {"" if value == ":empty" else value for value in raw.split(",")}
+        filters[control.column] = values
+    return filters
+
+
+@dataclass
+class ElementView:
+    """An element ready to render: its rows after security and controls, and its bars."""
+
+    element: Element
+    rows: list[list[Any]]
+    bars: list[dict[str, Any]] = field(default_factory=list)
+    chart_height: int = 0
+
+    @property
+    def is_chart(self) -> bool:
+        return self.element.kind == Element.Kind.CHART
+
+
+def visible_rows(
+    element: Element,
+    *,
+    attributes: Mapping[str, str | None],
+    filters: Mapping[str, set[str]],
+) -> list[list[Any]]:
+    """The element's rows this viewer may see, narrowed by the control values."""
+    columns = list(element.columns)
+    rows: Iterable[list[Any]] = element.rows
+    if element.rls_attribute and element.rls_column in columns:
+        index = columns.index(element.rls_column)
+        value = attributes.get(element.rls_attribute)
+        # No value and no default: Sigma shows no data rather than everything.
+        rows = [row for row in rows if value is not None and str(row[index]) == value]
+    for column, allowed in filters.items():
+        if column in columns:
+            index = columns.index(column)
+            rows = [row for row in rows if str(row[index]) in allowed]
+    return list(rows)
+
+
+def chart_bars(element: Element, rows: list[list[Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Horizontal bars (SVG coordinates) summing the value column per label."""
+    columns = list(element.columns)
+    if element.chart_label not in columns or element.chart_value not in columns:
+        return [], 0
+    label_at, value_at = columns.index(element.chart_label), columns.index(element.chart_value)
+    totals: dict[str, float] = {}
+    for row in rows:
+        totals[str(row[label_at])] = totals.get(str(row[label_at]), 0) + float(row[value_at])
+    peak = max(totals.values(), default=0) or 1
+    bars = []
+    for position, (label, total) in enumerate(sorted(totals.items())):
+        y = position * (BAR_HEIGHT + BAR_GAP)
+        bars.append(
+            {
+                "label": label,
+                "value": int(total) if total == int(total) else total,
+                "y": y,
+                "text_y": y + BAR_HEIGHT - 6,
+                "width": max(int((CHART_WIDTH - LABEL_WIDTH - 60) * total / peak), 1),
+                "value_x": LABEL_WIDTH + int((CHART_WIDTH - LABEL_WIDTH - 60) * total / peak) + 6,
+            }
+        )
+    return bars, len(bars) * (BAR_HEIGHT + BAR_GAP)
+
+
+def element_views(
+    resolved: Resolved, *, token_attributes: Mapping[str, str], controls: Mapping[str, str]
+) -> dict[int, list[ElementView]]:
+    """Page pk -> its elements to render (one element only for an element embed)."""
+    attributes = attribute_values(token_attributes)
+    filters = control_filters(resolved.workbook, controls)
+    by_page: dict[int, list[ElementView]] = {}
+    for page in resolved.pages:
+        elements = [resolved.element] if resolved.element else list(page.elements.all())
+        views = []
+        for element in elements:
+            rows = visible_rows(element, attributes=attributes, filters=filters)
+            view = ElementView(element=element, rows=rows)
+            if view.is_chart:
+                view.bars, view.chart_height = chart_bars(element, rows)
+            views.append(view)
+        by_page[page.pk] = views
+    return by_page

@@ -1,0 +1,183 @@
+"""The embedded content: real rows and bars, row-level security, controls, sharing, options."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+
+import pytest
+
+from sigma_emulator.models import Member, Team, Workbook
+from sigma_emulator.sample import REVENUE_CHART_ID, SALES_TABLE_ID
+from sigma_emulator.views import MSG_NOT_SHARED, MSG_UNKNOWN_ACCOUNT_TYPE
+from sigma_emulator.verify import MSG_INVALID_PATH
+from tests.emulator.conftest import WORKBOOK_PATH, claims, make_token
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now", "emulator_credential")]
+
+
+def open_embed(client, path=WORKBOOK_PATH, extra="", **overrides):
+    return client.get(f"{path}?:jwt={make_token(claims(**overrides))}&:embed=true{extra}")
+
+
+def table_rows(html: str, element_id: str) -> list[list[str]]:
+    figure = re.search(rf'<figure[^>]*id="element-{re.escape(element_id)}".*?</figure>', html, re.S)
+    assert figure, f"element {element_id} is on the page"
+    body = re.search(r"<tbody>(.*?)</tbody>", figure.group(0), re.S)
+    assert body
+    return [
+        re.findall(r"<td[^>]*>(.*?)</td>", row)
+        for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)
+    ]
+
+
+def bar_labels(html: str, element_id: str) -> list[str]:
+    figure = re.search(rf'<figure[^>]*id="element-{re.escape(element_id)}".*?</figure>', html, re.S)
+    assert figure
+    return re.findall(r'<text[^>]*class="bar-label">(.*?)</text>', figure.group(0))
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [
+        ("West", [["West", "Widgets", "1200"], ["West", "Gadgets", "800"]]),
+        ("East", [["East", "Widgets", "950"], ["East", "Gizmos", "400"]]),
+    ],
+)
+def test_rows_follow_the_region_user_attribute(emulator_client, region, expected):
+    response = open_embed(emulator_client, user_attributes={"region": region})
+
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert table_rows(html, SALES_TABLE_ID) == expected
+
+
+def test_chart_draws_one_bar_per_product_of_the_visible_rows(emulator_client):
+    html = open_embed(emulator_client, user_attributes={"region": "East"}).content.decode()
+
+    assert bar_labels(html, REVENUE_CHART_ID) == ["Gizmos", "Widgets"]
+    assert "<title>Widgets: 950</title>" in html
+    assert '<svg class="bar-chart"' in html
+
+
+def test_no_region_and_no_default_shows_no_data(emulator_client):
+    html = open_embed(emulator_client, user_attributes={}).content.decode()
+
+    assert table_rows(html, SALES_TABLE_ID) == [["No data"]]
+    assert '<p class="no-data">No data</p>' in html
+
+
+def test_control_values_narrow_the_rows_within_row_level_security(emulator_client):
+    html = open_embed(
+        emulator_client,
+        extra="&Region=East,Central",
+        user_attributes={"region": "East"},
+    ).content.decode()
+    assert table_rows(html, SALES_TABLE_ID) == [["East", "Widgets", "950"], ["East", "Gizmos", "400"]]
+
+    html = open_embed(
+        emulator_client, extra="&Region=Central", user_attributes={"region": "East"}
+    ).content.decode()
+    assert table_rows(html, SALES_TABLE_ID) == [["No data"]]
+
+
+def test_element_embed_shows_only_that_element(emulator_client):
+    html = open_embed(
+        emulator_client, WORKBOOK_PATH + f"/element/{REVENUE_CHART_ID}"
+    ).content.decode()
+
+    assert f'id="element-{REVENUE_CHART_ID}"' in html
+    assert f'id="element-{SALES_TABLE_ID}"' not in html
+
+
+def test_page_embed_shows_that_page(emulator_client):
+    html = open_embed(emulator_client, WORKBOOK_PATH + "/page/3LYCS8UtIU").content.decode()
+
+    assert 'id="page-3LYCS8UtIU"' in html
+    assert 'id="page-GHs4vJQxig"' not in html
+    assert table_rows(html, "Pq8Lm3Zt0w") == [
+        ["SO-1001", "West", "Acme Corp", "420"],
+        ["SO-1003", "West", "Initech", "150"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/other-org/workbook/Sales-Overview-4bq2ZtkLmV8xWn3pRs6HyA",
+        "/acme/workbook/Sales-Overview-0000000000000000000000",
+        WORKBOOK_PATH + "/page/NoSuchPage",
+        WORKBOOK_PATH + "/element/NoSuchElem",
+    ],
+)
+def test_content_the_organization_does_not_have_is_enoent(emulator_client, path):
+    response = open_embed(emulator_client, path)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert MSG_INVALID_PATH in response.content.decode()
+
+
+def test_workbook_not_shared_with_the_users_teams_is_eperm(emulator_client):
+    Team.objects.create(name="Marketing West")
+
+    response = open_embed(emulator_client, teams=["Marketing West"])
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    html = response.content.decode()
+    assert MSG_NOT_SHARED in html
+    assert '<code id="error-code">EPERM</code>' in html
+
+
+def test_unknown_account_type_is_refused(emulator_client):
+    response = open_embed(emulator_client, account_type="Viewer")
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert MSG_UNKNOWN_ACCOUNT_TYPE in response.content.decode()
+
+
+def test_first_load_creates_the_embed_user_with_the_tokens_teams(emulator_client):
+    Team.objects.create(name="Sales West")
+    open_embed(emulator_client, sub="New.User@example.com", teams=["Sales", "Sales West"])
+
+    member = Member.objects.get(email="new.user@example.com")
+    assert member.kind == Member.Kind.EMBED
+    assert member.account_type.name == "View"
+    assert sorted(member.teams.values_list("name", flat=True)) == ["Sales", "Sales West"]
+
+    # Sigma updates membership when different teams are sent (spec §1.2).
+    open_embed(emulator_client, sub="new.user@example.com", teams=["Sales"])
+    assert list(member.teams.values_list("name", flat=True)) == ["Sales"]
+
+
+def test_internal_member_sees_a_workbook_through_their_own_teams(emulator_client):
+    workbook = Workbook.objects.get()
+    analyst = Member.objects.get(email="analyst@example.com")
+
+    refused = open_embed(emulator_client, sub="analyst@example.com", teams=["Sales"])
+    workbook.shared_with.get(name="Sales").members.add(analyst)
+    allowed = open_embed(emulator_client, sub="analyst@example.com", teams=["Sales"])
+
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert allowed.status_code == HTTPStatus.OK
+    assert Member.objects.get(email="analyst@example.com").kind == Member.Kind.INTERNAL
+
+
+def test_interface_options_are_applied(emulator_client):
+    default = open_embed(emulator_client).content.decode()
+    assert '<body class="content theme-Light">' in default
+    assert 'class="sigma-menu menu-bottom"' in default
+    assert 'id="workbook-menu"' in default
+    assert 'id="folder-navigation"' in default
+    assert "<title>Widgets: 1200</title>" in default
+
+    options = "&:theme=Dark&:menu_position=top&:hide_menu=true"
+    options += "&:hide_folder_navigation=true&:hide_tooltip=true"
+    html = open_embed(emulator_client, extra=options).content.decode()
+    assert '<body class="content theme-Dark">' in html
+    assert 'class="sigma-menu menu-top"' in html
+    assert 'id="workbook-menu"' not in html
+    assert 'id="folder-navigation"' not in html
+    assert "<title>Widgets: 1200</title>" not in html
+
+    hidden = open_embed(emulator_client, extra="&:menu_position=none").content.decode()
+    assert 'id="sigma-menu"' not in hidden
