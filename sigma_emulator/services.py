@@ -236,3 +236,13 @@ def take_api_fault() -> ApiFault | None:
         return None
     ApiFault.objects.filter(pk=fault.pk).update(remaining=F("remaining") - 1)
     return fault
+
+
+@transaction.atomic
+def rename_team(*, team: Team, name: str) -> Team:
+    """Rename a team; tokens naming the old name are refused from now on (EINVAL)."""
+    old = team.name
+    team.name = name
+    team.save(update_fields=["name", "updated_at"])
+    logger.info("Emulator: team %r renamed to %r.", old[:200], name[:200])
+    return team

@@ -9,8 +9,8 @@ import pytest
 
 from sigma_emulator.models import Member, Team, Workbook
 from sigma_emulator.sample import REVENUE_CHART_ID, SALES_TABLE_ID
-from sigma_emulator.views import MSG_NOT_SHARED, MSG_UNKNOWN_ACCOUNT_TYPE
 from sigma_emulator.verify import MSG_INVALID_PATH
+from sigma_emulator.views import MSG_NOT_SHARED, MSG_UNKNOWN_ACCOUNT_TYPE
 from tests.emulator.conftest import WORKBOOK_PATH, claims, make_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now", "emulator_credential")]
@@ -73,7 +73,10 @@ def test_control_values_narrow_the_rows_within_row_level_security(emulator_clien
         extra="&Region=East,Central",
         user_attributes={"region": "East"},
     ).content.decode()
-    assert table_rows(html, SALES_TABLE_ID) == [["East", "Widgets", "950"], ["East", "Gizmos", "400"]]
+    assert table_rows(html, SALES_TABLE_ID) == [
+        ["East", "Widgets", "950"],
+        ["East", "Gizmos", "400"],
+    ]
 
     html = open_embed(
         emulator_client, extra="&Region=Central", user_attributes={"region": "East"}

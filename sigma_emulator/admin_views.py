@@ -1,0 +1,161 @@
+"""The emulated organization's own admin pages: Administration and Developer Access.
+
+Served on the emulator's origin only, like Sigma's Administration pages. There is
+no sign-in (the emulator is a local development tool); the pages act as the
+organization's Admin.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .forms import CredentialForm, TeamRenameForm
+from .models import (
+    AccountType,
+    Connection,
+    Credential,
+    DataModel,
+    Member,
+    Organization,
+    Team,
+    UserAttribute,
+    Workbook,
+)
+from .services import create_credential, rename_team, revoke_credential
+from .verify import CODE_NOT_FOUND, MSG_INVALID_PATH
+from .views import _error_page as render_error
+from .views import emulator_view
+
+logger = logging.getLogger(__name__)
+
+admin_view = emulator_view(form_action="'self'")
+
+
+def _organization(org: str) -> Organization | None:
+    organization = Organization.current()
+    return organization if organization is not None and organization.slug == org else None
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render_error(
+        request, code=CODE_NOT_FOUND, message=MSG_INVALID_PATH, status=HTTPStatus.NOT_FOUND
+    )
+
+
+def developer_access_url(organization: Organization) -> str:
+    return f"/{organization.slug}/admin/developer-access"
+
+
+@require_http_methods(["GET", "HEAD"])
+@admin_view
+def administration(request: HttpRequest, org: str) -> HttpResponse:
+    """Everything the organization holds, read-only except team names."""
+    organization = _organization(org)
+    if organization is None:
+        return _not_found(request)
+    return render(
+        request,
+        "sigma_emulator/admin/administration.html",
+        {
+            "organization": organization,
+            "members": Member.objects.select_related("account_type").prefetch_related("teams"),
+            "teams": Team.objects.prefetch_related("members"),
+            "account_types": AccountType.objects.all(),
+            "user_attributes": UserAttribute.objects.all(),
+            "connections": Connection.objects.all(),
+            "workbooks": Workbook.objects.prefetch_related("pages__elements", "shared_with"),
+            "data_models": DataModel.objects.all(),
+        },
+    )
+
+
+@require_POST
+@admin_view
+def team_rename(request: HttpRequest, org: str, team_id: str) -> HttpResponse:
+    organization = _organization(org)
+    if organization is None:
+        return _not_found(request)
+    team = get_object_or_404(Team, team_id=team_id)
+    form = TeamRenameForm(request.POST, team=team)
+    if form.is_valid():
+        rename_team(team=team, name=form.cleaned_data["name"])
+        return HttpResponseRedirect(f"/{organization.slug}/admin/#teams")
+    return render(
+        request,
+        "sigma_emulator/admin/team_rename.html",
+        {"organization": organization, "team": team, "form": form},
+        status=HTTPStatus.BAD_REQUEST,
+    )
+
+
+def _credentials_page(
+    request: HttpRequest,
+    organization: Organization,
+    *,
+    form: CredentialForm,
+    status: int = HTTPStatus.OK,
+) -> HttpResponse:
+    revoked = request.GET.get("revoked", "")
+    return render(
+        request,
+        "sigma_emulator/admin/developer_access.html",
+        {
+            "organization": organization,
+            "credentials": Credential.objects.select_related("owner"),
+            "form": form,
+            "revoked": Credential.objects.filter(client_id=revoked, revoked_at__isnull=False)
+            .values_list("client_id", flat=True)
+            .first(),
+        },
+        status=status,
+    )
+
+
+@sensitive_variables("secret")
+@require_http_methods(["GET", "HEAD", "POST"])
+@admin_view
+def developer_access(request: HttpRequest, org: str) -> HttpResponse:
+    """Sigma's Developer Access page: list, create (secret shown once) and revoke."""
+    organization = _organization(org)
+    if organization is None:
+        return _not_found(request)
+    if request.method != "POST":
+        return _credentials_page(request, organization, form=CredentialForm())
+    form = CredentialForm(request.POST)
+    if not form.is_valid():
+        return _credentials_page(request, organization, form=form, status=HTTPStatus.BAD_REQUEST)
+    credential, secret = create_credential(
+        name=form.cleaned_data["name"],
+        description=form.cleaned_data["description"],
+        owner=form.cleaned_data["owner"],
+        embed_privilege=form.cleaned_data["embed_privilege"],
+        api_privilege=form.cleaned_data["api_privilege"],
+    )
+    # The one and only time the secret is shown, as on Sigma's page. The response
+    # is never cached (emulator_view: no-store) and no later page renders it.
+    return render(
+        request,
+        "sigma_emulator/admin/credential_created.html",
+        {"organization": organization, "credential": credential, "secret": secret},
+        status=HTTPStatus.CREATED,
+    )
+
+
+@require_POST
+@admin_view
+def credential_revoke(request: HttpRequest, org: str, client_id: str) -> HttpResponse:
+    """Revoke: every token signed with these credentials is refused from now on."""
+    organization = _organization(org)
+    if organization is None:
+        return _not_found(request)
+    credential = get_object_or_404(Credential, client_id=client_id)
+    revoke_credential(credential=credential)
+    return HttpResponseRedirect(
+        f"{developer_access_url(organization)}?revoked={credential.client_id}"
+    )
