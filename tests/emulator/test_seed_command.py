@@ -95,6 +95,7 @@ def test_seed_demo_registers_the_host_credentials_in_the_emulator(settings, monk
 
     host = HostCredential.objects.get()
     emulated = Credential.objects.get(client_id=host.client_id)
+    assert (host.embed_privilege, host.api_privilege) == (True, True)
     assert emulated.secret == host.signing_secret() == CANARY_SECRET
     assert OrgDirectory().embed_secret("demo-fixed-id") == CANARY_SECRET
     assert str(Organization.current()) == "demo-org"

@@ -128,6 +128,9 @@ class Command(BaseCommand):
                 description="Signs for the local Sigma emulator. Not a real Sigma credential.",
                 owner_email="admin@example.com",
                 owner_is_admin=True,
+                # The emulator grants both, as Sigma can: sigma_check --remote works
+                # on the demo out of the box.
+                api_privilege=True,
             )
         if client_id and credential.client_id != client_id:
             credential.client_id = client_id
