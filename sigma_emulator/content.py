@@ -77,15 +77,21 @@ def attribute_values(token_attributes: Mapping[str, str]) -> dict[str, str | Non
     return values
 
 
-def control_filters(workbook: Workbook, controls: Mapping[str, str]) -> dict[str, set[str]]:
-    """Column -> allowed values, from the URL control values the workbook has controls for."""
+def control_filters(workbook: Workbook, controls: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Column -> allowed values, from the URL control values the workbook has controls for.
+
+    A value is the raw query value (``East,Central``) or a typed reading with a
+    ``values`` list, as ``verify.read_query`` gives.
+    """
     filters: dict[str, set[str]] = {}
     for control in workbook.controls.all():
         raw = controls.get(control.control_id)
-        if raw is None or raw == ":null":
-            continue
-        values = {"" if value == ":empty" else value for value in raw.split(",")}
-        filters[control.column] = values
+        items = getattr(raw, "values", None)
+        if items is None:
+            if raw is None or raw == ":null":
+                continue
+            items = str(raw).split(",")
+        filters[control.column] = {"" if item == ":empty" else str(item) for item in items}
     return filters
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from http import HTTPStatus
+from types import SimpleNamespace
 
 import pytest
 
+from sigma_emulator.content import control_filters
 from sigma_emulator.models import Member, Team, Workbook
 from sigma_emulator.sample import REVENUE_CHART_ID, SALES_TABLE_ID
 from sigma_emulator.verify import MSG_INVALID_PATH
@@ -184,3 +186,12 @@ def test_interface_options_are_applied(emulator_client):
 
     hidden = open_embed(emulator_client, extra="&:menu_position=none").content.decode()
     assert 'id="sigma-menu"' not in hidden
+
+
+def test_control_filters_take_raw_values_or_typed_readings():
+    workbook = Workbook.objects.get()
+
+    assert control_filters(workbook, {"Region": "East,:empty"}) == {"Region": {"East", ""}}
+    assert control_filters(workbook, {"Region": ":null", "Other": "x"}) == {}
+    reading = SimpleNamespace(values=["Smith, John"])
+    assert control_filters(workbook, {"Region": reading}) == {"Region": {"Smith, John"}}
