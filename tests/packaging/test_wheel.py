@@ -187,7 +187,7 @@ def test_wheel_declares_every_third_party_package_embeds_imports(wheel):
 
 
 def test_wheel_in_a_startproject_site_renders_an_embed_the_emulator_accepts(
-    wheel, tmp_path, emulator_server, credential_factory, team_factory
+    wheel, tmp_path, emulator_server, emulator_registers
 ):
     python = make_fresh_venv(tmp_path / "venv")
     pip = [sys.executable, "-m", "pip", "--python", str(python)]
@@ -218,8 +218,7 @@ def test_wheel_in_a_startproject_site_renders_an_embed_the_emulator_accepts(
     # The emulated Sigma organization knows the client ID, its secret and the team.
     client_id = "fresh-site-" + secrets.token_hex(4)
     secret = secrets.token_urlsafe(40)
-    credential_factory(client_id=client_id, secret=secret)
-    team_factory("Sales")
+    emulator_registers(client_id, secret)
 
     params = {"client_id": client_id, "secret": secret, "url": emulator_server.url + WORKBOOK_PATH}
     output = run(python, "fresh_site.py", cwd=site, env=env, stdin=json.dumps(params))
