@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from http import HTTPStatus
 
 import pytest
+from django.test import Client
 
 from sigma_emulator.forms import MSG_NO_PRIVILEGE
 from sigma_emulator.models import Credential, Member, Team
-from tests.emulator.conftest import CLIENT_ID, SECRET, WORKBOOK_PATH, claims, make_token
+from tests.emulator.conftest import (
+    CLIENT_ID,
+    SECRET,
+    WORKBOOK_PATH,
+    EmulatorClientHandler,
+    claims,
+    make_token,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now", "emulator_credential")]
 
@@ -122,3 +131,33 @@ def test_admin_pages_of_another_org_are_enoent(emulator_client):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert "Invalid embed_path" in response.content.decode()
+
+
+def test_developer_access_forms_need_the_csrf_token(emulator_enabled):
+    client = Client(enforce_csrf_checks=True)
+    client.handler = EmulatorClientHandler(enforce_csrf_checks=True)
+
+    created = client.post(PAGE, {"name": "x", "embed_privilege": "on"})
+    revoked = client.post(f"{PAGE}/{CLIENT_ID}/revoke")
+
+    assert created.status_code == revoked.status_code == HTTPStatus.FORBIDDEN
+    assert Credential.objects.count() == 1
+    assert Credential.objects.get(client_id=CLIENT_ID).is_active
+
+
+def test_no_secret_reaches_the_log(emulator_client, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    html = create(emulator_client, api_privilege="on").content.decode()
+    secret = re.search(r'<code id="client-secret">(\w+)</code>', html).group(1)
+    client_id = re.search(r'<code id="client-id">(\w+)</code>', html).group(1)
+    token = emulator_client.post(
+        "/v2/auth/token",
+        {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    ).json()["access_token"]
+    emulator_client.post(f"{PAGE}/{client_id}/revoke")
+
+    assert f"credentials {client_id} created" in caplog.text
+    assert f"credentials {client_id} revoked" in caplog.text
+    assert secret not in caplog.text
+    assert token not in caplog.text
