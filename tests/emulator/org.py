@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from sigma_emulator.models import Credential
+from sigma_emulator.models import Credential, Member, Team
 from sigma_emulator.sample import seed_organization
-from sigma_emulator.services import register_credential
+from sigma_emulator.services import ensure_member, register_credential
 
 ORG = "acme"
 
@@ -46,3 +46,34 @@ def register_emulator_credential(
 def emulator_registers(db) -> Callable[..., Credential]:
     """``register(client_id, secret, **options)``: the same credentials in the emulator."""
     return register_emulator_credential
+
+
+def add_emulator_member(
+    email: str,
+    *,
+    account_type: str = "Build",
+    teams: tuple[str, ...] = ("Sales",),
+    kind: str = Member.Kind.INTERNAL,
+    first_name: str = "",
+    last_name: str = "",
+) -> Member:
+    """A member of the emulated organization (an internal member by default), in ``teams``.
+
+    Internal members sign in as themselves: their own account type and teams decide
+    what they see, whatever the token says.
+    """
+    member = ensure_member(
+        email=email,
+        account_type=account_type,
+        first_name=first_name,
+        last_name=last_name,
+        kind=kind,
+    )
+    member.teams.set([Team.objects.get_or_create(name=name)[0] for name in teams])
+    return member
+
+
+@pytest.fixture
+def emulator_members(db) -> Callable[..., Member]:
+    """``add(email, account_type=..., teams=..., kind=...)``: a member of the emulated org."""
+    return add_emulator_member

@@ -61,3 +61,11 @@ def test_teams_members_and_types_come_from_the_emulator(emulator_credential):
     assert not directory.is_internal_member("embed@example.com")
     assert directory.connection_exists("5e0b3f4c-2a7d-4e8b-9c1f-0d6a2b7e9f31")
     assert not directory.connection_exists("nope")
+
+
+def test_emulator_members_fixture_adds_an_internal_member_in_teams(emulator_members):
+    member = emulator_members("Dana@example.com", account_type="View", teams=("Sales", "Ops"))
+
+    assert OrgDirectory().is_internal_member("dana@example.com")
+    assert member.account_type.name == "View"
+    assert sorted(member.teams.values_list("name", flat=True)) == ["Ops", "Sales"]
