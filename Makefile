@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 EMULATOR ?= 127.0.0.1:8001
 
-.PHONY: run test install install-test env migrate seed browser lint bench clean
+.PHONY: run test install install-test env migrate seed browser lint typecheck bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ test: install-test browser
 
 lint: install-test
 	$(VENV)/bin/ruff check .
+
+# mypy with django-stubs over the embeds app (configuration: [tool.mypy] in pyproject.toml).
+typecheck: install-test
+	$(VENV)/bin/mypy
 
 bench: install-test
 	$(PY) -m bench

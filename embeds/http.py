@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
@@ -36,8 +36,10 @@ FRAME_DIRECTIVES = ("frame-src", "child-src")
 # Set on the request by note_signed_url(); read by SignedURLHeadersMiddleware.
 REQUEST_FLAG = "_sigma_signed_url"
 
+Response = TypeVar("Response", bound=HttpResponseBase)
 
-def mark_signed_url_response(response: HttpResponseBase) -> HttpResponseBase:
+
+def mark_signed_url_response(response: Response) -> Response:
     """``no-store`` and ``no-referrer`` for any response whose body carries a signed URL.
 
     The URL is single-use and a credential: a cache or a ``Referer`` must never
@@ -65,7 +67,7 @@ def replace_frame_sources(policy: str, origins: list[str]) -> str:
     return "; ".join(kept)
 
 
-def allow_sigma_frames(response: HttpResponseBase) -> HttpResponseBase:
+def allow_sigma_frames(response: Response) -> Response:
     """Mark a response that frames Sigma content with a signed URL.
 
     It may frame the configured Sigma origins and nothing else; it is never stored

@@ -207,7 +207,7 @@ def record_refusal(
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
 
 
-def _clean_report_text(value: str, limit: int) -> str:
+def _clean_report_text(value: str, limit: int | None) -> str:
     # A report is browser input; it must never carry a token, even one without
     # the usual "eyJ" prefix.
     text = redact_untrusted(value)

@@ -9,6 +9,7 @@ refuses values that Sigma itself would reject.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import jwt
@@ -41,7 +42,7 @@ def build_claims(
     now: int,
     ttl: int,
     jti: str,
-) -> dict:
+) -> dict[str, Any]:
     """The payload of spec §1.3 for an embed user.
 
     ``now`` and ``ttl`` are integer seconds (Sigma says "Invalid time" to
@@ -65,7 +66,7 @@ def build_claims(
         raise SigningError(f"ttl must be an integer between 1 and {MAX_TTL} seconds")
     if not jti:
         raise SigningError("jti is empty")
-    claims: dict = {
+    claims: dict[str, Any] = {
         protocol.CLAIM_SUBJECT: email,
         protocol.CLAIM_ISSUER: client_id,
         protocol.CLAIM_AUDIENCE: AUDIENCE,
@@ -85,7 +86,7 @@ def build_claims(
 
 
 @sensitive_variables("secret")
-def sign_token(claims: Mapping, *, secret: str, client_id: str) -> str:
+def sign_token(claims: Mapping[str, Any], *, secret: str, client_id: str) -> str:
     """Sign ``claims`` with HS256 using the secret's UTF-8 bytes as the key."""
     if not isinstance(secret, str) or not secret:
         raise SigningError("secret is empty")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from pydantic import (
@@ -176,7 +177,7 @@ class Document(Item):
     user_attributes: list[NamedItem] = []
     teams: list[NamedItem] = []
     credentials: list[CredentialItem] = []
-    embeds: list[EmbedItem] = []  # type: ignore[valid-type]
+    embeds: list[EmbedItem] = []
     users: list[UserItem] = []
     groups: list[GroupItem] = []
 
@@ -241,6 +242,7 @@ def nesting_depth(value: Any) -> int:
     stack = [(value, 1)]
     while stack:
         current, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(current, dict):
             children = current.values()
         elif isinstance(current, list):
@@ -256,7 +258,7 @@ def nesting_depth(value: Any) -> int:
 
 def duplicate_keys(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """``<section>[i].<key>: 'x' is listed twice`` for every repeat of an item's name."""
-    problems = []
+    problems: list[tuple[tuple[str | int, ...], str]] = []
     for section, key_field in SECTION_KEYS.items():
         items = data.get(section)
         if not isinstance(items, list):
