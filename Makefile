@@ -3,10 +3,16 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-HOST ?= 127.0.0.1:8000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# HOST used to hold "address:port" (make run HOST=0.0.0.0:9000); that still works.
+ifneq (,$(findstring :,$(HOST)))
+override PORT := $(lastword $(subst :, ,$(HOST)))
+override HOST := $(patsubst %:$(PORT),%,$(HOST))
+endif
 EMULATOR ?= 127.0.0.1:8001
 
-.PHONY: run test install install-test env migrate seed browser lint typecheck bench clean
+.PHONY: run serve test install install-test env migrate seed browser lint typecheck bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +39,20 @@ seed: migrate
 
 run: seed
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@echo "Host:     http://$(HOST)/   (alice / demo, bob / demo, admin / demo)"
+	@echo "Host:     http://$(HOST):$(PORT)/   (alice / demo, bob / demo, admin / demo)"
 	@echo "Emulator: http://$(EMULATOR)/demo-org/admin/ (the fake Sigma organization; Developer Access at /demo-org/admin/developer-access)"
 	@trap 'kill 0' EXIT INT TERM; \
 	$(PY) manage.py sigma_emulator $(EMULATOR) & \
-	$(PY) manage.py runserver $(HOST)
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production server (README "Deploy"): gunicorn with hostsite/gunicorn.conf.py on
+# $(HOST):$(PORT), WEB_CONCURRENCY workers, static files collected for whitenoise.
+# It refuses to start with DEBUG on or migrations not applied (run
+# `manage.py migrate` first). Settings come from the environment (or .env).
+serve: install
+	HOSTSITE_ENV=production $(PY) manage.py collectstatic --noinput --verbosity 0
+	HOSTSITE_ENV=production HOST=$(HOST) PORT=$(PORT) \
+		exec $(VENV)/bin/gunicorn --config hostsite/gunicorn.conf.py hostsite.wsgi
 
 # Headless Chromium for the browser tests: Debian's package where apt-get works,
 # otherwise Playwright's own download (on machines that allow it).

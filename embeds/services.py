@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import ratelimit, signing
+from . import metrics, ratelimit, signing
 from .access import check_access, token_lifetime
 from .exceptions import EmbedMisconfigured, Refusal
 from .models import AccessRecord, Credential, Embed, EmbedErrorReport
@@ -144,6 +144,7 @@ def issue_embed_url(
         credential.client_id,
         source,
     )
+    metrics.count_issued(source=source)
     return SignedEmbed(
         url=signing.SignedURL(url),  # repr() hides the token (tracebacks, debug logs)
         jti=jti,
@@ -185,6 +186,7 @@ def record_refusal(
         credential.name if credential else "-",
         credential.client_id if credential else "-",
     )
+    metrics.count_refused(code=refusal.code, source=source)
     return AccessRecord.objects.create(
         created_at=now or timezone.now(),
         outcome=AccessRecord.Outcome.REFUSED,

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from embeds import protocol
 from embeds.conf import parse_rate
+from hostsite.logconfig import LOG_FORMATS, build_logging, redact_every_handler
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -147,6 +148,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Production section below: request ids first, then the probes (/healthz,
+    # /readyz, /metrics), answered before host validation and the HTTPS redirect.
+    "hostsite.requestid.RequestIdMiddleware",
+    "hostsite.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -397,21 +402,41 @@ if _csp_report_uri:
         )
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [_csp_report_uri]
 
-# --- Logging -------------------------------------------------------------------
-# Console only. The redaction filter is a second line of defence: code never logs
-# a token, but any ":jwt=<value>" that slipped into a message would be masked.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact_tokens": {"()": "embeds.logging.RedactTokensFilter"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["redact_tokens"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-    },
+# --- Production: sessions, logs, metrics, load test ---------------------------
+# See README "Deploy". Sessions live in the cache in production (Redis, shared by
+# every process): no session query per request, and sign-out or expiry still ends
+# a session server-side, which signed cookies cannot do.
+# https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
+SESSION_STORES = {
+    "cache": "django.contrib.sessions.backends.cache",
+    "db": "django.contrib.sessions.backends.db",
+    "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
 }
+SESSION_STORE = (os.environ.get("SESSION_STORE", "").strip() or ("db" if DEBUG else "cache"))
+if SESSION_STORE not in SESSION_STORES:
+    raise _fail("SESSION_STORE", "is not a session store", "Use cache, db or signed_cookies.")
+SESSION_ENGINE = SESSION_STORES[SESSION_STORE]
+
+# One line per record with time, level, logger and request id (hostsite.logconfig);
+# LOG_FORMAT=json for one JSON object per line. The token-redaction filter is on
+# every handler: code never logs a token, but any ":jwt=<value>" or compact JWS
+# that slipped into a message or traceback would be masked.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or "text"
+if LOG_FORMAT not in LOG_FORMATS:
+    raise _fail("LOG_FORMAT", "is not a log format", "Use text or json.")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise _fail("LOG_LEVEL", "is not a log level", "Use DEBUG, INFO, WARNING or ERROR.")
+# To add a handler (a file, a log shipper), add it to the dict before the last
+# line; redact_every_handler puts the filters on it.
+LOGGING = build_logging(fmt=LOG_FORMAT, level=LOG_LEVEL)
+LOGGING = redact_every_handler(LOGGING)
+
+# /metrics (Prometheus text format) answers only "Authorization: Bearer <token>";
+# unset, the endpoint does not exist (404).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise _fail("METRICS_TOKEN", "is too short (at least 32 characters)", SECRET_KEY_HINT)
+
+# /bench/bare/: the load benchmark's baseline page (`make loadtest` turns it on).
+BENCH_BARE_PAGE = _bool("BENCH_BARE_PAGE", False)
