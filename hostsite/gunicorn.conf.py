@@ -16,6 +16,7 @@ import tempfile
 
 import django
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 
 from hostsite.logconfig import build_logging
 
@@ -79,6 +80,9 @@ def on_starting(server):
         problems = preflight(workers=server.cfg.workers)
     except ImproperlyConfigured as exc:
         problems = [str(exc)]
+    finally:
+        # Never hand the preflight's database connection to forked workers.
+        connections.close_all()
     if problems:
         # gunicorn prints "Error: <message>" and exits with status 1.
         raise RuntimeError("Not starting.\n  " + "\n  ".join(problems))

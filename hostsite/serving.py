@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import DatabaseError, connections
+from django.db import DatabaseError
 
 from .health import unapplied_migrations
 
@@ -46,9 +46,6 @@ def preflight(*, workers: int) -> list[str]:
         if pending:
             names = ", ".join(pending[:5]) + (" …" if len(pending) > 5 else "")
             problems.append(MSG_MIGRATIONS % {"count": len(pending), "names": names})
-    finally:
-        # Never hand an open connection to forked workers.
-        connections.close_all()
     if workers > 1 and isinstance(caches["default"], LocMemCache):
         problems.append(MSG_LOCAL_CACHE % {"workers": workers})
     return problems

@@ -412,7 +412,7 @@ SESSION_STORES = {
     "db": "django.contrib.sessions.backends.db",
     "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
 }
-SESSION_STORE = (os.environ.get("SESSION_STORE", "").strip() or ("db" if DEBUG else "cache"))
+SESSION_STORE = os.environ.get("SESSION_STORE", "").strip() or ("db" if DEBUG else "cache")
 if SESSION_STORE not in SESSION_STORES:
     raise _fail("SESSION_STORE", "is not a session store", "Use cache, db or signed_cookies.")
 SESSION_ENGINE = SESSION_STORES[SESSION_STORE]
