@@ -12,7 +12,7 @@ override HOST := $(patsubst %:$(PORT),%,$(HOST))
 endif
 EMULATOR ?= 127.0.0.1:8001
 
-.PHONY: run serve test install install-test env migrate seed browser lint typecheck bench clean
+.PHONY: run serve loadtest test install install-test env migrate seed browser lint typecheck bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,16 @@ typecheck: install-test
 
 bench: install-test
 	$(PY) -m bench
+
+# Load benchmark (docs/performance.md): the production server on PostgreSQL + Redis
+# driven by wrk (Debian's package, installed here when missing). Its own database
+# and cache: LOADTEST_DATABASE_URL, LOADTEST_CACHE_URL (see bench/loadtest.py).
+loadtest: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+		else echo "Install wrk (e.g. apt-get install wrk) and run make loadtest again." >&2; exit 1; fi; }
+	$(PY) -m bench.loadtest $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,571 @@
+"""Load benchmark: the production server under wrk, every case against a bare page.
+
+    make loadtest                   # or: .venv/bin/python -m bench.loadtest [--duration 5]
+
+Starts the production server (gunicorn, ``hostsite/gunicorn.conf.py``, DEBUG off) on
+PostgreSQL and Redis, in a database and a cache of its own (``LOADTEST_DATABASE_URL``,
+default ``postgres://postgres@127.0.0.1:5432/sigma_loadtest``, dropped and created
+afresh; ``LOADTEST_CACHE_URL``, default ``redis://127.0.0.1:6379/15``, flushed). It
+seeds the demo, signs in alice, and drives with wrk, interleaved (the order rotates
+each repeat), at each concurrency:
+
+  bare      GET /bench/bare/: signed in, the embed page's template, no signing
+  embed     GET /embeds/sales-overview/: the embed page, a URL signed per request
+  refresh   POST /embeds/sales-overview/url/: the page script's JSON endpoint
+
+and prints req/s, p50 and p99 (medians over the repeats) and each case's req/s as a
+ratio to the bare page's in the same repeat. Then tokens/s on the refresh endpoint
+with one credential against four embeds on four credentials. Rate limits are raised
+for the run (SIGMA_RATE_LIMIT), so they do not cut it short. Nothing is asserted: a
+response other than 200 stops the run, since it would mean a refusal was measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import psycopg
+import redis
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sigma_loadtest"
+DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/15"
+USERNAME, PASSWORD = "alice", "demo"  # seed_demo's documented demo login
+EMBED_SLUG = "sales-overview"
+EXTRA_CREDENTIALS = 4  # for "tokens/s with several credentials"
+CASES = ("bare", "embed", "refresh")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One wrk run."""
+
+    case: str
+    concurrency: int
+    repeat: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    unexpected: int  # responses other than 200
+    socket_errors: int
+
+
+# --- wrk: command, script and output ---------------------------------------------
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+_LATENCY = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
+_RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_TOTAL = re.compile(r"^\s*(\d+) requests in ", re.MULTILINE)
+_UNEXPECTED = re.compile(r"^Unexpected statuses: (\d+)", re.MULTILINE)
+_SOCKET = re.compile(
+    r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", re.MULTILINE
+)
+
+
+def parse_wrk(output: str, *, case: str, concurrency: int, repeat: int) -> Sample:
+    """Read req/s, p50, p99 and the error counts from ``wrk --latency`` output."""
+    rps = _RPS.search(output)
+    total = _TOTAL.search(output)
+    latencies = {
+        pct: float(value) * _UNITS_MS[unit] for pct, value, unit in _LATENCY.findall(output)
+    }
+    unexpected = _UNEXPECTED.search(output)
+    if rps is None or total is None or set(latencies) != {"50", "99"} or unexpected is None:
+        raise ValueError("wrk output has no Requests/sec, latency distribution or status count")
+    sockets = _SOCKET.search(output)
+    return Sample(
+        case=case,
+        concurrency=concurrency,
+        repeat=repeat,
+        requests_per_second=float(rps.group(1)),
+        p50_ms=latencies["50"],
+        p99_ms=latencies["99"],
+        requests=int(total.group(1)),
+        unexpected=int(unexpected.group(1)),
+        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+    )
+
+
+def _lua_string(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_./:=;\- {}\"]*", value) or "]]" in value:
+        raise ValueError("unexpected characters for a wrk script")
+    return f"[[{value}]]"
+
+
+def wrk_script(*, method: str, paths: list[str], headers: dict[str, str], body: str = "") -> str:
+    """A wrk Lua script: ``method`` on ``paths`` in turn, with ``headers``."""
+    lines = [f"wrk.method = {_lua_string(method)}"]
+    if body:
+        lines.append(f"wrk.body = {_lua_string(body)}")
+    for name, value in headers.items():
+        # The spaces matter: "[[[" would open a long string.
+        lines.append(f"wrk.headers[ {_lua_string(name)} ] = {_lua_string(value)}")
+    lines.append("local paths = {" + ", ".join(_lua_string(p) for p in paths) + "}")
+    return "\n".join(lines) + "\n" + _WRK_ROTATE_AND_COUNT
+
+
+# wrk counts a 3xx (a redirect to the login page) as a success: every status but
+# 200 is counted here and reported at the end as "Unexpected statuses: N".
+_WRK_ROTATE_AND_COUNT = """\
+local i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format(nil, paths[i])
+end
+local threads = {}
+setup = function(thread)
+  table.insert(threads, thread)
+end
+init = function(args)
+  unexpected = 0
+end
+response = function(status, headers, body)
+  if status ~= 200 then
+    unexpected = unexpected + 1
+  end
+end
+done = function(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("unexpected")
+  end
+  io.write(string.format("Unexpected statuses: %d\\n", total))
+end
+"""
+
+
+def wrk_command(*, url: str, concurrency: int, duration: float, script: Path) -> list[str]:
+    # One wrk thread: it multiplexes every connection with epoll, and leaves the
+    # second core to the server, PostgreSQL and Redis.
+    return [
+        "wrk",
+        "--threads",
+        "1",
+        "--connections",
+        str(concurrency),
+        "--duration",
+        f"{duration:g}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "--script",
+        str(script),
+        url,
+    ]
+
+
+# --- Results -----------------------------------------------------------------------
+
+
+def summarize(samples: list[Sample], baseline: str = "bare") -> list[dict]:
+    """Per (case, concurrency): median req/s, p50, p99, and the median over repeats of
+    req/s divided by the baseline's req/s in the same repeat and concurrency."""
+    by_key: dict[tuple[str, int], list[Sample]] = {}
+    for sample in samples:
+        by_key.setdefault((sample.case, sample.concurrency), []).append(sample)
+    base = {(s.concurrency, s.repeat): s.requests_per_second for s in samples if s.case == baseline}
+    rows = []
+    for (case, concurrency), group in by_key.items():
+        ratios = [
+            s.requests_per_second / base[(concurrency, s.repeat)]
+            for s in group
+            if base.get((concurrency, s.repeat))
+        ]
+        rps = [s.requests_per_second for s in group]
+        rows.append(
+            {
+                "case": case,
+                "concurrency": concurrency,
+                "rps": statistics.median(rps),
+                "rps_spread": (max(rps) - min(rps)) / statistics.median(rps) if rps else 0.0,
+                "p50_ms": statistics.median(s.p50_ms for s in group),
+                "p99_ms": statistics.median(s.p99_ms for s in group),
+                "ratio": statistics.median(ratios) if ratios else None,
+                "repeats": len(group),
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict], cases: tuple[str, ...], concurrencies: list[int]) -> str:
+    index = {(r["case"], r["concurrency"]): r for r in rows}
+    lines = [
+        "| case | c | req/s | spread | p50 ms | p99 ms | ÷ bare (req/s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for concurrency in concurrencies:
+        for case in cases:
+            row = index.get((case, concurrency))
+            if row is None:
+                continue
+            ratio = "—" if row["ratio"] is None else f"{row['ratio']:.2f}"
+            lines.append(
+                f"| {case} | {concurrency} | {row['rps']:.0f} | {row['rps_spread']:.0%} | "
+                f"{row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {ratio} |"
+            )
+    return "\n".join(lines)
+
+
+# --- Server, database, sign-in -----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def server_environment(*, database_url: str, cache_url: str, port: int, workers: int) -> dict:
+    env = dict(os.environ)
+    env.update(
+        {
+            "HOSTSITE_READ_DOTENV": "0",
+            "HOSTSITE_ENV": "production",
+            "DEBUG": "false",
+            # Fresh keys per run: the database is created afresh too.
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "ALLOWED_HOSTS": HOST,
+            "DATABASE_URL": database_url,
+            "CACHE_URL": cache_url,
+            # Plain HTTP on loopback: no HTTPS redirect, cookies without Secure.
+            "SECURE_SSL_REDIRECT": "false",
+            "SESSION_COOKIE_SECURE": "false",
+            "CSRF_COOKIE_SECURE": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            # The limiter still runs (its cache round trip is part of the cost), but
+            # far above what the run sends.
+            "SIGMA_RATE_LIMIT": "100000000/60",
+            # https only (check --deploy refuses http with DEBUG off); the demo embeds
+            # point at Sigma's origin, which is never contacted: signing is local.
+            "SIGMA_ALLOWED_ORIGINS": "https://app.sigmacomputing.com",
+            "SIGMA_EMULATOR_ORIGIN": "https://app.sigmacomputing.com",
+            "BENCH_BARE_PAGE": "true",
+            "HOST": HOST,
+            "PORT": str(port),
+            "WEB_CONCURRENCY": str(workers),
+        }
+    )
+    return env
+
+
+def recreate_database(database_url: str) -> None:
+    """Drop and create the loadtest's own database (never any other)."""
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or ""):
+        raise SystemExit("LOADTEST_DATABASE_URL must name a plain database, e.g. sigma_loadtest")
+    admin_url = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def flush_cache(cache_url: str) -> None:
+    redis.Redis.from_url(cache_url).flushdb()
+
+
+def run_manage(env: dict, *args: str) -> None:
+    subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=600
+    )
+
+
+SEED_EXTRA = f"""
+from django.contrib.auth import get_user_model
+from embeds import services
+from embeds.models import Embed, Team
+base = Embed.objects.get(slug={EMBED_SLUG!r})
+sales = Team.objects.get(name="Sales")
+for n in range(1, {EXTRA_CREDENTIALS} + 1):
+    credential = services.create_credential(
+        name=f"Load test {{n}}", client_id=f"loadtest-{{n}}", secret="s" * 40 + str(n),
+        owner_email="admin@example.com", owner_is_admin=True,
+    )
+    embed = Embed.objects.create(
+        slug=f"loadtest-{{n}}", title=f"Load test {{n}}", url=base.url, credential=credential
+    )
+    embed.teams.add(sales)
+"""
+
+
+def seed(env: dict) -> None:
+    run_manage(env, "migrate", "--noinput", "-v0")
+    run_manage(env, "seed_demo", "--force")
+    # Four more embeds, each on a credential of its own, visible to alice.
+    run_manage(env, "shell", "-c", SEED_EXTRA)
+    run_manage(env, "collectstatic", "--noinput", "-v0")
+
+
+@contextmanager
+def production_server(env: dict, log: Path) -> Iterator[str]:
+    """gunicorn with the project's config; yields its base URL."""
+    base = f"http://{HOST}:{env['PORT']}"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(  # noqa: S603
+            [str(VENV_BIN / "gunicorn"), "--config", "hostsite/gunicorn.conf.py", "hostsite.wsgi"],
+            cwd=ROOT,
+            env=env,
+            stdout=stderr,
+            stderr=stderr,
+        )
+    try:
+        for _ in range(240):  # up to a minute
+            if process.poll() is not None:
+                raise SystemExit(f"The server did not start:\n{log.read_text()}")
+            try:
+                if request(base, "GET", "/readyz").status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.25)
+        else:
+            raise SystemExit(f"The server did not become ready:\n{log.read_text()}")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+    cookies: dict[str, str]
+
+
+def request(
+    base: str,
+    method: str,
+    path: str,
+    *,
+    cookies: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    sent = dict(headers or {})
+    if cookies:
+        sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    body = None
+    if form is not None:
+        body = urlencode(form)
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        connection.request(method, path, body=body, headers=sent)
+        raw = connection.getresponse()
+        text = raw.read().decode("utf-8", "replace")
+        jar = SimpleCookie()
+        for value in raw.headers.get_all("Set-Cookie") or []:
+            jar.load(value)
+        return Reply(raw.status, text, {name: m.value for name, m in jar.items()})
+    finally:
+        connection.close()
+
+
+_CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def sign_in(base: str, username: str, password: str) -> dict[str, str]:
+    """Sign in through the login form; the session and CSRF cookies."""
+    page = request(base, "GET", "/accounts/login/")
+    token = _CSRF_INPUT.search(page.body)
+    if page.status != 200 or token is None or "csrftoken" not in page.cookies:
+        raise RuntimeError(f"The login page did not answer as expected ({page.status}).")
+    cookies = {"csrftoken": page.cookies["csrftoken"]}
+    reply = request(
+        base,
+        "POST",
+        "/accounts/login/",
+        cookies=cookies,
+        form={"csrfmiddlewaretoken": token.group(1), "username": username, "password": password},
+        headers={"Referer": f"{base}/accounts/login/"},
+    )
+    if reply.status != 302 or "sessionid" not in reply.cookies:
+        raise RuntimeError(f"Signing in as {username} failed ({reply.status}).")
+    cookies.update(reply.cookies)
+    return cookies
+
+
+# --- The run -------------------------------------------------------------------------
+
+
+def case_scripts(directory: Path, cookies: dict[str, str]) -> dict[str, Path]:
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    post = {
+        "Cookie": cookie,
+        "Content-Type": "application/json",
+        "X-CSRFToken": cookies["csrftoken"],
+    }
+    specs = {
+        "bare": ("GET", ["/bench/bare/"], {"Cookie": cookie}, ""),
+        "embed": ("GET", [f"/embeds/{EMBED_SLUG}/"], {"Cookie": cookie}, ""),
+        "refresh": ("POST", [f"/embeds/{EMBED_SLUG}/url/"], post, "{}"),
+        "refresh-1-credential": ("POST", ["/embeds/loadtest-1/url/"], post, "{}"),
+        "refresh-4-credentials": (
+            "POST",
+            [f"/embeds/loadtest-{n}/url/" for n in range(1, EXTRA_CREDENTIALS + 1)],
+            post,
+            "{}",
+        ),
+    }
+    scripts = {}
+    for case, (method, paths, headers, body) in specs.items():
+        path = directory / f"{case}.lua"
+        path.write_text(wrk_script(method=method, paths=paths, headers=headers, body=body))
+        scripts[case] = path
+    return scripts
+
+
+def run_wrk(
+    base: str, script: Path, *, case: str, concurrency: int, repeat: int, duration: float
+) -> Sample:
+    command = wrk_command(url=base, concurrency=concurrency, duration=duration, script=script)
+    result = subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, timeout=duration + 60, check=True
+    )
+    sample = parse_wrk(result.stdout, case=case, concurrency=concurrency, repeat=repeat)
+    if sample.unexpected or sample.socket_errors:
+        raise SystemExit(
+            f"{case} at c={concurrency}: {sample.unexpected} responses other than 200, "
+            f"{sample.socket_errors} socket errors; a refusal or failure would be measured."
+        )
+    return sample
+
+
+def interleaved(
+    base: str,
+    scripts: dict[str, Path],
+    *,
+    cases: tuple[str, ...],
+    concurrencies: list[int],
+    repeats: int,
+    duration: float,
+) -> list[Sample]:
+    samples = []
+    for repeat in range(repeats):
+        for concurrency in concurrencies:
+            # Rotate the order each repeat: no case always runs first (or warm).
+            shift = repeat % len(cases)
+            for case in cases[shift:] + cases[:shift]:
+                sample = run_wrk(
+                    base,
+                    scripts[case],
+                    case=case,
+                    concurrency=concurrency,
+                    repeat=repeat,
+                    duration=duration,
+                )
+                print(
+                    f"  repeat {repeat + 1} c={concurrency:<3} {case:<22} "
+                    f"{sample.requests_per_second:8.1f} req/s  p50 {sample.p50_ms:6.1f} ms  "
+                    f"p99 {sample.p99_ms:6.1f} ms",
+                    flush=True,
+                )
+                samples.append(sample)
+    return samples
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 4)))
+    args = parser.parse_args(argv)
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk (make loadtest does it).")
+
+    database_url = os.environ.get("LOADTEST_DATABASE_URL", DEFAULT_DATABASE_URL)
+    cache_url = os.environ.get("LOADTEST_CACHE_URL", DEFAULT_CACHE_URL)
+    port = int(os.environ.get("LOADTEST_PORT", 0)) or free_port()
+    env = server_environment(
+        database_url=database_url, cache_url=cache_url, port=port, workers=args.workers
+    )
+    started = datetime.now(tz=UTC)
+    print(f"Load test {started:%Y-%m-%d %H:%M} UTC on {machine()}")
+    print(
+        f"gunicorn, {args.workers} sync workers, DEBUG off, PostgreSQL "
+        f"({urlsplit(database_url).path.lstrip('/')}) + Redis, wrk 1 thread, "
+        f"{args.duration:g} s per run, {args.repeats} repeats, interleaved"
+    )
+    recreate_database(database_url)
+    flush_cache(cache_url)
+    seed(env)
+    with tempfile.TemporaryDirectory(prefix="sigma-loadtest-") as tmp:
+        directory = Path(tmp)
+        with production_server(env, directory / "server.log") as base:
+            cookies = sign_in(base, USERNAME, PASSWORD)
+            scripts = case_scripts(directory, cookies)
+            # Warm every worker and path once; not measured.
+            for case in CASES:
+                run_wrk(base, scripts[case], case=case, concurrency=8, repeat=-1, duration=1)
+            print("Pages (bare page = 1.00):")
+            samples = interleaved(
+                base,
+                scripts,
+                cases=CASES,
+                concurrencies=concurrencies,
+                repeats=args.repeats,
+                duration=args.duration,
+            )
+            print("Tokens/s on the refresh endpoint, one credential vs four:")
+            credential_cases = ("refresh-1-credential", "refresh-4-credentials")
+            token_samples = interleaved(
+                base,
+                scripts,
+                cases=credential_cases,
+                concurrencies=[max(concurrencies)],
+                repeats=args.repeats,
+                duration=args.duration,
+            )
+    print()
+    print(format_table(summarize(samples), CASES, concurrencies))
+    print()
+    rows = summarize(token_samples, baseline="refresh-1-credential")
+    print(format_table(rows, credential_cases, [max(concurrencies)]).replace("÷ bare", "÷ one"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
