@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from embeds.models import Embed
-from embeds.views import allow_sigma_frames
+from embeds.http import allow_sigma_frames
 
 BENCH_SLUG = "bench-bare"
 BENCH_TITLE = "Sales Overview"
