@@ -19,8 +19,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from embeds.models import Embed
 from embeds.http import allow_sigma_frames
+from embeds.models import Embed
 
 BENCH_SLUG = "bench-bare"
 BENCH_TITLE = "Sales Overview"
