@@ -45,11 +45,26 @@ def main() -> None:
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
     response = client.get("/dashboard/")
+    # The app's admin pages, templates included, as a superuser of the fresh site.
+    admin = Client(HTTP_HOST="localhost")
+    admin.force_login(
+        get_user_model().objects.create_superuser("root", "root@example.com", "unused")
+    )
+    admin_pages = [
+        "/admin/embeds/embed/",
+        f"/admin/embeds/embed/{embed.pk}/change/",
+        "/admin/embeds/embed/preview/",
+        "/admin/embeds/credential/",
+        f"/admin/embeds/credential/{credential.pk}/change/",
+        f"/admin/embeds/credential/{credential.pk}/replace-secret/",
+        f"/admin/embeds/credential/{credential.pk}/revoke/",
+    ]
     json.dump(
         {
             "status": response.status_code,
             "headers": dict(response.headers),
             "html": response.content.decode(),
+            "admin": {page: admin.get(page).status_code for page in admin_pages},
         },
         sys.stdout,
     )

@@ -161,6 +161,8 @@ def test_wheel_is_named_django_sigma_embed_and_holds_only_the_app(wheel):
         "embeds/templates/embeds/_frame.html",
         "embeds/templates/embeds/_refused_frame.html",
         "embeds/templates/embeds/base.html",
+        "embeds/templates/admin/embeds/embed/preview.html",
+        "embeds/templates/admin/embeds/credential/replace_secret.html",
         "embeds/static/embeds/embed.js",
         "embeds/migrations/0001_initial.py",
         "embeds/templatetags/sigma_embed.py",
@@ -229,6 +231,8 @@ def test_wheel_in_a_startproject_site_renders_an_embed_the_emulator_accepts(
     assert page["headers"]["Referrer-Policy"] == "no-referrer"
     assert "<h1>Dashboard</h1>" in page["html"]
     assert '<script src="/static/embeds/embed.js"></script>' in page["html"]
+    # The admin pages render from the wheel's own templates.
+    assert page["admin"] == dict.fromkeys(page["admin"], 200)
     (src,) = re.findall(r'data-src="([^"]+)"', page["html"])
     signed_url = src.replace("&amp;", "&")
     assert signed_url.startswith(emulator_server.url + WORKBOOK_PATH + "?")
