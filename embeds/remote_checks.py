@@ -208,9 +208,13 @@ def _content_findings(
             if problem:
                 findings.append(problem)
                 continue
+        # Teams Sigma does not have are R001 already; judge sharing on the others.
+        known_teams = [team for team in embed.teams if team in team_ids.values()]
+        if not known_teams:
+            continue
         grants = directory.list_workbook_grants(workbook_id)
         granted = {team_ids.get(g.get("teamId")) for g in grants if g.get("teamId")}
-        if embed.teams and not granted.intersection(embed.teams):
+        if not granted.intersection(known_teams):
             findings.append(
                 Finding(
                     WARNING,
