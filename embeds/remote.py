@@ -9,16 +9,28 @@ depends on it; :func:`check_against_sigma` runs ``embeds.remote_checks`` on both
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Q
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import sigma_settings
 from .exceptions import Refusal
 from .identity import identity_for
-from .models import Credential, Embed, GroupMapping, SigmaProfile
+from .models import (
+    AccountType,
+    Credential,
+    Embed,
+    GroupMapping,
+    SigmaProfile,
+    SigmaProfileAttribute,
+    Team,
+    UserAttribute,
+)
 from .remote_checks import (
     ConfigUsage,
     CredentialUsage,
@@ -181,3 +193,143 @@ def check_against_sigma(*, client: SigmaAPIClient | None = None) -> list[Finding
         sum(1 for f in findings if f.level == "warning"),
     )
     return findings
+
+
+# --- Registry sync: plan (read) -------------------------------------------------------
+
+ADD, RENAME, LINK, RETIRE = "add", "rename", "link", "retire"
+
+
+@dataclass(frozen=True)
+class RegistryChange:
+    """One step that brings a host registry in line with Sigma."""
+
+    kind: str  # "team", "account type", "user attribute"
+    action: str  # ADD, RENAME, LINK (same name: record Sigma's id), RETIRE
+    name: str  # the name in Sigma (add, rename, link) or in the host (retire)
+    sigma_id: str = ""
+    old_name: str = ""  # rename: the host's current name
+    used_by: tuple[str, ...] = ()  # retire: what still uses it (then it is kept)
+
+    @property
+    def blocked(self) -> bool:
+        return self.action == RETIRE and bool(self.used_by)
+
+
+@dataclass(frozen=True)
+class _Registry:
+    kind: str
+    model: type[models.Model]
+    fetch: Callable[[SigmaAPIClient], list[dict]]
+    id_key: str
+    name_keys: tuple[str, ...]
+    users: Callable[[models.Model], tuple[str, ...]]
+
+
+def _team_users(team: Team) -> tuple[str, ...]:
+    embeds = [f"embed {slug}" for slug in team.embeds.values_list("slug", flat=True)]
+    users = [
+        f"user {name}"
+        for name in SigmaProfile.objects.filter(teams=team).values_list("user__username", flat=True)
+    ]
+    groups = [
+        f"group {name}"
+        for name in GroupMapping.objects.filter(teams=team).values_list("group__name", flat=True)
+    ]
+    return tuple(sorted(embeds + users + groups))
+
+
+def _account_type_users(account_type: AccountType) -> tuple[str, ...]:
+    users = SigmaProfile.objects.filter(account_type=account_type).values_list(
+        "user__username", flat=True
+    )
+    groups = GroupMapping.objects.filter(account_type=account_type).values_list(
+        "group__name", flat=True
+    )
+    return tuple(sorted([f"user {u}" for u in users] + [f"group {g}" for g in groups]))
+
+
+def _attribute_users(attribute: UserAttribute) -> tuple[str, ...]:
+    users = SigmaProfileAttribute.objects.filter(attribute=attribute).values_list(
+        "profile__user__username", flat=True
+    )
+    return tuple(sorted(f"user {u}" for u in users))
+
+
+REGISTRIES = (
+    _Registry("team", Team, SigmaAPIClient.list_teams, "teamId", ("name",), _team_users),
+    _Registry(
+        "account type",
+        AccountType,
+        SigmaAPIClient.list_account_types,
+        "accountTypeId",
+        ("accountTypeName", "name"),
+        _account_type_users,
+    ),
+    _Registry(
+        "user attribute",
+        UserAttribute,
+        SigmaAPIClient.list_user_attributes,
+        "userAttributeId",
+        ("name",),
+        _attribute_users,
+    ),
+)
+
+
+def _sigma_rows(registry: _Registry, client: SigmaAPIClient) -> dict[str, str]:
+    rows = {}
+    for row in registry.fetch(client):
+        if row.get("isArchived"):
+            continue
+        name = next((row[k] for k in registry.name_keys if isinstance(row.get(k), str)), "")
+        ident = str(row.get(registry.id_key) or "")
+        if name and ident:
+            rows[ident] = name
+    return rows
+
+
+def plan_registry_sync(client: SigmaAPIClient) -> list[RegistryChange]:
+    """What a sync would change in the team, account type and attribute registries.
+
+    A Sigma row the host knows by id but under another name is a rename (the
+    host's mappings follow it); one the host has by name only is linked (its id is
+    recorded); one the host lacks is added. A host row Sigma no longer has is
+    retired, unless something still uses it: then it is listed with its users and
+    kept, for an admin to remap first.
+    """
+    changes: list[RegistryChange] = []
+    for registry in REGISTRIES:
+        sigma = _sigma_rows(registry, client)
+        host = list(registry.model.objects.all())
+        by_id = {row.sigma_id: row for row in host if row.sigma_id}
+        by_name = {row.name: row for row in host}
+        matched: set[int] = set()
+        for ident, name in sorted(sigma.items(), key=lambda item: item[1]):
+            row = by_id.get(ident)
+            if row is not None:
+                matched.add(row.pk)
+                if row.name != name:
+                    changes.append(RegistryChange(registry.kind, RENAME, name, ident, row.name))
+                continue
+            row = by_name.get(name)
+            if row is not None:
+                matched.add(row.pk)
+                changes.append(RegistryChange(registry.kind, LINK, name, ident))
+            else:
+                changes.append(RegistryChange(registry.kind, ADD, name, ident))
+        for row in host:
+            if row.pk not in matched:
+                changes.append(
+                    RegistryChange(registry.kind, RETIRE, row.name, used_by=registry.users(row))
+                )
+    return changes
+
+
+def registry_model(kind: str) -> type[models.Model]:
+    return next(r.model for r in REGISTRIES if r.kind == kind)
+
+
+def registry_users(kind: str, row: models.Model) -> tuple[str, ...]:
+    """What still uses a registry row (embeds, users, groups), by name."""
+    return next(r for r in REGISTRIES if r.kind == kind).users(row)

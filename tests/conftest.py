@@ -23,6 +23,7 @@ from embeds.models import (
 )
 from tests.emulator.org import emulator_members, emulator_registers  # noqa: F401
 from tests.emulator.server import emulator_frame_ancestors, emulator_server  # noqa: F401
+from tests.sigma_org import sigma_org  # noqa: F401
 
 CANARY_SECRET = "canary-SECRET-7f3b9c2e-do-not-leak-0a1b2c3d4e5f"
 WORKBOOK_URL = "https://app.sigmacomputing.com/acme/workbook/Sales-Overview-4bq2ZtkLmV8xWn3pRs6HyA"

@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 
 from ..models import Credential, Embed, EmbedControl
 from ..validators import BOOLEAN_OPTIONS, BUILTIN_THEMES, parse_sigma_url
-from . import preview
+from . import preview, remote
 from .common import ReasonForm, reason_field, viewer_count
 
 MSG_DISABLED_REASON = (
@@ -128,7 +128,12 @@ class EmbedAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
     filter_horizontal = ("teams",)
     inlines = [EmbedControlInline]
-    actions = ["switch_credential", "disable_selected", "enable_selected"]
+    actions = [
+        "switch_credential",
+        "disable_selected",
+        "enable_selected",
+        remote.check_against_sigma_action,
+    ]
     change_form_template = "admin/embeds/embed/change_form.html"
     readonly_fields = ("kind", "workbook_id", "viewers")
     fieldsets = (
@@ -188,6 +193,11 @@ class EmbedAdmin(admin.ModelAdmin):
                 "preview/",
                 self.admin_site.admin_view(preview.preview),
                 name="embeds_embed_preview",
+            ),
+            path(
+                "pick/",
+                self.admin_site.admin_view(remote.content_picker),
+                name="embeds_embed_pick",
             ),
             *super().get_urls(),
         ]

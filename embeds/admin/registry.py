@@ -6,9 +6,11 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.urls import path
 
 from ..models import Team
 from ..validators import validate_attribute_name
+from . import remote
 
 MSG_NAME_WHITESPACE = (
     "Remove the spaces at the start or end: Sigma compares names exactly, so "
@@ -53,6 +55,17 @@ class RegistryAdmin(admin.ModelAdmin):
 
 class TeamAdmin(RegistryAdmin):
     list_display = ("name", "description", "embed_count")
+
+    def get_urls(self):
+        # One sync page for the three registries; it lives under teams.
+        return [
+            path(
+                "sync/",
+                self.admin_site.admin_view(remote.registry_sync),
+                name="embeds_team_sync",
+            ),
+            *super().get_urls(),
+        ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(embed_total=Count("embeds"))

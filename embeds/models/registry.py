@@ -7,11 +7,21 @@ from django.db import models
 from ..validators import validate_attribute_name
 
 
+def sigma_id_field() -> models.CharField:
+    """Sigma's own id of a registry row, recorded by the registry sync.
+
+    Names are what tokens carry; the id lets the next sync tell a team renamed in
+    Sigma (same id, new name) from one deleted and another created.
+    """
+    return models.CharField("Sigma ID", max_length=100, blank=True, editable=False, db_index=True)
+
+
 class Team(models.Model):
     """A Sigma team, by its exact Sigma name (case and spaces matter)."""
 
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
+    sigma_id = sigma_id_field()
 
     class Meta:
         ordering = ["name"]
@@ -25,6 +35,7 @@ class AccountType(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
+    sigma_id = sigma_id_field()
 
     class Meta:
         ordering = ["name"]
@@ -38,6 +49,7 @@ class UserAttribute(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
+    sigma_id = sigma_id_field()
 
     class Meta:
         ordering = ["name"]

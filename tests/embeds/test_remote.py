@@ -11,66 +11,22 @@ import json
 import logging
 from io import StringIO
 
-import httpx
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from embeds import sigma_api
-from embeds.models import Credential
 from embeds.remote import NoAPICredential, api_client, api_credential, check_against_sigma
 from embeds.sigma_api import SigmaAPIUnreachable
-from sigma_emulator.handler import get_emulator_application
-from sigma_emulator.models import Member, Team
-from sigma_emulator.sample import seed_organization
-from sigma_emulator.services import (
-    create_credential,
-    expire_api_tokens,
-    inject_api_fault,
-    rename_team,
-)
+from sigma_emulator.models import Team
+from sigma_emulator.services import expire_api_tokens, inject_api_fault, rename_team
 from tests.conftest import WORKBOOK_URL
-
-EMULATOR = "http://127.0.0.1:8001"
-
-
-class CountingTransport(httpx.BaseTransport):
-    """The emulator in-process, counting requests per path."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.WSGITransport(app=get_emulator_application())
-        self.paths: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.paths.append(request.url.path)
-        return self.inner.handle_request(request)
-
-
-@pytest.fixture
-def sigma_org(db, settings):
-    """The sample organization with REST API + Embedding credentials, held by the host too."""
-    settings.SIGMA_EMULATOR_ENABLED = True
-    settings.SIGMA_API_BASE_URL = EMULATOR
-    seed_organization(slug="acme")
-    owner = Member.objects.get(email="admin@example.com")
-    emulated, secret = create_credential(
-        name="Host", owner=owner, embed_privilege=True, api_privilege=True
-    )
-    host = Credential(
-        name="Sigma",
-        client_id=emulated.client_id,
-        owner_email="admin@example.com",
-        owner_is_admin=True,
-        api_privilege=True,
-    )
-    host.set_secret(secret)
-    host.save()
-    return host
+from tests.sigma_org import EmulatorTransport, hold_emulator_credentials
 
 
 @pytest.fixture
 def transport():
-    return CountingTransport()
+    return EmulatorTransport()
 
 
 @pytest.fixture
@@ -208,20 +164,8 @@ def test_sigma_check_remote_command_clean_then_after_a_rename(
     emulator_server, settings, embed_factory, user_factory
 ):
     settings.SIGMA_API_BASE_URL = emulator_server.url
-    seed_organization(slug="acme")
-    owner = Member.objects.get(email="admin@example.com")
-    emulated, secret = create_credential(
-        name="Host", owner=owner, embed_privilege=True, api_privilege=True
-    )
-    host = Credential(
-        name="Sigma",
-        client_id=emulated.client_id,
-        owner_email="admin@example.com",
-        owner_is_admin=True,
-        api_privilege=True,
-    )
-    host.set_secret(secret)
-    host.save()
+    host = hold_emulator_credentials()
+    secret = host.signing_secret()
     embed_factory(slug="sales", teams=("Sales",), credential=host)
     user_factory("alice", teams=["Sales"], attributes={"region": "West"})
 

@@ -1,0 +1,205 @@
+"""Admin pages that ask Sigma: check against Sigma, sync the registries, pick content.
+
+Every page asks Sigma's REST API with the credential that carries the REST API
+privilege (``embeds.remote``); when Sigma cannot answer, the page says why and what
+to fix, and nothing changes.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import ngettext
+
+from .. import services
+from ..remote import (
+    RETIRE,
+    api_client,
+    check_against_sigma,
+    plan_registry_sync,
+)
+from ..sigma_api import SigmaAPIError
+
+SYNC_PERMISSIONS = (
+    "embeds.add_team",
+    "embeds.change_team",
+    "embeds.delete_team",
+    "embeds.add_accounttype",
+    "embeds.change_accounttype",
+    "embeds.delete_accounttype",
+    "embeds.add_userattribute",
+    "embeds.change_userattribute",
+    "embeds.delete_userattribute",
+)
+
+
+def _render(request: HttpRequest, template: str, context: dict) -> TemplateResponse:
+    return TemplateResponse(request, template, {**admin.site.each_context(request), **context})
+
+
+def _api_problem(request: HttpRequest, title: str, exc: SigmaAPIError) -> TemplateResponse:
+    # The message names the path, status or credential, never a secret or token.
+    return _render(
+        request,
+        "admin/embeds/sigma_problem.html",
+        {"title": title, "problem": str(exc)},
+    )
+
+
+# --- "Check against Sigma" (an action on embeds) ------------------------------------------
+
+
+@admin.action(description="Check selected embeds against Sigma")
+def check_against_sigma_action(modeladmin, request, queryset):
+    slugs = set(queryset.values_list("slug", flat=True))
+    try:
+        with api_client() as client:
+            findings = check_against_sigma(client=client)
+    except SigmaAPIError as exc:
+        return _api_problem(request, "Check against Sigma", exc)
+    relevant = [
+        f
+        for f in findings
+        if any(f"embed {slug}" in f.message or f.obj == f"embed {slug!r}" for slug in slugs)
+    ]
+    if not relevant:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "The selected embed matches Sigma: no finding.",
+                "The %(count)d selected embeds match Sigma: no finding.",
+                len(slugs),
+            )
+            % {"count": len(slugs)},
+            messages.SUCCESS,
+        )
+        return None
+    return _render(
+        request,
+        "admin/embeds/sigma_check.html",
+        {"title": "Check against Sigma", "findings": relevant, "slugs": sorted(slugs)},
+    )
+
+
+# --- Registry sync -----------------------------------------------------------------------
+
+
+def registry_sync(request: HttpRequest) -> HttpResponse:
+    """GET: what a sync would change. POST: apply exactly that plan, re-read from Sigma."""
+    if not all(request.user.has_perm(p) for p in SYNC_PERMISSIONS):
+        raise PermissionDenied
+    try:
+        with api_client() as client:
+            changes = plan_registry_sync(client)
+    except SigmaAPIError as exc:
+        return _api_problem(request, "Sync teams, account types and attributes", exc)
+    if request.method == "POST":
+        result = services.sync_registries(changes=changes, actor=request.user)
+        messages.success(
+            request,
+            f"Synced from Sigma: {result.added} added, {result.renamed} renamed, "
+            f"{result.linked} linked, {result.retired} retired.",
+        )
+        for kept in result.kept:
+            messages.warning(request, f"Kept {kept}. Remap it, then sync again.")
+        return HttpResponseRedirect(reverse("admin:embeds_team_changelist"))
+    return _render(
+        request,
+        "admin/embeds/sigma_sync.html",
+        {
+            "title": "Sync teams, account types and attributes from Sigma",
+            "changes": [c for c in changes if c.action != "link"],
+            "links": sum(1 for c in changes if c.action == "link"),
+            "retire": RETIRE,
+        },
+    )
+
+
+# --- Content and connection pickers ------------------------------------------------------
+
+
+def content_picker(request: HttpRequest) -> HttpResponse:
+    """Browse Sigma's workbooks → pages → elements (and data models, connections).
+
+    Each "Use" link opens the embed add form with the URL (and title) filled in,
+    so nothing is pasted by hand; the form still validates what it receives.
+    """
+    if not request.user.has_perm("embeds.add_embed"):
+        raise PermissionDenied
+    workbook_id = request.GET.get("workbook", "")
+    page_id = request.GET.get("page", "")
+    add_url = reverse("admin:embeds_embed_add")
+    try:
+        with api_client() as client:
+            workbooks = client.list_workbooks()
+            workbook = next((w for w in workbooks if w.get("workbookId") == workbook_id), None)
+            rows: list[dict] = []
+            if workbook is None:
+                level = "workbooks"
+                rows = [
+                    {
+                        **_pick_row(add_url, w.get("name", ""), w.get("url", "")),
+                        "browse": "?" + urlencode({"workbook": w.get("workbookId", "")}),
+                    }
+                    for w in workbooks
+                    if not w.get("isArchived")
+                ]
+                data_models = [
+                    _pick_row(add_url, d.get("name", ""), d.get("url", ""))
+                    for d in client.list_data_models()
+                ]
+                connections = client.list_connections()
+            elif not page_id:
+                level = "pages"
+                rows = [
+                    {
+                        **_pick_row(
+                            add_url,
+                            f"{workbook.get('name')} — {p.get('name')}",
+                            f"{workbook.get('url')}/page/{p.get('pageId')}",
+                        ),
+                        "browse": "?"
+                        + urlencode({"workbook": workbook_id, "page": p.get("pageId")}),
+                    }
+                    for p in client.list_workbook_pages(workbook_id)
+                ]
+                data_models, connections = [], []
+            else:
+                level = "elements"
+                rows = [
+                    _pick_row(
+                        add_url,
+                        f"{workbook.get('name')} — {e.get('name')}",
+                        f"{workbook.get('url')}/element/{e.get('elementId')}",
+                    )
+                    for e in client.list_page_elements(workbook_id, page_id)
+                ]
+                data_models, connections = [], []
+    except SigmaAPIError as exc:
+        return _api_problem(request, "Pick Sigma content", exc)
+    return _render(
+        request,
+        "admin/embeds/sigma_pick.html",
+        {
+            "title": "Pick Sigma content",
+            "level": level,
+            "workbook": workbook,
+            "rows": rows,
+            "data_models": data_models,
+            "connections": connections,
+            "add_url": add_url,
+        },
+    )
+
+
+def _pick_row(add_url: str, title: str, url: str) -> dict[str, str]:
+    return {
+        "title": title,
+        "url": url,
+        "use": f"{add_url}?{urlencode({'title': title, 'url': url})}",
+    }

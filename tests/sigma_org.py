@@ -1,0 +1,59 @@
+"""The host holding REST API + Embedding credentials of the emulated Sigma organization.
+
+``sigma_org`` seeds the emulator's sample organization (slug ``acme``), creates
+client credentials there as its Developer Access page would, and stores the same
+client ID and secret in the host with the REST API privilege. ``EmulatorTransport``
+hands httpx requests to the emulator's WSGI application in-process, so the emulator
+answers from its own tables without a live port. Import both into a test module.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from embeds.models import Credential
+from sigma_emulator.handler import get_emulator_application
+from sigma_emulator.models import Member
+from sigma_emulator.sample import seed_organization
+from sigma_emulator.services import create_credential
+
+EMULATOR = "http://127.0.0.1:8001"
+
+
+class EmulatorTransport(httpx.BaseTransport):
+    """The emulator in-process, counting requests per path."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.WSGITransport(app=get_emulator_application())
+        self.paths: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return self.inner.handle_request(request)
+
+
+def hold_emulator_credentials(*, name: str = "Sigma") -> Credential:
+    """Create credentials in the emulator (both privileges) and the same in the host."""
+    seed_organization(slug="acme")
+    owner = Member.objects.get(email="admin@example.com")
+    emulated, secret = create_credential(
+        name=name, owner=owner, embed_privilege=True, api_privilege=True
+    )
+    host = Credential(
+        name=name,
+        client_id=emulated.client_id,
+        owner_email="admin@example.com",
+        owner_is_admin=True,
+        api_privilege=True,
+    )
+    host.set_secret(secret)
+    host.save()
+    return host
+
+
+@pytest.fixture
+def sigma_org(db, settings) -> Credential:
+    settings.SIGMA_EMULATOR_ENABLED = True
+    settings.SIGMA_API_BASE_URL = EMULATOR
+    return hold_emulator_credentials()
