@@ -349,3 +349,30 @@ def test_a_load_that_never_finishes_is_remounted_once(browser_page, page, sigma_
     assert held and page.locator("[data-sigma-loading]").is_hidden()
     assert AccessRecord.objects.filter(source=AccessRecord.Source.REFRESH).count() == 2
     assert_clean(browser_page)
+
+
+def test_payloads_are_rebuilt_and_unknown_types_dropped(browser_page, page, sigma_site):
+    open_embed(page, sigma_site)
+    frame = page.frame(url=lambda url: url.startswith(sigma_site.emulator))
+    frame.evaluate(
+        """(origin) => {
+            parent.postMessage({type: 'workbook:unknown:event', id: 'x'}, origin);
+            parent.postMessage({type: 'workbook:sharinglink:update', variables: {}}, origin);
+            parent.postMessage({type: 'workbook:bookmark:onchange', bookmarkId: 'a b/..',
+                bookmarkName: 7, workbookId: 'w', versionTagName: null}, origin);
+            parent.postMessage({type: 'action:outbound', name: 'go', values: [1, 2],
+                extra: '<img src=x>'}, origin);
+        }""",
+        sigma_site.host,
+    )
+    # Undocumented fields vanish; wrong types become null or empty.
+    assert wait_for(page, "action:outbound") == {"name": "go", "values": {}}
+    assert events(page, "workbook:bookmark:onchange") == [
+        {"bookmarkId": "a b/..", "bookmarkName": None, "workbookId": "w", "versionTagName": None}
+    ]
+    # A bookmark ID the server would refuse is never kept for a re-mount.
+    assert api(page, "place")["bookmark"] is None
+    types = page.evaluate("window.__sigma.map(e => e.type)")
+    assert "workbook:unknown:event" not in types
+    assert "workbook:sharinglink:update" not in types
+    assert_clean(browser_page)

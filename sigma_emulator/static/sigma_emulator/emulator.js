@@ -5,6 +5,11 @@
 // what it does for each message.
 // Messages go only to the framing origin, never "*", and are accepted only from
 // window.parent at an allowed origin.
+//
+// What it needs from the emulator's pages: the JSON of #sigma-emulator-data
+// (frameAncestors; then either event, on the error page, or responsiveHeight,
+// variables and workbookId), main#sigma-emulator (the state panel is appended to
+// it), and optionally table#control-values and button#add-row.
 (function () {
   "use strict";
 
