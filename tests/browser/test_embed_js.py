@@ -376,3 +376,32 @@ def test_payloads_are_rebuilt_and_unknown_types_dropped(browser_page, page, sigm
     assert "workbook:unknown:event" not in types
     assert "workbook:sharinglink:update" not in types
     assert_clean(browser_page)
+
+
+def test_a_second_load_timeout_offers_try_again(browser_page, page, sigma_site):
+    open_embed(page, sigma_site)
+    held = []
+
+    def hold_two(route):
+        if len(held) < 2:
+            held.append(route)  # never answered: these mounts never load
+        else:
+            route.continue_()
+
+    page.route(f"{sigma_site.emulator}/*/workbook/**", hold_two)
+    page.evaluate(
+        """() => { const embed = SigmaEmbed.get('sales-overview');
+                   embed.loadTimeout = 200; embed.refresh('test'); }"""
+    )
+    assert wait_for(page, "sigma:remounted", 2) == {"reason": "timeout"}
+    retry = page.locator("[data-sigma-loading] [data-sigma-retry]")
+    retry.wait_for()
+    assert page.inner_text("[data-sigma-loading-text]") == "This is taking longer than usual…"
+    # Only the one automatic re-mount: the user decides after that.
+    page.wait_for_timeout(600)
+    assert len(events(page, "sigma:remounted")) == 2
+    assert len(held) == 2
+    retry.click()
+    assert wait_for(page, "sigma:remounted", 3) == {"reason": "retry"}
+    wait_for(page, "workbook:loaded", 2)
+    assert_clean(browser_page)
