@@ -30,6 +30,7 @@ class UserAdmin(SigmaUserAdminMixin, DjangoUserAdmin):
         *SigmaUserAdminMixin.sigma_list_display,
     )
     list_filter = (*DjangoUserAdmin.list_filter, *SigmaUserAdminMixin.sigma_list_filter)
+    actions = [*SigmaUserAdminMixin.sigma_actions]
 
 
 class GroupAdmin(SigmaGroupAdminMixin, DjangoGroupAdmin):

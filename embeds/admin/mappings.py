@@ -22,6 +22,7 @@ from ..exceptions import Refusal
 from ..identity import effective_team_ids, identity_for
 from ..models import GroupMapping, SigmaProfile, SigmaProfileAttribute, Team
 from .preview import PREVIEW_PERMISSION
+from .remote import check_users_against_sigma_action
 
 MSG_BLOCKED_REASON = "Say why this user's embeds are blocked: admins see the reason."
 
@@ -126,12 +127,14 @@ class SigmaUserAdminMixin:
             inlines = SigmaUserAdminMixin.sigma_inlines
             list_display = (*UserAdmin.list_display, *SigmaUserAdminMixin.sigma_list_display)
             list_filter = (*UserAdmin.list_filter, *SigmaUserAdminMixin.sigma_list_filter)
+            actions = [*SigmaUserAdminMixin.sigma_actions]
 
     The change view also gets ``can_preview`` for a "Preview embeds as this user" link.
     """
 
     sigma_inlines = [SigmaProfileInline, SigmaAttributeInline]
     sigma_list_display = ("sigma_teams", "sigma_account_type", "sigma_status")
+    sigma_actions = (check_users_against_sigma_action,)
     sigma_list_filter = ("sigma_profile__is_blocked", "sigma_profile__teams")
 
     def get_queryset(self, request):

@@ -56,7 +56,19 @@ def _api_problem(request: HttpRequest, title: str, exc: SigmaAPIError) -> Templa
 
 @admin.action(description="Check selected embeds against Sigma")
 def check_against_sigma_action(modeladmin, request, queryset):
-    slugs = set(queryset.values_list("slug", flat=True))
+    return _check_selected(
+        modeladmin, request, "embed", set(queryset.values_list("slug", flat=True))
+    )
+
+
+@admin.action(description="Check selected users' Sigma mappings against Sigma")
+def check_users_against_sigma_action(modeladmin, request, queryset):
+    names = {user.get_username() for user in queryset}
+    return _check_selected(modeladmin, request, "user", names)
+
+
+def _check_selected(modeladmin, request, kind: str, names: set[str]):
+    """Run every remote check; show the findings that name one of ``names``."""
     try:
         with api_client() as client:
             findings = check_against_sigma(client=client)
@@ -65,24 +77,24 @@ def check_against_sigma_action(modeladmin, request, queryset):
     relevant = [
         f
         for f in findings
-        if any(f"embed {slug}" in f.message or f.obj == f"embed {slug!r}" for slug in slugs)
+        if any(f"{kind} {name}" in f.message or f.obj == f"{kind} {name!r}" for name in names)
     ]
     if not relevant:
         modeladmin.message_user(
             request,
             ngettext(
-                "The selected embed matches Sigma: no finding.",
-                "The %(count)d selected embeds match Sigma: no finding.",
-                len(slugs),
+                "The selected %(kind)s matches Sigma: no finding.",
+                "The %(count)d selected %(kind)ss match Sigma: no finding.",
+                len(names),
             )
-            % {"count": len(slugs)},
+            % {"count": len(names), "kind": kind},
             messages.SUCCESS,
         )
         return None
     return _render(
         request,
         "admin/embeds/sigma_check.html",
-        {"title": "Check against Sigma", "findings": relevant, "slugs": sorted(slugs)},
+        {"title": "Check against Sigma", "findings": relevant, "slugs": sorted(names)},
     )
 
 

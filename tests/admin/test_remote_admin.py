@@ -145,3 +145,23 @@ def test_check_action_lists_findings_for_the_selected_embed(
 def test_changelists_link_to_the_sigma_pages(admin_client, sigma_org):
     assert reverse(PICK_URL) in texts(admin_client.get(reverse("admin:embeds_embed_changelist")))
     assert reverse(SYNC_URL) in texts(admin_client.get(reverse("admin:embeds_team_changelist")))
+
+
+def test_check_action_on_users_lists_their_findings(admin_client, sigma_org, user_factory):
+    mallory = user_factory("mallory", teams=["Sales"], sigma_email="analyst@example.com")
+    alice = user_factory("alice", teams=["Sales"], attributes={"region": "West"})
+    changelist = reverse("admin:auth_user_changelist")
+
+    clean = admin_client.post(
+        changelist,
+        {"action": "check_users_against_sigma_action", "_selected_action": [alice.pk]},
+        follow=True,
+    )
+    broken = admin_client.post(
+        changelist,
+        {"action": "check_users_against_sigma_action", "_selected_action": [mallory.pk]},
+    )
+
+    assert "matches Sigma: no finding" in texts(clean)
+    assert "embeds.R008" in texts(broken)
+    assert "internal Sigma member" in texts(broken)
