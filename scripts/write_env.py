@@ -20,6 +20,8 @@ SIGMA_ALLOWED_ORIGINS=https://app.sigmacomputing.com,http://127.0.0.1:8001
 SIGMA_EMULATOR_ENABLED=true
 SIGMA_EMULATOR_ORIGIN=http://127.0.0.1:8001
 SIGMA_EMULATOR_FRAME_ANCESTORS=http://127.0.0.1:8000,http://localhost:8000
+# The emulator also serves Sigma's REST API (sigma_check --remote, admin sync/pickers).
+SIGMA_API_BASE_URL=http://127.0.0.1:8001
 """
 
 
