@@ -245,7 +245,7 @@ def data_model_json(model: DataModel, origin: str) -> dict[str, Any]:
         "dataModelId": model.data_model_id,
         "dataModelUrlId": model.url_id,
         "name": model.name,
-        "url": f"{origin}/{_org().slug}/data-model/{model.url_id}",
+        "url": f"{origin}/{_org().slug}/data-model/{model.url_name}-{model.url_id}",
         "path": "Workspaces/Sales",
         "latestVersion": 1,
         "ownerId": model.owner.member_id,

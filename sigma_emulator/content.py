@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import Element, Member, Organization, Page, UserAttribute, Workbook
+from .models import DataModel, Element, Member, Organization, Page, UserAttribute, Workbook
 from .verify import Content
 
 CHART_WIDTH = 480
@@ -22,17 +22,33 @@ LABEL_WIDTH = 110
 
 @dataclass(frozen=True)
 class Resolved:
-    """The workbook a path names, the pages to show and, for an element embed, the element."""
+    """What a content path names in this organization.
 
-    workbook: Workbook
-    pages: list[Page]
+    A workbook (all its pages, one page, or one element), a data model, or Ask
+    Sigma (``kind`` "ask", open to every signed-in user).
+    """
+
+    kind: str
+    name: str
+    workbook: Workbook | None = None
+    pages: list[Page] = field(default_factory=list)
     element: Element | None = None
+    data_model: DataModel | None = None
 
 
 def resolve(content: Content) -> Resolved | None:
-    """The workbook, page or element at this path in this organization, or None (ENOENT)."""
+    """The content at this path in this organization, or None (ENOENT)."""
     organization = Organization.current()
     if organization is None or organization.slug != content.org:
+        return None
+    # ``document`` is absent from older Content values: those are all workbooks.
+    document = getattr(content, "document", "workbook")
+    if document == "ask":
+        return Resolved(kind="ask", name="Ask Sigma")
+    if document == "data-model":
+        model = DataModel.objects.filter(url_id=content.workbook_id).first()
+        return None if model is None else Resolved("data-model", model.name, data_model=model)
+    if document != "workbook":
         return None
     workbook = Workbook.objects.filter(url_id=content.workbook_id, is_archived=False).first()
     if workbook is None:
@@ -44,23 +60,28 @@ def resolve(content: Content) -> Resolved | None:
             .filter(element_id=content.element_id, page__workbook=workbook)
             .first()
         )
-        return None if element is None else Resolved(workbook, [element.page], element)
+        if element is None:
+            return None
+        return Resolved("element", workbook.name, workbook, [element.page], element)
     if content.page_id:
         pages = [page for page in pages if page.page_id == content.page_id]
         if not pages:
             return None
-    return Resolved(workbook, pages)
+    return Resolved("page" if content.page_id else "workbook", workbook.name, workbook, pages)
 
 
-def can_view(workbook: Workbook, member: Member | None, claims: Mapping[str, Any]) -> bool:
-    """Sigma's sharing rule (spec §7): the workbook is shared with one of the user's teams.
+def can_view(resolved: Resolved, member: Member | None, claims: Mapping[str, Any]) -> bool:
+    """Sigma's sharing rule (spec §7): the document is shared with one of the user's teams.
 
     Internal members use their own teams (and Admins and the owner see everything);
-    embed users the teams their token names.
+    embed users the teams their token names. Ask Sigma is open to everyone.
     """
-    shared = set(workbook.shared_with.values_list("name", flat=True))
+    document = resolved.workbook or resolved.data_model
+    if document is None:
+        return True
+    shared = set(document.shared_with.values_list("name", flat=True))
     if member is not None and member.kind == Member.Kind.INTERNAL:
-        if member.is_admin or member.pk == workbook.owner_id:
+        if member.is_admin or member.pk == document.owner_id:
             return True
         return bool(shared & set(member.teams.values_list("name", flat=True)))
     return bool(shared & set(claims.get("teams") or []))
@@ -160,6 +181,8 @@ def element_views(
     resolved: Resolved, *, token_attributes: Mapping[str, str], controls: Mapping[str, str]
 ) -> dict[int, list[ElementView]]:
     """Page pk -> its elements to render (one element only for an element embed)."""
+    if resolved.workbook is None:
+        return {}
     attributes = attribute_values(token_attributes)
     filters = control_filters(resolved.workbook, controls)
     by_page: dict[int, list[ElementView]] = {}

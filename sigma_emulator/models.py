@@ -276,6 +276,7 @@ class DataModel(models.Model):
     url_id = models.CharField(max_length=32, unique=True, default=new_url_id)
     name = models.CharField(max_length=200)
     owner = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="data_models")
+    shared_with = models.ManyToManyField(Team, related_name="data_models", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -284,6 +285,10 @@ class DataModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def url_name(self) -> str:
+        return "-".join(self.name.split())
 
 
 class ApiToken(models.Model):

@@ -104,9 +104,10 @@ def seed_organization(*, slug: str = "demo-org", name: str = "Demo organization"
         connection_id=CONNECTION_ID, defaults={"name": "Sample warehouse", "type": "snowflake"}
     )
     Connection.objects.get_or_create(name="Sigma Sample Database", defaults={"is_sample": True})
-    DataModel.objects.get_or_create(
+    data_model, _ = DataModel.objects.get_or_create(
         url_id=DATA_MODEL_URL_ID, defaults={"name": "Sales model", "owner": admin}
     )
+    data_model.shared_with.add(teams["Sales"])
     workbook, _ = Workbook.objects.update_or_create(
         url_id=WORKBOOK_URL_ID,
         defaults={"name": WORKBOOK_NAME, "owner": admin, "connection": connection},

@@ -168,8 +168,8 @@ def content(request: HttpRequest) -> HttpResponse:
             message=MSG_UNKNOWN_ACCOUNT_TYPE,
             status=HTTPStatus.UNAUTHORIZED,
         )
-    if not org_content.can_view(resolved.workbook, member, claims):
-        logger.info("Emulator: EPERM, workbook %s not shared", resolved.workbook.url_id)
+    if not org_content.can_view(resolved, member, claims):
+        logger.info("Emulator: EPERM, %s %r not shared", resolved.kind, resolved.name[:200])
         return _error_page(
             request, code=CODE_PERMISSION, message=MSG_NOT_SHARED, status=HTTPStatus.FORBIDDEN
         )
@@ -191,6 +191,7 @@ def content(request: HttpRequest) -> HttpResponse:
             "user_attributes": sorted(attributes.items()),
             "options": sorted(options.items()),
             "controls": sorted(controls.items()),
+            "resolved": resolved,
             "workbook": resolved.workbook,
             "pages": [(page, element_views[page.pk]) for page in resolved.pages],
             "ui": interface(options),

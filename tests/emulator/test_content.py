@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from sigma_emulator.content import control_filters
+from sigma_emulator.content import can_view, control_filters, resolve
 from sigma_emulator.models import Member, Team, Workbook
-from sigma_emulator.sample import REVENUE_CHART_ID, SALES_TABLE_ID
+from sigma_emulator.sample import DATA_MODEL_URL_ID, REVENUE_CHART_ID, SALES_TABLE_ID
 from sigma_emulator.verify import MSG_INVALID_PATH
 from sigma_emulator.views import MSG_NOT_SHARED, MSG_UNKNOWN_ACCOUNT_TYPE
 from tests.emulator.conftest import WORKBOOK_PATH, claims, make_token
@@ -195,3 +195,24 @@ def test_control_filters_take_raw_values_or_typed_readings():
     assert control_filters(workbook, {"Region": ":null", "Other": "x"}) == {}
     reading = SimpleNamespace(values=["Smith, John"])
     assert control_filters(workbook, {"Region": reading}) == {"Region": {"Smith, John"}}
+
+
+def test_resolve_names_data_models_and_ask_sigma_for_typed_content_paths():
+    def path(document, workbook_id=""):
+        return SimpleNamespace(
+            org="acme", workbook_id=workbook_id, document=document, page_id=None, element_id=None
+        )
+
+    model = resolve(path("data-model", DATA_MODEL_URL_ID))
+    ask = resolve(path("ask"))
+
+    assert (model.kind, model.name, model.data_model.url_id) == (
+        "data-model",
+        "Sales model",
+        DATA_MODEL_URL_ID,
+    )
+    assert resolve(path("data-model", "0" * 22)) is None
+    assert (ask.kind, ask.name) == ("ask", "Ask Sigma")
+    assert can_view(model, None, {"teams": ["Sales"]})
+    assert not can_view(model, None, {"teams": ["Marketing"]})
+    assert can_view(ask, None, {})
