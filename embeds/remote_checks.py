@@ -138,6 +138,35 @@ def _missing_names(
     return findings
 
 
+class _Memo:
+    """Ask Sigma once per workbook, however many embeds point into it."""
+
+    def __init__(self, directory: SigmaDirectory) -> None:
+        self.directory = directory
+        self.cache: dict[tuple[str, ...], list[dict]] = {}
+
+    def _get(self, key: tuple[str, ...], fetch) -> list[dict]:
+        if key not in self.cache:
+            self.cache[key] = fetch()
+        return self.cache[key]
+
+    def pages(self, workbook_id: str) -> list[dict]:
+        return self._get(
+            ("pages", workbook_id), lambda: self.directory.list_workbook_pages(workbook_id)
+        )
+
+    def elements(self, workbook_id: str, page_id: str) -> list[dict]:
+        return self._get(
+            ("elements", workbook_id, page_id),
+            lambda: self.directory.list_page_elements(workbook_id, page_id),
+        )
+
+    def grants(self, workbook_id: str) -> list[dict]:
+        return self._get(
+            ("grants", workbook_id), lambda: self.directory.list_workbook_grants(workbook_id)
+        )
+
+
 def find_remote_problems(*, directory: SigmaDirectory, usage: ConfigUsage) -> list[Finding]:
     """Every mismatch between ``usage`` and the Sigma organization behind ``directory``.
 
@@ -187,6 +216,7 @@ def _content_findings(
     if not usage.embeds:
         return findings
     workbooks = {w.get("workbookUrlId"): w for w in directory.list_workbooks()}
+    memo = _Memo(directory)
     data_models: dict[Any, dict] | None = None
     for embed in usage.embeds:
         obj = f"embed {embed.slug!r}"
@@ -204,7 +234,7 @@ def _content_findings(
             continue
         workbook_id = str(workbook.get("workbookId"))
         if embed.page_id or embed.element_id:
-            problem = _resolve_node(directory, workbook_id, embed)
+            problem = _resolve_node(memo, workbook_id, embed)
             if problem:
                 findings.append(problem)
                 continue
@@ -212,7 +242,7 @@ def _content_findings(
         known_teams = [team for team in embed.teams if team in team_ids.values()]
         if not known_teams:
             continue
-        grants = directory.list_workbook_grants(workbook_id)
+        grants = memo.grants(workbook_id)
         granted = {team_ids.get(g.get("teamId")) for g in grants if g.get("teamId")}
         if not granted.intersection(known_teams):
             findings.append(
@@ -230,15 +260,15 @@ def _content_findings(
     return findings
 
 
-def _resolve_node(directory: SigmaDirectory, workbook_id: str, embed: EmbedUsage):
-    pages = directory.list_workbook_pages(workbook_id)
+def _resolve_node(memo: _Memo, workbook_id: str, embed: EmbedUsage):
+    pages = memo.pages(workbook_id)
     page_ids = {p.get("pageId") for p in pages}
     if embed.page_id:
         if embed.page_id not in page_ids:
             return _unresolved(embed, "page", embed.page_id)
         return None
     for page_id in sorted(str(p) for p in page_ids if p):
-        elements = directory.list_page_elements(workbook_id, page_id)
+        elements = memo.elements(workbook_id, page_id)
         if any(e.get("elementId") == embed.element_id for e in elements):
             return None
     return _unresolved(embed, "element", embed.element_id or "")

@@ -283,3 +283,22 @@ def test_unknown_eval_connection_id_is_an_error():
     findings = find_remote_problems(directory=FakeSigma(), usage=usage)
 
     assert ids(findings) == [(ERROR, "embeds.R009")]
+
+
+def test_sigma_is_asked_once_per_workbook_however_many_embeds_use_it():
+    calls: list[str] = []
+
+    class Counting(FakeSigma):
+        def list_workbook_grants(self, workbook_id):
+            calls.append(f"grants {workbook_id}")
+            return super().list_workbook_grants(workbook_id)
+
+        def list_workbook_pages(self, workbook_id):
+            calls.append(f"pages {workbook_id}")
+            return super().list_workbook_pages(workbook_id)
+
+    usage = clean_usage()
+    usage.embeds = [embed(slug="a"), embed(slug="b"), embed(slug="c", element_id="El1")]
+
+    assert find_remote_problems(directory=Counting(), usage=usage) == []
+    assert sorted(calls) == ["grants wb-1", "pages wb-1"]
