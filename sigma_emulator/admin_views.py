@@ -34,7 +34,9 @@ from .views import emulator_view
 
 logger = logging.getLogger(__name__)
 
-admin_view = emulator_view(form_action="'self'")
+# Forms post to the emulator itself; no host frames these pages (clickjacking of
+# the revoke buttons, and the one-time secret).
+admin_view = emulator_view(form_action="'self'", framed=False)
 
 
 def _organization(org: str) -> Organization | None:

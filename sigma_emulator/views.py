@@ -62,12 +62,16 @@ def content_security_policy(ancestors: list[str], *, form_action: str = "'none'"
 
 
 def emulator_view(
-    view: Callable[..., HttpResponse] | None = None, *, form_action: str = "'none'"
+    view: Callable[..., HttpResponse] | None = None,
+    *,
+    form_action: str = "'none'",
+    framed: bool = True,
 ) -> Any:
     """Refuse when the emulator is off; set the emulator's headers on every page.
 
-    Content pages post no forms (``form-action 'none'``); the organization's own
-    admin pages pass ``form_action="'self'"``.
+    Content pages post no forms (``form-action 'none'``) and are framed by the
+    host; the organization's own admin pages pass ``form_action="'self'"`` and
+    ``framed=False`` (nobody frames them: one of them shows a secret).
     """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -79,7 +83,7 @@ def emulator_view(
                 raise Http404("The Sigma emulator is disabled.")
             response = view(request, *args, **kwargs)
             response["Content-Security-Policy"] = content_security_policy(
-                frame_ancestors(), form_action=form_action
+                frame_ancestors() if framed else [], form_action=form_action
             )
             # Every URL carries a single-use token or a one-time secret: never
             # cache, never leak it.
@@ -87,6 +91,9 @@ def emulator_view(
             response["Referrer-Policy"] = "no-referrer"
             return response
 
+        if not framed:
+            # XFrameOptionsMiddleware adds DENY, next to frame-ancestors 'none'.
+            return wrapper
         # Framed by the host on purpose; frame-ancestors above says by whom.
         return xframe_options_exempt(wrapper)
 

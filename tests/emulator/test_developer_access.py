@@ -49,6 +49,8 @@ def test_created_secret_is_shown_once_then_never_again(emulator_client):
     assert (credential.embed_privilege, credential.api_privilege) == (True, True)
     assert response["Cache-Control"] == "no-store"
     assert "form-action 'self'" in response["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
 
     listing = emulator_client.get(PAGE).content.decode()
     assert client_id in listing
