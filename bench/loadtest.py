@@ -505,6 +505,13 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def load_average() -> str:
+    """1/5/15-minute load; above the core count, other work skews every figure."""
+    one, five, fifteen = os.getloadavg()
+    busy = " (busy machine: figures are noisy)" if one > (os.cpu_count() or 1) else ""
+    return f"{one:.1f} {five:.1f} {fifteen:.1f}{busy}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
@@ -529,6 +536,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({urlsplit(database_url).path.lstrip('/')}) + Redis, wrk 1 thread, "
         f"{args.duration:g} s per run, {args.repeats} repeats, interleaved"
     )
+    print(f"Load average at the start: {load_average()}")
     recreate_database(database_url)
     flush_cache(cache_url)
     seed(env)
@@ -560,6 +568,7 @@ def main(argv: list[str] | None = None) -> int:
                 duration=args.duration,
             )
     print()
+    print(f"Load average at the end: {load_average()}")
     print(format_table(summarize(samples), CASES, concurrencies))
     print()
     rows = summarize(token_samples, baseline="refresh-1-credential")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from .activity import ActivityAdminMixin
+
 
 class ReadOnlyAuditAdmin(admin.ModelAdmin):
     """No add, change or delete for anyone; viewing needs the view permission."""
@@ -32,7 +34,7 @@ class ReadOnlyAuditAdmin(admin.ModelAdmin):
         return [field.name for field in self.model._meta.fields]
 
 
-class AccessRecordAdmin(ReadOnlyAuditAdmin):
+class AccessRecordAdmin(ActivityAdminMixin, ReadOnlyAuditAdmin):
     list_display = (
         "created_at",
         "outcome",
