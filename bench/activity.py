@@ -30,12 +30,12 @@ INSERT = """
 INSERT INTO {table} (created_at, outcome, rule, source, is_preview, username,
                      sigma_email, embed_slug, client_id, jti)
 SELECT now() - random() * interval '90 days',
-       CASE WHEN g % 10 = 0 THEN 'refused' ELSE 'issued' END,
-       CASE WHEN g % 10 = 0
+       CASE WHEN g %% 10 = 0 THEN 'refused' ELSE 'issued' END,
+       CASE WHEN g %% 10 = 0
             THEN (ARRAY['no_team', 'rate_limited', 'user_blocked', 'credential_inactive'])
-                 [1 + (g / 10) % 4]
+                 [1 + (g / 10) %% 4]
             ELSE '' END,
-       'page', false, 'user' || (g % 2000), '', 'embed-' || (g % 20), 'client-1',
+       'page', false, 'user' || (g %% 2000), '', 'embed-' || (g %% 20), 'client-1',
        md5(g::text)
 FROM generate_series(1, %s) AS g
 """
