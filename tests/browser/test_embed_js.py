@@ -218,6 +218,40 @@ def test_outbound_action_and_selections_in_sigma_become_dom_events(browser_page,
     assert_clean(browser_page)
 
 
+def test_clicks_on_the_workbook_post_cell_and_page_selections(browser_page, page, sigma_site):
+    open_embed(page, sigma_site)
+    frame = emulator(page)
+    table = frame.locator("figure.element-table").first
+    node_id = table.get_attribute("id").removeprefix("element-")
+    title = table.locator("figcaption").inner_text()
+    # alice's region is West (row-level security): her first row is West / Widgets.
+    table.locator("tbody tr").first.locator("td").nth(2).click()
+    cell = wait_for(page, "workbook:table:oncellselect")
+    assert cell == {
+        "nodeId": node_id,
+        "title": title,
+        "cells": [
+            {
+                "value": 1200,
+                "cellType": "valueCell",
+                "columnName": "Revenue",
+                "underlyingData": {
+                    "rows": [{"Region": "West", "Product": "Widgets", "Revenue": 1200}],
+                    "isTruncated": False,
+                    "length": 1,
+                },
+            }
+        ],
+    }
+    second_page = frame.locator("section.sigma-page").nth(1).get_attribute("id")
+    frame.locator("#page-tabs li").nth(1).click()
+    assert wait_for(page, "workbook:selectednodeid:onchange") == {
+        "selectedNodeId": second_page.removeprefix("page-"),
+        "nodeType": "page",
+    }
+    assert_clean(browser_page)
+
+
 def test_host_messages_change_what_sigma_shows(browser_page, page, sigma_site):
     open_embed(page, sigma_site)
     api(page, "toggleFullscreen('chart-1')")

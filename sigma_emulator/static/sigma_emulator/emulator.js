@@ -326,6 +326,66 @@
     actions.appendChild(document.createTextNode(" "));
   });
 
+  // Clicks on the workbook itself: a table cell posts workbook:table:oncellselect
+  // with the row as its underlying data; a page tab selects that page.
+  function cellValue(text) {
+    var number = Number(text);
+    return text.trim() !== "" && isFinite(number) ? number : text;
+  }
+
+  function selectCell(cell, figure) {
+    var table = cell.closest("table");
+    var columns = Array.prototype.map.call(table.tHead.rows[0].cells, function (th) {
+      return th.textContent;
+    });
+    var row = {};
+    Array.prototype.forEach.call(cell.parentElement.cells, function (td, index) {
+      row[columns[index]] = cellValue(td.textContent);
+    });
+    var caption = figure.querySelector("figcaption");
+    post({
+      type: "workbook:table:oncellselect",
+      nodeId: figure.id.replace(/^element-/, ""),
+      title: caption ? caption.textContent : "",
+      cells: [
+        {
+          value: cellValue(cell.textContent),
+          cellType: "valueCell",
+          columnName: columns[cell.cellIndex],
+          underlyingData: { rows: [row], isTruncated: false, length: 1 }
+        }
+      ]
+    });
+  }
+
+  function selectPage(tab) {
+    var index = Array.prototype.indexOf.call(tab.parentElement.children, tab);
+    var section = document.querySelectorAll("section.sigma-page")[index];
+    if (!section) {
+      return;
+    }
+    var pageId = section.id.replace(/^page-/, "");
+    state.selectedNode = { id: pageId, nodeType: "page" };
+    renderState();
+    post({ type: "workbook:selectednodeid:onchange", selectedNodeId: pageId, nodeType: "page" });
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) {
+      return;
+    }
+    var cell = target.closest("figure.element table td");
+    if (cell && !cell.classList.contains("no-data")) {
+      selectCell(cell, cell.closest("figure.element"));
+      return;
+    }
+    var tab = target.closest("#page-tabs li");
+    if (tab) {
+      selectPage(tab);
+    }
+  });
+
   // --- Inbound messages: what the host asks, and Sigma's documented answer --------
 
   // Sigma's two patterns for a sharing link (Inbound event reference).
