@@ -185,80 +185,112 @@ def check_sigma_embeds(app_configs=None, databases=None, **kwargs):
             continue
         reported_teams: set[int] = set()
         for embed in embeds:
-            credential = embed.credential
-            try:
-                parse_sigma_url(embed.url)
-            except ValidationError as exc:
-                messages.append(
-                    checks.Error(
-                        f"Embed {embed.slug!r} has an invalid Sigma URL: {exc.messages[0]}",
-                        hint="Correct the URL in the admin or in the sigma_config file.",
-                        obj=embed,
-                        id="embeds.E020",
-                    )
-                )
-            if not credential.is_active:
-                messages.append(
-                    checks.Warning(
-                        f"Embed {embed.slug!r} uses the revoked credential "
-                        f"{credential.name!r}, so every view of it is refused.",
-                        hint="Switch the embed to an active credential, disable it, or "
-                        "re-activate the credential (`manage.py sigma_credentials "
-                        "activate`).",
-                        obj=embed,
-                        id="embeds.W020",
-                    )
-                )
-            if not MIN_TTL <= embed.token_ttl <= MAX_TTL:
-                messages.append(
-                    checks.Error(
-                        f"Embed {embed.slug!r} has a token lifetime of {embed.token_ttl} s, "
-                        f"outside {MIN_TTL} to {MAX_TTL} (Sigma's limit is 30 days).",
-                        hint="Set a lifetime between 60 and 2592000 seconds.",
-                        obj=embed,
-                        id="embeds.E021",
-                    )
-                )
             teams = list(embed.teams.all())
-            if not teams:
-                messages.append(
-                    checks.Warning(
-                        f"Embed {embed.slug!r} has no team, so nobody can view it.",
-                        hint="Give it at least one team.",
-                        obj=embed,
-                        id="embeds.W021",
-                    )
-                )
-            for team in teams:
-                if team.pk in reported_teams or _team_has_members(alias, team):
-                    continue
-                reported_teams.add(team.pk)
-                messages.append(
-                    checks.Warning(
-                        f"Team {team.name!r}, needed by embed {embed.slug!r}, has no "
-                        "members: no user mapping and no group with members maps to it.",
-                        hint="Add the team to a user's or a group's Sigma mapping.",
-                        obj=team,
-                        id="embeds.W022",
-                    )
-                )
-            if not credential.owner_is_admin and teams:
-                owner = (credential.owner_email or "").casefold()
-                others = _viewer_emails(alias, {t.pk for t in teams}) - {owner}
-                if others:
-                    # Sigma's own rule: non-Admin credentials sign in only their owner.
-                    messages.append(
-                        checks.Error(
-                            f"Credential {credential.name!r} is not owned by a Sigma Admin "
-                            f"but signs embed {embed.slug!r}, which {len(others)} other "
-                            "user(s) can view; Sigma signs in only the owner with it.",
-                            hint="Use credentials owned by a Sigma Admin for this embed, "
-                            "or limit its teams to the owner.",
-                            obj=embed,
-                            id="embeds.E022",
-                        )
-                    )
+            messages += _embed_url_problems(embed)
+            messages += _embed_credential_problems(embed)
+            messages += _embed_lifetime_problems(embed)
+            messages += _embed_team_problems(alias, embed, teams, reported_teams)
+            messages += _embed_owner_problems(alias, embed, teams)
     return messages
+
+
+def _embed_url_problems(embed) -> list[checks.CheckMessage]:
+    """E020: the stored URL no longer passes the spec's rules (or the allowed origins)."""
+    try:
+        parse_sigma_url(embed.url)
+    except ValidationError as exc:
+        return [
+            checks.Error(
+                f"Embed {embed.slug!r} has an invalid Sigma URL: {exc.messages[0]}",
+                hint="Correct the URL in the admin or in the sigma_config file.",
+                obj=embed,
+                id="embeds.E020",
+            )
+        ]
+    return []
+
+
+def _embed_credential_problems(embed) -> list[checks.CheckMessage]:
+    """W020: an enabled embed signs with a revoked credential."""
+    credential = embed.credential
+    if credential.is_active:
+        return []
+    return [
+        checks.Warning(
+            f"Embed {embed.slug!r} uses the revoked credential "
+            f"{credential.name!r}, so every view of it is refused.",
+            hint="Switch the embed to an active credential, disable it, or "
+            "re-activate the credential (`manage.py sigma_credentials "
+            "activate`).",
+            obj=embed,
+            id="embeds.W020",
+        )
+    ]
+
+
+def _embed_lifetime_problems(embed) -> list[checks.CheckMessage]:
+    """E021: the token lifetime is outside what Sigma (and the host) accept."""
+    if MIN_TTL <= embed.token_ttl <= MAX_TTL:
+        return []
+    return [
+        checks.Error(
+            f"Embed {embed.slug!r} has a token lifetime of {embed.token_ttl} s, "
+            f"outside {MIN_TTL} to {MAX_TTL} (Sigma's limit is 30 days).",
+            hint=f"Set a lifetime between {MIN_TTL} and {MAX_TTL} seconds.",
+            obj=embed,
+            id="embeds.E021",
+        )
+    ]
+
+
+def _embed_team_problems(alias: str, embed, teams, reported_teams: set[int]):
+    """W021: no team; W022: a team nobody belongs to (each team reported once)."""
+    if not teams:
+        return [
+            checks.Warning(
+                f"Embed {embed.slug!r} has no team, so nobody can view it.",
+                hint="Give it at least one team.",
+                obj=embed,
+                id="embeds.W021",
+            )
+        ]
+    messages: list[checks.CheckMessage] = []
+    for team in teams:
+        if team.pk in reported_teams or _team_has_members(alias, team):
+            continue
+        reported_teams.add(team.pk)
+        messages.append(
+            checks.Warning(
+                f"Team {team.name!r}, needed by embed {embed.slug!r}, has no "
+                "members: no user mapping and no group with members maps to it.",
+                hint="Add the team to a user's or a group's Sigma mapping.",
+                obj=team,
+                id="embeds.W022",
+            )
+        )
+    return messages
+
+
+def _embed_owner_problems(alias: str, embed, teams) -> list[checks.CheckMessage]:
+    """E022: Sigma's own rule, non-Admin credentials sign in only their owner."""
+    credential = embed.credential
+    if credential.owner_is_admin or not teams:
+        return []
+    owner = (credential.owner_email or "").casefold()
+    others = _viewer_emails(alias, {t.pk for t in teams}) - {owner}
+    if not others:
+        return []
+    return [
+        checks.Error(
+            f"Credential {credential.name!r} is not owned by a Sigma Admin "
+            f"but signs embed {embed.slug!r}, which {len(others)} other "
+            "user(s) can view; Sigma signs in only the owner with it.",
+            hint="Use credentials owned by a Sigma Admin for this embed, "
+            "or limit its teams to the owner.",
+            obj=embed,
+            id="embeds.E022",
+        )
+    ]
 
 
 def sigma_checks() -> list:

@@ -21,7 +21,14 @@ from django.views.decorators.debug import sensitive_variables
 from . import metrics, ratelimit, remote, signing
 from .access import check_access, token_lifetime
 from .exceptions import EmbedMisconfigured, Refusal
-from .models import AccessRecord, Credential, Embed, EmbedErrorReport
+from .models import (
+    AccessRecord,
+    Credential,
+    Embed,
+    EmbedErrorReport,
+    SecurityEvent,
+    SigmaProfile,
+)
 from .redaction import redact_untrusted
 
 logger = logging.getLogger(__name__)
@@ -260,8 +267,9 @@ def create_credential(
     owner_is_admin: bool = False,
     embed_privilege: bool = True,
     api_privilege: bool = False,
+    actor=None,
 ) -> Credential:
-    """Create credentials; validates everything before writing.
+    """Create credentials; validates everything before writing; recorded as an event.
 
     ``embed_privilege`` and ``api_privilege`` record what Sigma granted the client
     ID: only embed credentials sign URLs, only API credentials ask Sigma's REST API.
@@ -283,13 +291,21 @@ def create_credential(
     )
     credential.set_secret(secret)
     credential.full_clean()
-    credential.save()
+    with transaction.atomic():
+        credential.save()
+        record_security_event(
+            SecurityEvent.Kind.CREDENTIAL_CREATED, credential=credential, actor=actor
+        )
     logger.info("Created Sigma credential %s (%s)", credential.name, credential.client_id)
     return credential
 
 
 def revoke_credential(*, credential: Credential, actor=None, reason: str) -> Credential:
-    """Switch credentials off: the next request for any embed using them is refused."""
+    """Switch credentials off: the next request for any embed using them is refused.
+
+    The credential's ``revoked_*`` fields describe the current revocation; the
+    event trail (``SecurityEvent``) keeps every one.
+    """
     if not reason or not reason.strip():
         raise ValueError("A reason is required to revoke credentials.")
     with transaction.atomic():
@@ -301,14 +317,25 @@ def revoke_credential(*, credential: Credential, actor=None, reason: str) -> Cre
         locked.save(
             update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"]
         )
+        record_security_event(
+            SecurityEvent.Kind.CREDENTIAL_REVOKED,
+            credential=locked,
+            actor=actor,
+            reason=locked.revoked_reason,
+            now=locked.revoked_at,
+        )
     logger.warning(
         "Revoked Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None)
     )
     return locked
 
 
-def activate_credential(*, credential: Credential, actor=None) -> Credential:
-    """Re-activate revoked credentials; the revocation facts are cleared."""
+def activate_credential(*, credential: Credential, actor=None, reason: str = "") -> Credential:
+    """Re-activate revoked credentials.
+
+    The credential's current-revocation fields are cleared; the revocation and this
+    re-activation both stay in the event trail.
+    """
     with transaction.atomic():
         locked = Credential.objects.select_for_update().get(pk=credential.pk)
         locked.is_active = True
@@ -317,6 +344,12 @@ def activate_credential(*, credential: Credential, actor=None) -> Credential:
         locked.revoked_reason = ""
         locked.save(
             update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"]
+        )
+        record_security_event(
+            SecurityEvent.Kind.CREDENTIAL_REACTIVATED,
+            credential=locked,
+            actor=actor,
+            reason=reason.strip(),
         )
     logger.warning(
         "Re-activated Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None)
@@ -333,6 +366,13 @@ def replace_credential_secret(*, credential: Credential, secret: str, actor=None
         locked.secret_rotated_at = timezone.now()
         locked.save(
             update_fields=["secret", "secret_fingerprint", "secret_rotated_at", "updated_at"]
+        )
+        # Names the credential only: never the secret or its fingerprint.
+        record_security_event(
+            SecurityEvent.Kind.SECRET_REPLACED,
+            credential=locked,
+            actor=actor,
+            now=locked.secret_rotated_at,
         )
     logger.warning(
         "Replaced the secret of Sigma credential %s by user=%s",
@@ -410,3 +450,216 @@ def sync_registries(*, changes, actor=None) -> RegistrySyncResult:
         retired=counts["retire"],
         kept=tuple(kept),
     )
+
+
+# --- Security events and switches -------------------------------------------------
+#
+# One function per switch (embeds on/off, which credential signs an embed, a user's
+# kill switch), used by the admin forms and actions, the commands and the config
+# import. Each writes its row and its ``SecurityEvent`` in one transaction.
+
+
+def _actor_name(actor) -> str:
+    if getattr(actor, "pk", None):
+        return actor.get_username()
+    return ""
+
+
+def _target(kind: str, *, credential=None, embed=None, subject=None) -> str:
+    """The event's target as named now (the row may be renamed or deleted later)."""
+    if kind.startswith("user_") and subject is not None:
+        return subject.get_username()
+    if kind.startswith("embed_") and embed is not None:
+        return f"{embed.title} ({embed.slug})"
+    if credential is not None:
+        return str(credential)  # name and client ID, never the secret
+    return ""
+
+
+def record_security_event(
+    kind: str,
+    *,
+    actor=None,
+    credential: Credential | None = None,
+    embed: Embed | None = None,
+    subject=None,
+    reason: str = "",
+    detail: str = "",
+    now: datetime | None = None,
+) -> SecurityEvent:
+    """Append one event to the security trail (call inside the switch's transaction)."""
+    return SecurityEvent.objects.create(
+        created_at=now or timezone.now(),
+        kind=kind,
+        target=_target(kind, credential=credential, embed=embed, subject=subject)[:300],
+        credential=credential,
+        embed=embed,
+        subject=subject if getattr(subject, "pk", None) else None,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=_actor_name(actor),
+        reason=reason,
+        detail=detail[:300],
+    )
+
+
+def disable_embed(*, embed: Embed, actor=None, reason: str) -> Embed:
+    """Switch an embed off: every view of it is refused from the next request."""
+    if not reason or not reason.strip():
+        raise ValueError("A reason is required to disable an embed.")
+    with transaction.atomic():
+        locked = Embed.objects.select_for_update().get(pk=embed.pk)
+        locked.is_enabled = False
+        locked.disabled_reason = reason.strip()
+        locked.save(update_fields=["is_enabled", "disabled_reason", "updated_at"])
+        record_security_event(
+            SecurityEvent.Kind.EMBED_DISABLED,
+            embed=locked,
+            credential=locked.credential,
+            actor=actor,
+            reason=locked.disabled_reason,
+        )
+    logger.warning("Disabled Sigma embed %s by user=%s", locked.slug, getattr(actor, "pk", None))
+    return locked
+
+
+def enable_embed(*, embed: Embed, actor=None, reason: str = "") -> Embed:
+    """Switch an embed back on; its disabled reason is cleared (the trail keeps it)."""
+    with transaction.atomic():
+        locked = Embed.objects.select_for_update().get(pk=embed.pk)
+        locked.is_enabled = True
+        locked.disabled_reason = ""
+        locked.save(update_fields=["is_enabled", "disabled_reason", "updated_at"])
+        record_security_event(
+            SecurityEvent.Kind.EMBED_ENABLED,
+            embed=locked,
+            credential=locked.credential,
+            actor=actor,
+            reason=reason.strip(),
+        )
+    logger.warning("Enabled Sigma embed %s by user=%s", locked.slug, getattr(actor, "pk", None))
+    return locked
+
+
+def switch_embed_credential(*, embed: Embed, credential: Credential, actor=None) -> Embed:
+    """Sign ``embed`` with ``credential`` from its next request.
+
+    Tokens already handed out stay valid until they are used or expire. Recorded
+    on the new credential's trail, naming the previous one.
+    """
+    with transaction.atomic():
+        locked = Embed.objects.select_for_update().select_related("credential").get(pk=embed.pk)
+        previous = locked.credential
+        if previous.pk == credential.pk:
+            return locked
+        locked.credential = credential
+        locked.save(update_fields=["credential", "updated_at"])
+        record_security_event(
+            SecurityEvent.Kind.EMBED_CREDENTIAL_SWITCHED,
+            embed=locked,
+            credential=credential,
+            actor=actor,
+            detail=f"Signs with {credential} (was {previous}).",
+        )
+    logger.warning(
+        "Sigma embed %s now signs with %s (was %s) by user=%s",
+        locked.slug,
+        credential.client_id,
+        previous.client_id,
+        getattr(actor, "pk", None),
+    )
+    return locked
+
+
+def save_embed(*, embed: Embed, actor=None) -> Embed:
+    """Create or update ``embed`` from a validated form; switches go through their services.
+
+    The plain fields are saved as given. A change of ``is_enabled`` or of the
+    credential is applied by :func:`disable_embed` / :func:`enable_embed` /
+    :func:`switch_embed_credential`, so it is recorded exactly as from an action.
+    Many-to-many fields (teams) are the caller's (the form's ``save_m2m``).
+    """
+    with transaction.atomic():
+        if embed.pk is None:
+            embed.save()
+            return embed
+        stored = Embed.objects.select_for_update().get(pk=embed.pk)
+        enabled, reason, credential = embed.is_enabled, embed.disabled_reason, embed.credential
+        # Save everything else with the stored switches, then flip them one by one.
+        embed.is_enabled, embed.disabled_reason = stored.is_enabled, stored.disabled_reason
+        embed.credential_id = stored.credential_id
+        embed.save()
+        if credential.pk != stored.credential_id:
+            switch_embed_credential(embed=embed, credential=credential, actor=actor)
+        if enabled != stored.is_enabled:
+            if enabled:
+                enable_embed(embed=embed, actor=actor)
+            else:
+                disable_embed(embed=embed, actor=actor, reason=reason)
+        elif not enabled and reason != stored.disabled_reason:
+            Embed.objects.filter(pk=embed.pk).update(disabled_reason=reason)
+        embed.refresh_from_db()
+    return embed
+
+
+def block_user(*, user, actor=None, reason: str) -> SigmaProfile:
+    """The per-user kill switch: refuse every embed for ``user`` from the next request."""
+    if not reason or not reason.strip():
+        raise ValueError("A reason is required to block a user's embeds.")
+    with transaction.atomic():
+        profile, _ = SigmaProfile.objects.select_for_update().get_or_create(user=user)
+        profile.is_blocked = True
+        profile.blocked_reason = reason.strip()
+        profile.save(update_fields=["is_blocked", "blocked_reason"])
+        record_security_event(
+            SecurityEvent.Kind.USER_BLOCKED,
+            subject=user,
+            actor=actor,
+            reason=profile.blocked_reason,
+        )
+    logger.warning(
+        "Blocked Sigma embeds of user=%s by user=%s", user.pk, getattr(actor, "pk", None)
+    )
+    return profile
+
+
+def unblock_user(*, user, actor=None, reason: str = "") -> SigmaProfile:
+    """Lift the per-user kill switch; the blocked reason is cleared (the trail keeps it)."""
+    with transaction.atomic():
+        profile, _ = SigmaProfile.objects.select_for_update().get_or_create(user=user)
+        profile.is_blocked = False
+        profile.blocked_reason = ""
+        profile.save(update_fields=["is_blocked", "blocked_reason"])
+        record_security_event(
+            SecurityEvent.Kind.USER_UNBLOCKED, subject=user, actor=actor, reason=reason.strip()
+        )
+    logger.warning(
+        "Unblocked Sigma embeds of user=%s by user=%s", user.pk, getattr(actor, "pk", None)
+    )
+    return profile
+
+
+def save_sigma_profile(*, profile: SigmaProfile, actor=None) -> SigmaProfile:
+    """Create or update a user's Sigma mapping from a validated form.
+
+    Like :func:`save_embed`: a change of the kill switch goes through
+    :func:`block_user` / :func:`unblock_user`; teams are the caller's ``save_m2m``.
+    """
+    with transaction.atomic():
+        stored = (
+            SigmaProfile.objects.select_for_update().filter(pk=profile.pk).first()
+            if profile.pk
+            else None
+        )
+        blocked, reason = profile.is_blocked, profile.blocked_reason
+        was_blocked = stored.is_blocked if stored is not None else False
+        profile.is_blocked = was_blocked
+        profile.blocked_reason = stored.blocked_reason if stored is not None else ""
+        profile.save()
+        if blocked and not was_blocked:
+            block_user(user=profile.user, actor=actor, reason=reason)
+        elif was_blocked and not blocked:
+            unblock_user(user=profile.user, actor=actor)
+        elif blocked and reason != profile.blocked_reason:
+            SigmaProfile.objects.filter(pk=profile.pk).update(blocked_reason=reason)
+        profile.refresh_from_db()
+    return profile

@@ -3,7 +3,7 @@
 - ``credentials``: credentials (write-only secret, revoke / re-activate, replace)
 - ``registry``: teams, account types, user attributes
 - ``embeds``: embeds and their controls, kill switch, credential switch
-- ``audit``: the read-only audit trail
+- ``audit``: the read-only audit trail and security events
 - ``preview``: sign an embed as another user inside the admin
 - ``mappings``: inlines and mixins a site adds to its own User and Group admins
 
@@ -19,10 +19,11 @@ from ..models import (
     Credential,
     Embed,
     EmbedErrorReport,
+    SecurityEvent,
     Team,
     UserAttribute,
 )
-from .audit import AccessRecordAdmin, EmbedErrorReportAdmin
+from .audit import AccessRecordAdmin, EmbedErrorReportAdmin, SecurityEventAdmin
 from .credentials import CredentialAdmin
 from .embeds import EmbedAdmin
 from .registry import AccountTypeAdmin, TeamAdmin, UserAttributeAdmin
@@ -34,3 +35,4 @@ admin.site.register(UserAttribute, UserAttributeAdmin)
 admin.site.register(Embed, EmbedAdmin)
 admin.site.register(AccessRecord, AccessRecordAdmin)
 admin.site.register(EmbedErrorReport, EmbedErrorReportAdmin)
+admin.site.register(SecurityEvent, SecurityEventAdmin)

@@ -1,4 +1,5 @@
-"""Read-only admin views of the audit trail (AccessRecord, EmbedErrorReport).
+"""Read-only admin views of the audit trail (AccessRecord, EmbedErrorReport,
+SecurityEvent).
 
 The audit trail is evidence: nobody adds, edits or deletes a row through the
 admin, not even a superuser. Rows leave only through ``manage.py
@@ -77,3 +78,18 @@ class EmbedErrorReportAdmin(ReadOnlyAuditAdmin):
     search_fields = ("code", "username", "embed_slug", "message")
     date_hierarchy = "created_at"
     list_select_related = ("user", "embed")
+
+
+class SecurityEventAdmin(ReadOnlyAuditAdmin):
+    """Who switched what (credentials, embeds, users' kill switches), when and why."""
+
+    list_display = ("created_at", "kind", "target", "actor_name", "reason", "detail")
+    list_filter = (
+        "kind",
+        ("created_at", admin.DateFieldListFilter),
+        ("credential", admin.RelatedOnlyFieldListFilter),
+        ("embed", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("target", "actor_name", "reason", "detail")
+    date_hierarchy = "created_at"
+    list_select_related = ("credential", "embed", "subject", "actor")

@@ -1,11 +1,19 @@
-"""Pieces every admin module of this app shares: reasons and how many users a change affects."""
+"""Pieces the admin modules share: reasons, the confirmation step, users affected."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from django import forms
+from django.contrib import messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
+from django.template.response import TemplateResponse
 
 from ..models import Embed
 
@@ -51,3 +59,71 @@ class ReasonForm(forms.Form):
         if not reason:
             raise ValidationError(MSG_REASON_REQUIRED, code="reason_required")
         return reason
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a confirmation page asks and what happens once it is confirmed.
+
+    ``apply(obj, data)`` calls the service for one object and returns False when
+    nothing changed; ``log(obj, data)`` is the admin history message for it;
+    ``done(count, data)`` the message shown afterwards.
+    """
+
+    title: str
+    intro: str
+    template: str
+    apply: Callable[[Any, dict], bool | None]
+    log: Callable[[Any, dict], str]
+    done: Callable[[int, dict], str]
+    form_class: type[forms.Form] | None = None
+    action: str = ""  # the changelist action to post back to ("" on an object's own page)
+
+
+class ConfirmationMixin:
+    """One confirmation step for revoke, re-activate, disable and switch actions.
+
+    Like Django's ``delete_selected``: the first request shows what will change
+    (``rows``, which each template lays out) and asks for a reason when the
+    action needs one; the confirmed POST calls the service once per object inside
+    one transaction, logs each change and reports once.
+    """
+
+    def confirm(self, request, objects: Sequence, confirmation: Confirmation, *, rows: list):
+        confirmed = bool(request.POST.get("post"))
+        form = None
+        if confirmation.form_class is not None:
+            form = confirmation.form_class(request.POST if confirmed else None)
+        if confirmed and (form is None or form.is_valid()):
+            data = form.cleaned_data if form is not None else {}
+            changed = 0
+            with transaction.atomic():
+                for obj in objects:
+                    if confirmation.apply(obj, data) is False:
+                        continue
+                    self.log_change(request, obj, confirmation.log(obj, data))
+                    changed += 1
+            self.message_user(request, confirmation.done(changed, data), messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": confirmation.title,
+            "intro": confirmation.intro,
+            "opts": self.opts,
+            "rows": rows,
+            "objects": objects,
+            "form": form,
+            "action": confirmation.action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, confirmation.template, context)
+
+
+class ServiceFormMixin:
+    """Hands the acting admin to forms whose ``save()`` calls a service."""
+
+    def save_form(self, request, form, change):
+        form.actor = request.user
+        return super().save_form(request, form, change)

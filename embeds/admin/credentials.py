@@ -12,7 +12,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -21,11 +20,17 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .. import services
 from ..models import Credential, validate_embed_secret
-from .common import ReasonForm, viewer_count
+from .common import (
+    Confirmation,
+    ConfirmationMixin,
+    ReasonForm,
+    ServiceFormMixin,
+    viewer_count,
+)
 
 sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
 
@@ -81,10 +86,36 @@ class CredentialAddForm(CredentialChangeForm):
         "owner_is_admin",
     ]
 
+    actor = None  # the admin adding it (CredentialAdmin.save_form sets it)
+
     def clean_embed_secret(self) -> str:
         secret = self.cleaned_data["embed_secret"]
         validate_embed_secret(secret)
         return secret
+
+    @method_decorator(sensitive_variables("data"))
+    def save(self, commit: bool = True) -> Credential:
+        """Create the credentials through ``services.create_credential``.
+
+        The service validates, encrypts, records the rotation time and the event,
+        so the row exists whatever ``commit`` says; many-to-many data (none today)
+        follows Django's contract: saved now, or by the caller's ``save_m2m()``.
+        """
+        data = self.cleaned_data
+        self.instance = services.create_credential(
+            name=data["name"],
+            client_id=data["client_id"],
+            secret=data["embed_secret"],
+            description=data.get("description", ""),
+            owner_email=data.get("owner_email", ""),
+            owner_is_admin=data.get("owner_is_admin", False),
+            actor=self.actor,
+        )
+        if commit:
+            self._save_m2m()
+        else:
+            self.save_m2m = self._save_m2m
+        return self.instance
 
 
 class ReplaceSecretForm(forms.Form):
@@ -134,7 +165,7 @@ def impact_rows(credentials) -> list[dict]:
     return rows
 
 
-class CredentialAdmin(admin.ModelAdmin):
+class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
     form = CredentialChangeForm
     add_form = CredentialAddForm
     list_display = (
@@ -170,6 +201,7 @@ class CredentialAdmin(admin.ModelAdmin):
         ),
         ("Status", {"fields": ("status", "revoked_at", "revoked_by", "revoked_reason")}),
         ("Embeds signed with it", {"fields": ("embeds_using",)}),
+        ("Security events", {"fields": ("security_events",)}),
     )
     readonly_fields = (
         "fingerprint",
@@ -180,6 +212,7 @@ class CredentialAdmin(admin.ModelAdmin):
         "revoked_by",
         "revoked_reason",
         "embeds_using",
+        "security_events",
     )
 
     def get_queryset(self, request):
@@ -214,26 +247,11 @@ class CredentialAdmin(admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def save_form(self, request, form, change):
-        if change:
-            return super().save_form(request, form, change)
-        # New credentials go through the service (validates, encrypts, records the
-        # rotation time). The admin then logs the addition; str() has no secret.
-        data = form.cleaned_data
-        form.save_m2m = lambda: None  # no many-to-many fields; nothing left to save
-        return services.create_credential(
-            name=data["name"],
-            client_id=data["client_id"],
-            secret=data["embed_secret"],
-            description=data.get("description", ""),
-            owner_email=data.get("owner_email", ""),
-            owner_is_admin=data.get("owner_is_admin", False),
-        )
-
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
-        # On add, save_form already created the row through the service.
+        # On add, the form's save() created the row through the service; the admin
+        # then logs the addition (str() has no secret).
 
     # --- display ---
 
@@ -275,6 +293,31 @@ class CredentialAdmin(admin.ModelAdmin):
         )
         return format_html('<ul class="embeds-using">{}</ul>', rows)
 
+    @admin.display(description="history")
+    def security_events(self, obj: Credential):
+        events = list(obj.security_events.select_related("embed").order_by("-created_at", "-id"))
+        if not events:
+            return "No security event recorded."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{e.created_at:%Y-%m-%d %H:%M:%S}",
+                    e.get_kind_display(),
+                    e.actor_name or "—",
+                    e.reason or "—",
+                    e.detail or (e.target if e.embed_id else ""),
+                )
+                for e in events
+            ),
+        )
+        return format_html(
+            '<table class="security-events"><thead><tr><th>When</th><th>What</th>'
+            "<th>Who</th><th>Reason</th><th>Detail</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
     # --- permissions for the actions (admin.E129) ---
 
     def has_revoke_permission(self, request, obj=None) -> bool:
@@ -287,104 +330,69 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected credentials…", permissions=["revoke"])
     def revoke_selected(self, request, queryset):
-        return self._revoke(request, queryset.filter(is_active=True), bulk=True)
+        return self._revoke(request, queryset.filter(is_active=True), action="revoke_selected")
 
     @admin.action(description="Re-activate selected credentials…", permissions=["revoke"])
     def activate_selected(self, request, queryset):
-        return self._activate(request, queryset.filter(is_active=False), bulk=True)
+        return self._activate(request, queryset.filter(is_active=False), action="activate_selected")
 
-    def _confirmation(self, request, *, title, intro, credentials, form, action, bulk):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "opts": self.opts,
-            "rows": impact_rows(credentials),
-            "form": form,
-            "action": action if bulk else "",
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "credentials": credentials,
-            "media": self.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/embeds/credential/confirm.html", context)
-
-    def _apply_to_all(self, request, credentials, change, *, log: str, done: str) -> None:
-        """Run one service call per credential in one transaction, log each, report once."""
-        with transaction.atomic():
-            for credential in credentials:
-                change(credential)
-                self.log_change(request, credential, log)
-        self.message_user(request, done % {"count": len(credentials)}, messages.SUCCESS)
-
-    def _revoke(self, request, queryset, *, bulk: bool):
+    def _revoke(self, request, queryset, *, action: str = ""):
         credentials = list(queryset)
         if not credentials:
             self.message_user(
                 request, "None of the selected credentials is active.", messages.WARNING
             )
             return None
-        form = RevokeForm(request.POST if request.POST.get("post") else None)
-        if form.is_valid():
-            reason = form.cleaned_data["reason"]
-            self._apply_to_all(
-                request,
-                credentials,
-                lambda credential: services.revoke_credential(
-                    credential=credential, actor=request.user, reason=reason
-                ),
-                log=f"Revoked. Reason: {reason}",
-                done=ngettext(
-                    "%(count)d credential was revoked; its embeds are refused from the "
-                    "next request.",
-                    "%(count)d credentials were revoked; their embeds are refused from the "
-                    "next request.",
-                    len(credentials),
-                ),
-            )
-            return None
-        return self._confirmation(
-            request,
+        confirmation = Confirmation(
             title="Revoke credentials",
             intro="Every embed below stops working on its next request, for every user "
             "listed. Nothing is deleted; you can re-activate later.",
-            credentials=credentials,
-            form=form,
-            action="revoke_selected",
-            bulk=bulk,
+            template="admin/embeds/credential/confirm.html",
+            form_class=RevokeForm,
+            action=action,
+            apply=lambda credential, data: services.revoke_credential(
+                credential=credential, actor=request.user, reason=data["reason"]
+            ),
+            log=lambda credential, data: f"Revoked. Reason: {data['reason']}",
+            done=lambda count, data: (
+                ngettext(
+                    "%(count)d credential was revoked; its embeds are refused from the next "
+                    "request.",
+                    "%(count)d credentials were revoked; their embeds are refused from the next "
+                    "request.",
+                    count,
+                )
+                % {"count": count}
+            ),
         )
+        return self.confirm(request, credentials, confirmation, rows=impact_rows(credentials))
 
-    def _activate(self, request, queryset, *, bulk: bool):
+    def _activate(self, request, queryset, *, action: str = ""):
         credentials = list(queryset)
         if not credentials:
             self.message_user(
                 request, "None of the selected credentials is revoked.", messages.WARNING
             )
             return None
-        if request.POST.get("post"):
-            self._apply_to_all(
-                request,
-                credentials,
-                lambda credential: services.activate_credential(
-                    credential=credential, actor=request.user
-                ),
-                log="Re-activated.",
-                done=ngettext(
-                    "%(count)d credential was re-activated.",
-                    "%(count)d credentials were re-activated.",
-                    len(credentials),
-                ),
-            )
-            return None
-        return self._confirmation(
-            request,
+        confirmation = Confirmation(
             title="Re-activate credentials",
             intro="Every embed below signs again from its next request, for every user listed.",
-            credentials=credentials,
-            form=None,
-            action="activate_selected",
-            bulk=bulk,
+            template="admin/embeds/credential/confirm.html",
+            action=action,
+            apply=lambda credential, data: services.activate_credential(
+                credential=credential, actor=request.user
+            ),
+            log=lambda credential, data: "Re-activated.",
+            done=lambda count, data: (
+                ngettext(
+                    "%(count)d credential was re-activated.",
+                    "%(count)d credentials were re-activated.",
+                    count,
+                )
+                % {"count": count}
+            ),
         )
+        return self.confirm(request, credentials, confirmation, rows=impact_rows(credentials))
 
     # --- per-object pages: revoke, re-activate, replace secret ---
 
@@ -418,14 +426,14 @@ class CredentialAdmin(admin.ModelAdmin):
     def revoke_view(self, request, object_id):
         credential = self._object_or_404(request, object_id, "revoke")
         response = self._revoke(
-            request, Credential.objects.filter(pk=credential.pk, is_active=True), bulk=False
+            request, Credential.objects.filter(pk=credential.pk, is_active=True)
         )
         return response or self._back_to(credential)
 
     def activate_view(self, request, object_id):
         credential = self._object_or_404(request, object_id, "revoke")
         response = self._activate(
-            request, Credential.objects.filter(pk=credential.pk, is_active=False), bulk=False
+            request, Credential.objects.filter(pk=credential.pk, is_active=False)
         )
         return response or self._back_to(credential)
 

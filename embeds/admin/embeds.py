@@ -8,21 +8,28 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import ngettext
 
+from .. import services
 from ..models import Credential, Embed, EmbedControl
 from ..validators import BOOLEAN_OPTIONS, BUILTIN_THEMES, parse_sigma_url
 from . import preview, remote
-from .common import ReasonForm, reason_field, viewer_count
+from .common import (
+    Confirmation,
+    ConfirmationMixin,
+    ReasonForm,
+    ServiceFormMixin,
+    reason_field,
+    viewer_count,
+)
 
 MSG_DISABLED_REASON = (
     "Say why the embed is switched off: viewers are told it is off, admins see the reason."
 )
+CONFIRM_TEMPLATE = "admin/embeds/embed/confirm.html"
 MSG_SAME_CREDENTIAL = "Choose a different credential: some embeds already use it."
 
 
@@ -94,6 +101,22 @@ class EmbedAdminForm(forms.ModelForm):
             )
         return cleaned
 
+    actor = None  # the admin saving it (EmbedAdmin.save_form sets it)
+
+    def save(self, commit: bool = True) -> Embed:
+        """Save through ``services.save_embed``: switching the embed on or off, or to
+        another credential, is recorded exactly as the matching action records it.
+
+        The row is saved whatever ``commit`` says (the service needs it to exist);
+        teams follow Django's contract: saved now, or by the caller's ``save_m2m()``.
+        """
+        self.instance = services.save_embed(embed=self.instance, actor=self.actor)
+        if commit:
+            self._save_m2m()
+        else:
+            self.save_m2m = self._save_m2m
+        return self.instance
+
 
 class EmbedKindFilter(admin.SimpleListFilter):
     title = "kind"
@@ -119,7 +142,7 @@ class EmbedControlInline(admin.TabularInline):
     fields = ("control_id", "default_value", "allow_from_query")
 
 
-class EmbedAdmin(admin.ModelAdmin):
+class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
     form = EmbedAdminForm
     list_display = ("title", "slug", "kind", "credential", "is_enabled", "team_names")
     list_filter = ("credential", EmbedKindFilter, "teams", "is_enabled")
@@ -202,102 +225,88 @@ class EmbedAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _embed_confirmation(self, request, queryset, *, title, intro, form, action):
+    def save_model(self, request, obj, form, change):
+        # The form's save() already wrote the row through services.save_embed.
+        pass
+
+    def _confirm_embeds(self, request, queryset, confirmation: Confirmation):
         embeds = list(queryset.select_related("credential").prefetch_related("teams"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "opts": self.opts,
-            "rows": [{"embed": e, "users": viewer_count(e)} for e in embeds],
-            "form": form,
-            "action": action,
-            "queryset": embeds,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/embeds/embed/confirm.html", context)
+        rows = [{"embed": e, "users": viewer_count(e)} for e in embeds]
+        return self.confirm(request, embeds, confirmation, rows=rows)
 
     @admin.action(description="Sign selected embeds with credential…", permissions=["change"])
     def switch_credential(self, request, queryset):
-        form = SwitchCredentialForm(request.POST if request.POST.get("post") else None)
-        if form.is_valid():
-            target = form.cleaned_data["credential"]
-            changed = 0
-            with transaction.atomic():
-                for embed in queryset.select_related("credential"):
-                    if embed.credential_id == target.pk:
-                        continue
-                    previous = embed.credential
-                    embed.credential = target
-                    embed.save(update_fields=["credential", "updated_at"])
-                    self.log_change(
-                        request, embed, f"Signs with credential {target} (was {previous})."
-                    )
-                    changed += 1
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d embed now signs with %(credential)s from its next request.",
-                    "%(count)d embeds now sign with %(credential)s from their next request.",
-                    changed,
-                )
-                % {"count": changed, "credential": target},
-                messages.SUCCESS,
+        def apply(embed: Embed, data: dict) -> bool:
+            if embed.credential_id == data["credential"].pk:
+                return False
+            services.switch_embed_credential(
+                embed=embed, credential=data["credential"], actor=request.user
             )
-            return None
-        return self._embed_confirmation(
+            return True
+
+        return self._confirm_embeds(
             request,
             queryset,
-            title="Sign embeds with another credential",
-            intro="Each embed below signs its next token with the credential you choose. "
-            "Tokens already handed out stay valid until they expire or are used.",
-            form=form,
-            action="switch_credential",
+            Confirmation(
+                title="Sign embeds with another credential",
+                intro="Each embed below signs its next token with the credential you choose. "
+                "Tokens already handed out stay valid until they expire or are used.",
+                template=CONFIRM_TEMPLATE,
+                form_class=SwitchCredentialForm,
+                action="switch_credential",
+                apply=apply,
+                log=lambda embed, data: (
+                    f"Signs with credential {data['credential']} (was {embed.credential})."
+                ),
+                done=lambda count, data: (
+                    ngettext(
+                        "%(count)d embed now signs with %(credential)s from its next request.",
+                        "%(count)d embeds now sign with %(credential)s from their next request.",
+                        count,
+                    )
+                    % {"count": count, "credential": data["credential"]}
+                ),
+            ),
         )
 
     @admin.action(description="Disable selected embeds (kill switch)…", permissions=["change"])
     def disable_selected(self, request, queryset):
-        form = DisableEmbedsForm(request.POST if request.POST.get("post") else None)
-        if form.is_valid():
-            reason = form.cleaned_data["reason"]
-            embeds = list(queryset.filter(is_enabled=True))
-            with transaction.atomic():
-                for embed in embeds:
-                    embed.is_enabled = False
-                    embed.disabled_reason = reason
-                    embed.save(update_fields=["is_enabled", "disabled_reason", "updated_at"])
-                    self.log_change(request, embed, f"Disabled. Reason: {reason}")
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d embed was disabled; it is refused from the next request.",
-                    "%(count)d embeds were disabled; they are refused from the next request.",
-                    len(embeds),
-                )
-                % {"count": len(embeds)},
-                messages.SUCCESS,
-            )
-            return None
-        return self._embed_confirmation(
+        def apply(embed: Embed, data: dict) -> bool:
+            if not embed.is_enabled:
+                return False
+            services.disable_embed(embed=embed, actor=request.user, reason=data["reason"])
+            return True
+
+        return self._confirm_embeds(
             request,
             queryset,
-            title="Disable embeds",
-            intro="Every view of the embeds below is refused from the next request. "
-            "Nothing is deleted.",
-            form=form,
-            action="disable_selected",
+            Confirmation(
+                title="Disable embeds",
+                intro="Every view of the embeds below is refused from the next request. "
+                "Nothing is deleted.",
+                template=CONFIRM_TEMPLATE,
+                form_class=DisableEmbedsForm,
+                action="disable_selected",
+                apply=apply,
+                log=lambda embed, data: f"Disabled. Reason: {data['reason']}",
+                done=lambda count, data: (
+                    ngettext(
+                        "%(count)d embed was disabled; it is refused from the next request.",
+                        "%(count)d embeds were disabled; they are refused from the next request.",
+                        count,
+                    )
+                    % {"count": count}
+                ),
+            ),
         )
 
     @admin.action(description="Enable selected embeds", permissions=["change"])
     def enable_selected(self, request, queryset):
+        # Switching on takes effect at once and needs no reason: no confirmation page.
         embeds = list(queryset.filter(is_enabled=False))
         with transaction.atomic():
             for embed in embeds:
-                embed.is_enabled = True
-                embed.disabled_reason = ""
-                embed.save(update_fields=["is_enabled", "disabled_reason", "updated_at"])
+                services.enable_embed(embed=embed, actor=request.user)
                 self.log_change(request, embed, "Enabled.")
         self.message_user(
             request,

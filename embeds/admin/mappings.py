@@ -18,6 +18,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from .. import services
 from ..exceptions import Refusal
 from ..identity import effective_team_ids, identity_for
 from ..models import GroupMapping, SigmaProfile, SigmaProfileAttribute, Team
@@ -39,6 +40,18 @@ class SigmaProfileForm(forms.ModelForm):
                 "blocked_reason", ValidationError(MSG_BLOCKED_REASON, code="reason_required")
             )
         return cleaned
+
+    actor = None  # the admin saving it (SigmaUserAdminMixin.save_formset sets it)
+
+    def save(self, commit: bool = True) -> SigmaProfile:
+        """Save through ``services.save_sigma_profile``: blocking or unblocking the
+        user is recorded exactly as ``block_user`` / ``unblock_user`` record it."""
+        self.instance = services.save_sigma_profile(profile=self.instance, actor=self.actor)
+        if commit:
+            self._save_m2m()
+        else:
+            self.save_m2m = self._save_m2m
+        return self.instance
 
 
 class SigmaProfileInline(admin.StackedInline):
@@ -158,6 +171,13 @@ class SigmaUserAdminMixin:
             "can_preview": request.user.has_perm(PREVIEW_PERMISSION),
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_formset(self, request, form, formset, change):
+        # The mapping form's save() calls the service, which records who switched
+        # the user's kill switch.
+        for inline_form in formset.forms:
+            inline_form.actor = request.user
+        return super().save_formset(request, form, formset, change)
 
     @admin.display(description="Sigma teams (own + groups)")
     def sigma_teams(self, user) -> str:

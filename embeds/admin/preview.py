@@ -56,6 +56,41 @@ def _identity_or_none(user):
         return None
 
 
+@sensitive_variables("signed")
+def sign_preview(request, user, embed: Embed) -> dict:
+    """Sign ``embed`` for ``user`` as the admin's preview; what the page shows of it.
+
+    A refusal is shown with the identity the user would have been sent (if any),
+    so the admin sees which rule stopped it.
+    """
+    embed = Embed.objects.select_related("credential").get(pk=embed.pk)
+    try:
+        signed = services.issue_embed_url(
+            user=user,
+            embed=embed,
+            source=AccessRecord.Source.PREVIEW,
+            actor=request.user,
+            client_ip=client_ip(request),
+        )
+    except Refusal as refusal:
+        return {
+            "allowed": False,
+            "refusal": refusal,
+            "identity": _identity_or_none(user),
+            "user": user,
+            "embed": embed,
+        }
+    return {
+        "allowed": True,
+        "user": user,
+        "embed": embed,
+        "signed": signed,
+        "header_json": json.dumps(signed.header, indent=2, sort_keys=True),
+        "claims_json": json.dumps(signed.claims, indent=2, sort_keys=True),
+        "redacted_url": signed.redacted_url,
+    }
+
+
 @sensitive_variables("signed", "result", "response")
 @never_cache  # the page holds a single-use signed URL
 def preview(request):
@@ -68,34 +103,7 @@ def preview(request):
     )
     result = None
     if form.is_valid():
-        user = form.cleaned_data["user"]
-        embed = Embed.objects.select_related("credential").get(pk=form.cleaned_data["embed"].pk)
-        try:
-            signed = services.issue_embed_url(
-                user=user,
-                embed=embed,
-                source=AccessRecord.Source.PREVIEW,
-                actor=request.user,
-                client_ip=client_ip(request),
-            )
-        except Refusal as refusal:
-            result = {
-                "allowed": False,
-                "refusal": refusal,
-                "identity": _identity_or_none(user),
-                "user": user,
-                "embed": embed,
-            }
-        else:
-            result = {
-                "allowed": True,
-                "user": user,
-                "embed": embed,
-                "signed": signed,
-                "header_json": json.dumps(signed.header, indent=2, sort_keys=True),
-                "claims_json": json.dumps(signed.claims, indent=2, sort_keys=True),
-                "redacted_url": signed.redacted_url,
-            }
+        result = sign_preview(request, form.cleaned_data["user"], form.cleaned_data["embed"])
     context = {
         **admin.site.each_context(request),
         "title": "Preview an embed as a user",

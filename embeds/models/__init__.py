@@ -10,7 +10,7 @@ State changes that matter (revoke, re-activate, replace a secret, issue a URL) g
 through ``embeds.services``; models hold fields, single-row rules and read helpers.
 """
 
-from .audit import AccessRecord, EmbedErrorReport
+from .audit import AccessRecord, EmbedErrorReport, SecurityEvent
 from .credentials import (
     FINGERPRINT_LENGTH,
     MSG_SECRET_CHARACTERS,
@@ -47,6 +47,7 @@ __all__ = [
     "GroupMapping",
     "SigmaProfile",
     "SigmaProfileAttribute",
+    "SecurityEvent",
     "Team",
     "UserAttribute",
     "default_token_ttl",

@@ -96,3 +96,69 @@ class EmbedErrorReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} on {self.embed_slug}"
+
+
+class SecurityEvent(models.Model):
+    """One security switch: what was turned on or off, by whom, when and why.
+
+    Written only by ``embeds.services`` in the same transaction as the switch, and
+    never changed or deleted (the admin refuses both), so every revocation and every
+    re-activation of a credential stays on record even after the credential's own
+    status fields moved on. ``target`` names the object as it was called at the
+    time, so the trail still reads when the object is gone.
+    """
+
+    class Kind(models.TextChoices):
+        CREDENTIAL_CREATED = "credential_created", "Credential created"
+        CREDENTIAL_REVOKED = "credential_revoked", "Credential revoked"
+        CREDENTIAL_REACTIVATED = "credential_reactivated", "Credential re-activated"
+        SECRET_REPLACED = "secret_replaced", "Secret replaced"
+        EMBED_ENABLED = "embed_enabled", "Embed enabled"
+        EMBED_DISABLED = "embed_disabled", "Embed disabled"
+        EMBED_CREDENTIAL_SWITCHED = (
+            "embed_credential_switched",
+            "Embed signs with another credential",
+        )
+        USER_BLOCKED = "user_blocked", "User's embeds blocked"
+        USER_UNBLOCKED = "user_unblocked", "User's embeds unblocked"
+
+    created_at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    target = models.CharField(max_length=300, help_text="What was switched, as named then.")
+    credential = models.ForeignKey(
+        Credential,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events",
+    )
+    embed = models.ForeignKey(
+        Embed, null=True, blank=True, on_delete=models.SET_NULL, related_name="security_events"
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The user whose embeds were blocked or unblocked.",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField(
+        max_length=150, blank=True, help_text="Who did it (a username, or the command)."
+    )
+    reason = models.TextField(blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        # No secret can be in here: targets are names and client IDs only.
+        return f"{self.get_kind_display()}: {self.target} at {self.created_at:%Y-%m-%d %H:%M:%S}"
