@@ -51,6 +51,8 @@ from .schema import (
 )
 
 DEFAULT_REVOKED_REASON = "Revoked in the sigma_config file."
+DEFAULT_DISABLED_REASON = "Disabled in the sigma_config file."
+DEFAULT_BLOCKED_REASON = "Blocked in the sigma_config file."
 
 
 @dataclass
@@ -393,10 +395,15 @@ class _Planner:
             changed |= current != wanted
 
         def apply(item=item, values=values, controls=controls):
-            obj, _ = Embed.objects.update_or_create(
-                slug=item["slug"],
-                defaults={**values, "credential": Credential.objects.get(name=item["credential"])},
-            )
+            # Through the service, so switching the embed off or to another
+            # credential is recorded as from the admin.
+            obj = Embed.objects.filter(slug=item["slug"]).first() or Embed(slug=item["slug"])
+            switching_off = obj.pk is not None and obj.is_enabled and not values["is_enabled"]
+            _assign(obj, values)
+            if switching_off and not obj.disabled_reason.strip():
+                obj.disabled_reason = DEFAULT_DISABLED_REASON  # disabling needs a reason
+            obj.credential = Credential.objects.get(name=item["credential"])
+            obj = services.save_embed(embed=obj)
             obj.teams.set(Team.objects.filter(name__in=item["teams"]))
             ids = [c["control_id"] for c in controls]
             obj.controls.exclude(control_id__in=ids).delete()
@@ -459,9 +466,15 @@ class _Planner:
         def apply(user=user, item=item):
             obj, _ = SigmaProfile.objects.get_or_create(user=user)
             obj.sigma_email = item["sigma_email"]
+            blocking = item["is_blocked"] and not obj.is_blocked
             obj.is_blocked = item["is_blocked"]
             obj.blocked_reason = item["blocked_reason"]
-            _apply_mapping(obj, item)
+            if blocking and not obj.blocked_reason.strip():
+                obj.blocked_reason = DEFAULT_BLOCKED_REASON  # blocking needs a reason
+            # Through the service, so blocking or unblocking is recorded as from the admin.
+            _apply_mapping(obj, item, save=lambda profile: services.save_sigma_profile(
+                profile=profile
+            ))
             obj.attributes.exclude(attribute__name__in=list(item["attributes"])).delete()
             for name, value in item["attributes"].items():
                 SigmaProfileAttribute.objects.update_or_create(
@@ -499,14 +512,18 @@ def _mapping_differs(mapping, item: dict) -> bool:
     ) != set(item["teams"])
 
 
-def _apply_mapping(mapping, item: dict) -> None:
-    """Set a user or group mapping's account type and teams from the file, and save."""
+def _apply_mapping(mapping, item: dict, *, save: Callable[[Any], Any] | None = None) -> None:
+    """Set a user or group mapping's account type and teams from the file, and save
+    (with ``save`` when given: a user's mapping goes through its service)."""
     mapping.account_type = (
         AccountType.objects.get(name=item["account_type"])
         if item["account_type"] is not None
         else None
     )
-    mapping.save()
+    if save is None:
+        mapping.save()
+    else:
+        save(mapping)
     mapping.teams.set(Team.objects.filter(name__in=item["teams"]))
 
 
