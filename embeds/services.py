@@ -579,7 +579,7 @@ def save_embed(*, embed: Embed, actor=None) -> Embed:
     Many-to-many fields (teams) are the caller's (the form's ``save_m2m``).
     """
     with transaction.atomic():
-        if embed.pk is None:
+        if embed._state.adding:  # a new embed: nothing to switch yet
             embed.save()
             return embed
         stored = Embed.objects.select_for_update().get(pk=embed.pk)
