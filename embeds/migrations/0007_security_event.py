@@ -24,7 +24,7 @@ def record_current_revocations(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('embeds', '0005_access_record_tag_source'),
+        ('embeds', '0006_registry_sigma_ids'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
