@@ -24,7 +24,7 @@ def record_current_revocations(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('embeds', '0006_registry_sigma_ids'),
+        ('embeds', '0007_accessrecord_activity_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
