@@ -18,6 +18,7 @@ from tests.security.test_settings_env import GOOD_FERNET, GOOD_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+METRICS = "m" * 40
 
 
 @pytest.mark.django_db
@@ -91,7 +92,9 @@ def test_gunicorn_refuses_to_start_with_unapplied_migrations(tmp_path):
 
 def test_gunicorn_serves_probes_after_migrate(tmp_path):
     port = _free_port()
-    env = _server_env(tmp_path, PORT=str(port), LOG_FORMAT="json", ACCESS_LOG="true")
+    env = _server_env(
+        tmp_path, PORT=str(port), LOG_FORMAT="json", ACCESS_LOG="true", METRICS_TOKEN=METRICS
+    )
     subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
         cwd=ROOT,
@@ -123,6 +126,13 @@ def test_gunicorn_serves_probes_after_migrate(tmp_path):
             assert response.status == 200
             assert response.headers["X-Request-ID"] == "probe-000000000001"
             assert b'"status": "ok"' in response.read()
+        # /metrics in gunicorn's multiprocess mode (PROMETHEUS_MULTIPROC_DIR).
+        request = urllib.request.Request(  # noqa: S310
+            f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+            assert response.headers["Content-Type"].startswith("text/plain")
     finally:
         server.terminate()
         server.wait(timeout=30)
