@@ -20,7 +20,7 @@ from ..activity import Activity, EmbedActivity, activity_summary
 WINDOWS = (7, 30, 90)  # days offered on the page
 DEFAULT_WINDOW = 30
 TOP_EMBEDS = 12  # charts drawn; the rest are summed in the table only
-BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 10, 2, 80
+CHART_WIDTH, CHART_HEIGHT, BAR_GAP = 720, 80, 2  # bars share the width, at least 4 px
 
 
 @dataclass(frozen=True)
@@ -41,19 +41,21 @@ class Chart:
     busiest_day: int
     width: int
     height: int
+    bar_width: int
     bars: tuple[Bar, ...]
 
 
 def chart_for(embed: EmbedActivity) -> Chart:
     """Stacked bars (issued below, refused above), scaled to the embed's busiest day."""
     scale = CHART_HEIGHT / embed.busiest_day if embed.busiest_day else 0.0
+    slot = max(CHART_WIDTH // max(len(embed.days), 1), 4 + BAR_GAP)
     bars = []
     for position, day in enumerate(embed.days):
         issued_height = day.issued * scale
         refused_height = day.refused * scale
         bars.append(
             Bar(
-                x=position * (BAR_WIDTH + BAR_GAP),
+                x=position * slot,
                 issued_y=CHART_HEIGHT - issued_height,
                 issued_height=issued_height,
                 refused_y=CHART_HEIGHT - issued_height - refused_height,
@@ -66,8 +68,9 @@ def chart_for(embed: EmbedActivity) -> Chart:
         issued=embed.issued,
         refused=embed.refused,
         busiest_day=embed.busiest_day,
-        width=len(bars) * (BAR_WIDTH + BAR_GAP),
+        width=len(bars) * slot,
         height=CHART_HEIGHT,
+        bar_width=slot - BAR_GAP,
         bars=tuple(bars),
     )
 
