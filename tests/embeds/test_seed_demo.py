@@ -32,6 +32,8 @@ def test_seed_demo_creates_the_personas_and_is_idempotent(settings, capsys):
     )
     assert identity.attributes == {"region": "West"}
     assert identity_for(User.objects.get(username="bob")).teams == ()
+    elena = identity_for(User.objects.get(username="elena"))
+    assert (elena.teams, elena.attributes) == (("Sales",), {"region": "East"})
     assert User.objects.get(username="admin").is_superuser
     assert alice.check_password("demo")
     assert Credential.objects.count() == 1

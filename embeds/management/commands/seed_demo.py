@@ -43,7 +43,7 @@ DEMO_EMBEDS = (
 class Command(BaseCommand):
     help = (
         "Create the demo credential (pointing at the local Sigma emulator), teams, "
-        "two embeds and the users alice, bob and admin (password 'demo'). Safe to "
+        "two embeds and the users alice, elena, bob and admin (password 'demo'). Safe to "
         "run again. Refused unless DEBUG is on or --force is given."
     )
 
@@ -110,8 +110,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo data ready: credential {credential.name!r} (client ID "
             f"{credential.client_id}, fingerprint {credential.secret_fingerprint}).\n"
-            "Sign in as alice / demo (team Sales, View, region=West), bob / demo "
-            "(no team) or admin / demo (admin site)."
+            "Sign in as alice / demo (team Sales, View, region=West), elena / demo "
+            "(the same, region=East), bob / demo (no team) or admin / demo (admin site)."
         )
         if emulator_output.getvalue():
             self.stdout.write(emulator_output.getvalue().rstrip("\n"))
@@ -152,6 +152,7 @@ class Command(BaseCommand):
             ("alice", "alice@example.com", "Alice", "Anders", False),
             ("bob", "bob@example.com", "Bob", "Brown", False),
             ("admin", "admin@example.com", "Ada", "Admin", True),
+            ("elena", "elena@example.com", "Elena", "East", False),
         )
         for username, email, first, last, is_admin in people:
             user, created = User.objects.get_or_create(
@@ -162,14 +163,18 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
             user.is_staff = user.is_superuser = is_admin
             user.save()
-        alice = User.objects.get(username="alice")
-        profile, _ = SigmaProfile.objects.get_or_create(user=alice)
-        profile.account_type = view
-        profile.save()
-        profile.teams.add(sales)
-        SigmaProfileAttribute.objects.update_or_create(
-            profile=profile, attribute=region, defaults={"value": "West"}
-        )
+        # alice and elena: the same team and embeds, different regions, so the
+        # emulator's row-level security shows each their own rows.
+        for username, region_value in (("alice", "West"), ("elena", "East")):
+            profile, _ = SigmaProfile.objects.get_or_create(
+                user=User.objects.get(username=username)
+            )
+            profile.account_type = view
+            profile.save()
+            profile.teams.add(sales)
+            SigmaProfileAttribute.objects.update_or_create(
+                profile=profile, attribute=region, defaults={"value": region_value}
+            )
         bob = User.objects.get(username="bob")
         bob_profile, _ = SigmaProfile.objects.get_or_create(user=bob)
         bob_profile.account_type = view
