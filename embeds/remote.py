@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -216,14 +217,18 @@ class RegistryChange:
         return self.action == RETIRE and bool(self.used_by)
 
 
+#: The registry models (each has ``name`` and ``sigma_id``).
+RegistryModel = type[Team] | type[AccountType] | type[UserAttribute]
+
+
 @dataclass(frozen=True)
 class _Registry:
     kind: str
-    model: type[models.Model]
+    model: RegistryModel
     fetch: Callable[[SigmaAPIClient], list[dict]]
     id_key: str
     name_keys: tuple[str, ...]
-    users: Callable[[models.Model], tuple[str, ...]]
+    users: Callable[[Any], tuple[str, ...]]
 
 
 def _team_users(team: Team) -> tuple[str, ...]:
@@ -301,7 +306,7 @@ def plan_registry_sync(client: SigmaAPIClient) -> list[RegistryChange]:
     changes: list[RegistryChange] = []
     for registry in REGISTRIES:
         sigma = _sigma_rows(registry, client)
-        host = list(registry.model.objects.all())
+        host: list[Team | AccountType | UserAttribute] = list(registry.model.objects.all())
         by_id = {row.sigma_id: row for row in host if row.sigma_id}
         by_name = {row.name: row for row in host}
         matched: set[int] = set()
@@ -326,7 +331,7 @@ def plan_registry_sync(client: SigmaAPIClient) -> list[RegistryChange]:
     return changes
 
 
-def registry_model(kind: str) -> type[models.Model]:
+def registry_model(kind: str) -> RegistryModel:
     return next(r.model for r in REGISTRIES if r.kind == kind)
 
 
