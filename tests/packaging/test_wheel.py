@@ -8,7 +8,9 @@ a page using ``{% sigma_embed %}``, and loads the signed URL that page renders
 from the emulator, which must accept it.
 
 Kept fast: the venv is made without pip (this venv's pip installs into it with
-``--python``), wheels come from pip's cache, nothing resolves dependencies.
+``--python``), nothing resolves dependencies, and the pinned wheels are kept in a
+wheelhouse inside this venv (``.venv/wheelhouse``, filled from pip's cache the first
+time), so later runs install offline, without byte-compiling.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from tests.emulator.conftest import WORKBOOK_PATH
 
@@ -128,6 +131,22 @@ def pinned_closure(requirements: list[str]) -> list[str]:
     return sorted(pins.values())
 
 
+def wheelhouse(pins: list[str]) -> Path:
+    """A folder holding a wheel for every pin, built or fetched only when missing."""
+    house = Path(sys.prefix) / "wheelhouse"
+    house.mkdir(exist_ok=True)
+    present = {parse_wheel_filename(path.name)[:2] for path in house.glob("*.whl")}
+    missing = []
+    for pin in pins:
+        name, version = pin.split("==")
+        if (canonicalize_name(name), Version(version)) not in present:
+            missing.append(pin)
+    if missing:
+        fetch = ["wheel", "--quiet", "--no-deps", "--wheel-dir", house]
+        run(sys.executable, "-m", "pip", *fetch, *missing, cwd=house)
+    return house
+
+
 def requirements_of_wheel(wheel: Path) -> list[str]:
     with zipfile.ZipFile(wheel) as archive:
         (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
@@ -194,7 +213,11 @@ def test_wheel_in_a_startproject_site_renders_an_embed_the_emulator_accepts(
     python = make_fresh_venv(tmp_path / "venv")
     pip = [sys.executable, "-m", "pip", "--python", str(python)]
     pins = pinned_closure(requirements_of_wheel(wheel))
-    run(*pip, "install", "--quiet", "--no-deps", wheel, *pins, cwd=tmp_path)
+    house = wheelhouse(pins)
+    # Offline from the wheelhouse, and without byte-compiling (Python compiles what it
+    # imports): 5 s instead of ~25 s on a busy 2-core machine.
+    offline = ["--no-index", "--find-links", house, "--no-deps", "--no-compile"]
+    run(*pip, "install", "--quiet", *offline, wheel, *pins, cwd=tmp_path)
     # The wheel's declared dependencies are all met by what was installed.
     run(*pip, "check", cwd=tmp_path)
 
