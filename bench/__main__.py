@@ -6,10 +6,15 @@
 What is timed (median of --repeat runs of --n calls each):
   jwt_encode      PyJWT's jwt.encode of the same claims: the floor of any signer.
   build_and_sign  embeds.signing: claims + token + URL, no database.
-  issue_url       embeds.services.issue_embed_url: lock the credential row, check
-                  access, decrypt and verify the secret, sign, record the audit row.
+  issue_url       embeds.services.issue_embed_url as the page calls it: the cached
+                  snapshot, the checks, sign, the audit INSERT ... SELECT.
+  issue_fresh     the same from an Embed (admin preview, command): read afresh.
   page_view       GET /embeds/<slug>/ through Django's test client (session, CSRF,
                   CSP, template), signed afresh on every request.
+  refresh         POST /embeds/<slug>/url/ (the JSON refresh endpoint).
+
+The "SQL" column is the number of statements one warm call runs. Sessions are
+kept in the cache (SESSION_ENGINE), as in production.
 
 Ratios are printed against jwt_encode and against issue_url, so they compare on any
 machine; absolute times are shown for orientation only. Nothing here is asserted.
@@ -60,6 +65,7 @@ def main() -> int:
         # The limiter stays on (its cache hit is part of the cost), but high enough
         # that thousands of calls by one user are not refused.
         settings.SIGMA_RATE_LIMIT = "100000000/60"
+        settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
         call_command("seed_demo", "--force", verbosity=0)
         return run(args, Client)
     finally:
@@ -98,9 +104,14 @@ def run(args, Client) -> int:
         token = signing.sign_token(claims(), secret=secret, client_id=client_id)
         signing.build_embed_url(embed.url, token=token, interface_options=embed.interface_options())
 
-    def issue_url() -> None:
-        from embeds.services import issue_embed_url
+    from embeds.services import issue_embed_url
+    from embeds.snapshots import embed_snapshot
 
+    def issue_url() -> None:
+        target = embed_snapshot(slug=embed.slug)
+        issue_embed_url(user=alice, embed=target, source=AccessRecord.Source.PAGE)
+
+    def issue_fresh() -> None:
         issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE)
 
     client = Client()
@@ -112,15 +123,31 @@ def run(args, Client) -> int:
         if response.status_code != 200:
             raise SystemExit(f"page view failed with {response.status_code}")
 
+    refresh_path = f"/embeds/{embed.slug}/url/"
+
+    def refresh() -> None:
+        response = client.post(refresh_path, data="{}", content_type="application/json")
+        if response.status_code != 200:
+            raise SystemExit(f"refresh failed with {response.status_code}")
+
     cases = {
         "jwt_encode": jwt_encode,
         "build_and_sign": build_and_sign,
         "issue_url": issue_url,
+        "issue_fresh": issue_fresh,
         "page_view": page_view,
+        "refresh": refresh,
     }
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     results: dict[str, float] = {}
+    statements: dict[str, int] = {}
     for name, call in cases.items():
         call()  # warm up
+        with CaptureQueriesContext(connection) as queries:
+            call()
+        statements[name] = len(queries)
         runs = []
         for _ in range(args.repeat):
             start = time.perf_counter()
@@ -129,14 +156,13 @@ def run(args, Client) -> int:
             runs.append((time.perf_counter() - start) / args.n)
         results[name] = statistics.median(runs)
 
-    from django.db import connection
-
     print(f"database: {connection.vendor}; {args.n} calls x {args.repeat} runs, median per call")
-    print(f"{'case':<16}{'per call':>12}{'x jwt_encode':>14}{'x issue_url':>13}")
+    print(f"{'case':<16}{'per call':>12}{'x jwt_encode':>14}{'x issue_url':>13}{'SQL':>6}")
     for name, seconds in results.items():
         print(
             f"{name:<16}{seconds * 1e6:>10.0f}us"
             f"{seconds / results['jwt_encode']:>14.1f}{seconds / results['issue_url']:>13.2f}"
+            f"{statements[name]:>6}"
         )
     return 0
 

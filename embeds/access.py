@@ -16,9 +16,10 @@ from .exceptions import (
 )
 from .identity import SigmaIdentity, identity_for
 from .models import AccessRecord, Embed, EmbedQuerySet
+from .snapshots import EmbedSnapshot, identity_of
 
 
-def check_access(*, user, embed: Embed) -> SigmaIdentity:
+def check_access(*, user, embed: EmbedSnapshot) -> SigmaIdentity:
     """Return the identity to sign for ``user`` on ``embed``, or raise a Refusal.
 
     Rules, in order (the first that fails is the one reported): the user is
@@ -28,18 +29,21 @@ def check_access(*, user, embed: Embed) -> SigmaIdentity:
     revoked (``CredentialInactive``); a non-Admin owner's credential would sign in
     someone other than the owner (``OwnerMismatch``, Sigma's own rule); the stored
     URL no longer validates (``EmbedMisconfigured``). The secret itself is checked
-    when signing (``Credential.signing_secret``).
+    when signing (``snapshots.signing_secret``).
+
+    Reads the snapshot and the identity through the cache of ``embeds.snapshots``
+    (``embed.generation`` None reads afresh); the audit insert re-checks the
+    credential and the embed in the database (``services.record_issue``).
     """
     # Security: a deactivated account signs nobody in, whoever asks (the page,
     # refresh, an admin's preview, sigma_embed_url): Django keeps is_active=False
     # users from signing in, but a preview or a command acts on their behalf.
     if not getattr(user, "is_active", False):
         raise UserInactive(f"User {user.get_username()!r} is deactivated.")
-    identity = identity_for(user)
-    embed_team_ids = set(embed.teams.values_list("id", flat=True))
-    if not identity.team_ids & embed_team_ids:
+    identity = identity_of(user, generation=embed.generation)
+    if not identity.team_ids & embed.team_ids:
         raise NoTeam(f"User {user.get_username()!r} shares no team with embed {embed.slug!r}.")
-    if not embed.is_enabled:
+    if not embed.embed.is_enabled:
         raise EmbedDisabled(f"Embed {embed.slug!r} is disabled.")
     credential = embed.credential
     if not credential.is_active:
@@ -57,7 +61,7 @@ def check_access(*, user, embed: Embed) -> SigmaIdentity:
             "sign in its owner."
         )
     try:
-        embed.content  # noqa: B018  (parses and validates the stored URL)
+        embed.embed.content  # noqa: B018  (parses and validates the stored URL)
     except ValidationError:
         raise EmbedMisconfigured(f"Embed {embed.slug!r} has an invalid URL.") from None
     return identity

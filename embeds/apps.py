@@ -8,3 +8,8 @@ class EmbedsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the system checks: embeds.E0xx/W0xx and the security E1xx/W1xx.
         from . import checks, security_checks  # noqa: F401
+        from .snapshots import connect_invalidation
+
+        # Every write that can change what the issuing path caches moves the
+        # cache generation forward (embeds.snapshots, docs/architecture.md).
+        connect_invalidation()

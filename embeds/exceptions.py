@@ -122,6 +122,17 @@ class RateLimited(Refusal):
         super().__init__(detail)
 
 
+class ChangedWhileSigning(Refusal):
+    """The credential or embed changed between the checks and the audit insert,
+    twice in a row (embeds.services.issue_embed_url reads afresh once)."""
+
+    code = "changed_while_signing"
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    title = "Embedded content is changing"
+    message = "This content's settings changed while it was being opened."
+    fixer = "Reload the page; if it is refused again, an administrator has switched it off."
+
+
 ALL_REFUSALS: tuple[type[Refusal], ...] = (
     CredentialInactive,
     CredentialBroken,
@@ -135,4 +146,5 @@ ALL_REFUSALS: tuple[type[Refusal], ...] = (
     NoAccountType,
     AmbiguousAccountType,
     RateLimited,
+    ChangedWhileSigning,
 )

@@ -12,15 +12,25 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import metrics, ratelimit, remote, signing
+from . import metrics, ratelimit, remote, signing, snapshots
 from .access import check_access, token_lifetime
-from .exceptions import EmbedMisconfigured, Refusal
+from .conf import sigma_settings
+from .exceptions import (
+    ChangedWhileSigning,
+    CredentialBroken,
+    EmbedDisabled,
+    EmbedMisconfigured,
+    Refusal,
+)
+from .identity import SigmaIdentity, identity_from_mappings
 from .models import (
     AccessRecord,
     Credential,
@@ -30,6 +40,7 @@ from .models import (
     SigmaProfile,
 )
 from .redaction import redact_untrusted
+from .snapshots import EmbedSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +69,7 @@ class SignedEmbed:
 def issue_embed_url(
     *,
     user,
-    embed: Embed,
+    embed: Embed | EmbedSnapshot,
     source: str,
     client_ip: str | None = None,
     ttl: int | None = None,
@@ -68,75 +79,53 @@ def issue_embed_url(
 ) -> SignedEmbed:
     """Sign a new single-use URL for ``user`` on ``embed``, and record it.
 
-    Claims come only from the user's stored mapping (``check_access``), never from
+    Claims come only from the user's identity (``check_access``), never from
     request input. Refusals (``embeds.exceptions``) are recorded with their rule
     and re-raised. ``actor`` is the admin previewing as ``user``; such tokens are
-    marked as previews. The credential row is locked while signing, so once a
-    revocation has committed no further token is issued with it.
+    marked as previews.
+
+    ``embed`` is a snapshot read through the shared cache (the page and the
+    refresh endpoint, ``embeds.snapshots``) or an ``Embed`` (admin preview,
+    command), which is read afresh from the database. The URL is returned only
+    once its audit row is inserted, and that insert succeeds only while the
+    credential is active with the secret that signed and the embed is enabled
+    (:func:`record_issue`): once a revoke has returned, no process issues another
+    URL with that credential. Signers never wait for one another.
     """
     now = now or timezone.now()
-    is_preview = source == AccessRecord.Source.PREVIEW
+    target = embed if isinstance(embed, EmbedSnapshot) else None
+    attempt = partial(
+        _sign_and_record,
+        user=user,
+        source=source,
+        client_ip=client_ip,
+        ttl=ttl,
+        now=now,
+        actor=actor,
+        control_values=control_values or [],
+    )
     try:
         # Abuse limit first, on every path, so refused attempts count too.
         ratelimit.check_issue_rate(user=user, actor=actor, now=now.timestamp())
-        with transaction.atomic():
-            credential = Credential.objects.select_for_update().get(pk=embed.credential_id)
-            embed.credential = credential
-            identity = check_access(user=user, embed=embed)
-            secret = credential.signing_secret()
-            lifetime = token_lifetime(embed=embed, source=source, ttl=ttl)
-            issued = int(now.timestamp())
-            jti = str(uuid.uuid4())
-            try:
-                claims = signing.build_claims(
-                    client_id=credential.client_id,
-                    email=identity.email,
-                    account_type=identity.account_type,
-                    teams=list(identity.teams),
-                    user_attributes=identity.attributes,
-                    now=issued,
-                    ttl=lifetime,
-                    jti=jti,
-                )
-                token = signing.sign_token(claims, secret=secret, client_id=credential.client_id)
-                controls = [
-                    (c.control_id, c.default_value) for c in embed.controls.all() if c.default_value
-                ]
-                url = signing.build_embed_url(
-                    embed.content.url,
-                    token=token,
-                    interface_options=embed.interface_options(),
-                    control_values=_merge_controls(controls, control_values or []),
-                )
-            except signing.SigningError as exc:
-                raise EmbedMisconfigured(f"Embed {embed.slug!r}: {exc}.") from None
-            expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
-            AccessRecord.objects.create(
-                created_at=now,
-                outcome=AccessRecord.Outcome.ISSUED,
-                source=source,
-                is_preview=is_preview,
-                user=user,
-                username=user.get_username(),
-                actor=actor,
-                sigma_email=identity.email,
-                embed=embed,
-                embed_slug=embed.slug,
-                credential=credential,
-                client_id=credential.client_id,
-                jti=jti,
-                expires_at=expires_at,
-                client_ip=client_ip,
-            )
-            if credential.last_used_at is None or (
-                now - credential.last_used_at >= LAST_USED_GRANULARITY
-            ):
-                Credential.objects.filter(pk=credential.pk).update(last_used_at=now)
+        signed = attempt(target) if target is not None else None
+        if signed is None:
+            if target is not None:
+                # The database disagreed with the cached snapshot (a write the
+                # cache has not caught up with, or one racing this request).
+                snapshots.bump_generation()
+            target = _read_afresh(target.pk if target is not None else embed.pk)
+            signed = attempt(target)
+            if signed is None:
+                # Changed again between that read and the insert (a revoke racing
+                # this request, usually): report the rule the rows now break.
+                target = _read_afresh(target.pk)
+                check_access(user=user, embed=target)
+                raise ChangedWhileSigning(f"Embed {target.slug!r} changed while signing.")
     except Refusal as refusal:
         record_refusal(
             refusal,
             user=user,
-            embed=embed,
+            embed=target or embed,
             source=source,
             client_ip=client_ip,
             actor=actor,
@@ -145,21 +134,181 @@ def issue_embed_url(
         raise
     logger.info(
         "Issued Sigma embed URL jti=%s embed=%s user=%s credential=%s source=%s",
-        jti,
-        embed.slug,
+        signed.jti,
+        target.slug,
         user.pk,
-        credential.client_id,
+        target.credential.client_id,
         source,
     )
     metrics.count_issued(source=source)
+    return signed
+
+
+def _read_afresh(pk: int) -> EmbedSnapshot:
+    target = snapshots.load_embed(pk=pk)
+    if target is None:
+        raise EmbedDisabled(f"Embed pk={pk} no longer exists.")
+    return target
+
+
+@sensitive_variables("secret", "url")
+def _sign_and_record(
+    target: EmbedSnapshot,
+    *,
+    user,
+    source: str,
+    client_ip: str | None,
+    ttl: int | None,
+    now: datetime,
+    actor,
+    control_values: list[tuple[str, str]],
+) -> SignedEmbed | None:
+    """Check, sign and record once; None when the database refused the record.
+
+    A cached snapshot whose secret does not decrypt also gives None: the stored
+    ciphertext may have been re-encrypted since, so the caller reads afresh.
+    """
+    identity = check_access(user=user, embed=target)
+    try:
+        secret = snapshots.signing_secret(target.credential)
+    except CredentialBroken:
+        if target.generation is None:
+            raise
+        return None
+    claims, url = sign_url(
+        target,
+        identity=identity,
+        secret=secret,
+        now=now,
+        ttl=token_lifetime(embed=target.embed, source=source, ttl=ttl),
+        control_values=control_values,
+    )
+    expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
+    record = AccessRecord(
+        created_at=now,
+        outcome=AccessRecord.Outcome.ISSUED,
+        source=source,
+        is_preview=source == AccessRecord.Source.PREVIEW,
+        user=user,
+        username=user.get_username(),
+        actor=actor,
+        sigma_email=identity.email,
+        embed_id=target.pk,
+        embed_slug=target.slug,
+        credential_id=target.credential.pk,
+        client_id=target.credential.client_id,
+        jti=claims["jti"],
+        expires_at=expires_at,
+        client_ip=client_ip,
+    )
+    if not record_issue(record, target=target, user=user):
+        return None
+    touch_last_used(target.credential.pk, now=now)
     return SignedEmbed(
         url=signing.SignedURL(url),  # repr() hides the token (tracebacks, debug logs)
-        jti=jti,
+        jti=claims["jti"],
         issued_at=now,
         expires_at=expires_at,
-        header=signing.build_header(credential.client_id),
+        header=signing.build_header(target.credential.client_id),
         claims=claims,
     )
+
+
+@sensitive_variables("secret", "token", "url")
+def sign_url(
+    target: EmbedSnapshot,
+    *,
+    identity: SigmaIdentity,
+    secret: str,
+    now: datetime,
+    ttl: int,
+    control_values: list[tuple[str, str]],
+) -> tuple[dict, str]:
+    """The claims and the signed URL for ``identity`` on ``target`` (no I/O)."""
+    client_id = target.credential.client_id
+    try:
+        claims = signing.build_claims(
+            client_id=client_id,
+            email=identity.email,
+            account_type=identity.account_type,
+            teams=list(identity.teams),
+            user_attributes=identity.attributes,
+            now=int(now.timestamp()),
+            ttl=ttl,
+            jti=str(uuid.uuid4()),
+        )
+        token = signing.sign_token(claims, secret=secret, client_id=client_id)
+        defaults = [(c.control_id, c.default_value) for c in target.controls if c.default_value]
+        url = signing.build_embed_url(
+            target.embed.content.url,
+            token=token,
+            interface_options=target.embed.interface_options(),
+            control_values=_merge_controls(defaults, control_values),
+        )
+    except signing.SigningError as exc:
+        raise EmbedMisconfigured(f"Embed {target.slug!r}: {exc}.") from None
+    return claims, url
+
+
+def record_issue(record: AccessRecord, *, target: EmbedSnapshot, user) -> bool:
+    """Insert the audit row of an issued URL if the database still allows it.
+
+    This single ``INSERT ... SELECT`` is the commit point of issuing: it inserts
+    the row only while the credential is active and still has the secret that
+    signed (its fingerprint), the embed is enabled and still on that credential,
+    and (with the default identity resolver) the user's mapping is not blocked.
+    Returns whether the row was inserted; the URL must be discarded otherwise.
+
+    On PostgreSQL the credential and embed rows are read ``FOR SHARE``: signers do
+    not block one another, but a revoke (``UPDATE``/``FOR UPDATE``) waits for the
+    inserts in flight, and an insert that starts while a revoke is in flight waits
+    for it and then sees the revoked row. So when a revoke returns, every URL
+    issued with the credential already has its committed row, and no later insert
+    succeeds. SQLite runs one write at a time, which gives the same order.
+    """
+    fields = [f for f in AccessRecord._meta.local_concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
+    # Parameters in a SELECT list have no type on PostgreSQL: cast to the column's.
+    values = ", ".join(
+        f"CAST(%s AS {f.cast_db_type(connection)})" if postgres else "%s" for f in fields
+    )
+    params = [f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields]
+    # S608: the SQL text holds only table and column names from the models; every
+    # value is a parameter.
+    not_blocked = ""
+    if sigma_settings.identity_resolver() is identity_from_mappings:
+        not_blocked = (
+            f"AND NOT EXISTS (SELECT 1 FROM {quote(SigmaProfile._meta.db_table)} p"  # noqa: S608
+            " WHERE p.user_id = %s AND p.is_blocked = %s)"
+        )
+    sql = (
+        f"INSERT INTO {quote(AccessRecord._meta.db_table)}"  # noqa: S608
+        f" ({', '.join(quote(f.column) for f in fields)})"
+        f" SELECT {values}"
+        f" FROM {quote(Credential._meta.db_table)} c"
+        f" JOIN {quote(Embed._meta.db_table)} e ON e.credential_id = c.id"
+        " WHERE c.id = %s AND c.is_active = %s AND c.secret_fingerprint = %s"
+        " AND e.id = %s AND e.is_enabled = %s "
+        f"{not_blocked}{' FOR SHARE OF c, e' if postgres else ''}"
+    )
+    params += [target.credential.pk, True, target.credential.secret_fingerprint, target.pk, True]
+    if not_blocked:
+        params += [user.pk, True]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def touch_last_used(credential_pk: int, *, now: datetime) -> None:
+    """Set ``last_used_at`` at most once per LAST_USED_GRANULARITY across all processes.
+
+    Informational only; the shared cache elects one request per interval, so the
+    credential row is written once a minute, not on every view.
+    """
+    key = f"{snapshots.KEY_PREFIX}:last-used:{credential_pk}"
+    if cache.add(key, 1, timeout=int(LAST_USED_GRANULARITY.total_seconds())):
+        Credential.objects.filter(pk=credential_pk).update(last_used_at=now)
 
 
 def _merge_controls(
@@ -174,7 +323,7 @@ def record_refusal(
     refusal: Refusal,
     *,
     user,
-    embed: Embed | None,
+    embed: Embed | EmbedSnapshot | None,
     source: str,
     client_ip: str | None = None,
     actor=None,
@@ -203,9 +352,9 @@ def record_refusal(
         user=user if getattr(user, "pk", None) else None,
         username=user.get_username() if user is not None else "",
         actor=actor,
-        embed=embed,
+        embed_id=embed.pk if embed else None,
         embed_slug=embed.slug if embed else "",
-        credential=credential,
+        credential_id=credential.pk if credential else None,
         client_id=credential.client_id if credential else "",
         client_ip=client_ip,
     )

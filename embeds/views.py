@@ -16,8 +16,8 @@ from http import HTTPStatus
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
@@ -30,6 +30,7 @@ from .exceptions import RateLimited, Refusal, UserBlocked
 from .http import allow_sigma_frames, mark_signed_url_response
 from .identity import identity_for
 from .models import AccessRecord, Embed
+from .snapshots import EmbedSnapshot, embed_snapshot
 from .validators import validate_control_value
 
 logger = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "embeds/home.html", {"embeds": embeds, "blocked": blocked})
 
 
-def query_control_values(embed: Embed, query) -> list[tuple[str, str]]:
+def query_control_values(embed: EmbedSnapshot, query) -> list[tuple[str, str]]:
     """Control values the page's query string sets, for allowlisted controls only.
 
     Only controls marked "page may set it" are read; every other parameter is
@@ -129,7 +130,7 @@ def query_control_values(embed: Embed, query) -> list[tuple[str, str]]:
     ``InvalidEmbedRequest``; nothing is silently dropped or trimmed.
     """
     values: list[tuple[str, str]] = []
-    for control in embed.controls.all():
+    for control in embed.controls:
         if not control.allow_from_query or control.control_id not in query:
             continue
         value = ",".join(query.getlist(control.control_id))
@@ -211,16 +212,20 @@ def embed_frame(
 @never_cache  # the page carries a single-use signed URL: never store or reuse it
 @login_required
 def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
-    embed = get_object_or_404(Embed.objects.select_related("credential"), slug=slug)
+    # Through the shared cache (embeds.snapshots): no query when it is warm.
+    target = embed_snapshot(slug=slug)
+    if target is None:
+        raise Http404(MSG_NOT_FOUND)
+    embed = target.embed
     try:
-        controls = query_control_values(embed, request.GET)
+        controls = query_control_values(target, request.GET)
         place = query_place_options(request.GET)
     except InvalidEmbedRequest as problem:
         return render_refusal(request, problem, embed=embed)
     try:
         signed = services.issue_embed_url(
             user=request.user,
-            embed=embed,
+            embed=target,
             source=AccessRecord.Source.PAGE,
             client_ip=client_ip(request),
             control_values=controls,
@@ -321,18 +326,18 @@ def embed_refresh(request: HttpRequest, slug: str) -> JsonResponse:
     Body (JSON, optional): ``bookmark`` or ``explore`` to re-open the user's place.
     The query string is read like the page's (allowlisted control values only).
     """
-    embed = _embed_or_none(slug)
-    if embed is None:
+    target = embed_snapshot(slug=slug)
+    if target is None:
         return _not_found()
     try:
         place = place_options(read_json_object(request))
-        controls = query_control_values(embed, request.GET)
+        controls = query_control_values(target, request.GET)
     except InvalidEmbedRequest as problem:
         return json_error(problem)
     try:
         signed = services.issue_embed_url(
             user=request.user,
-            embed=embed,
+            embed=target,
             source=AccessRecord.Source.REFRESH,
             client_ip=client_ip(request),
             control_values=controls,

@@ -1,6 +1,7 @@
 """Revoking a credential while other threads sign with it: once the revoke has
-committed, no further token is issued for it (the credential row is locked with
-SELECT ... FOR UPDATE while signing). Needs PostgreSQL: SQLite has no row locks."""
+committed, no further token is issued for it (the audit INSERT ... SELECT reads the
+credential row FOR SHARE and inserts only while it is active; docs/architecture.md).
+Needs PostgreSQL: SQLite has no row locks."""
 
 from __future__ import annotations
 
