@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.db.models.functions import Cast
 from django.views.decorators.debug import sensitive_variables
 
+from . import snapshots
 from .exceptions import CredentialBroken
 from .models import Credential
 
@@ -108,6 +109,8 @@ def reencrypt_secrets() -> ReencryptResult:
             # update() writes through the field, i.e. encrypts with the first key,
             # and leaves updated_at alone: the secret itself did not change.
             Credential.objects.filter(pk=credential.pk).update(secret=value)
+            # No signal for update(): cached snapshots hold the old ciphertext.
+            snapshots.invalidate()
             stored = stored_ciphertexts(Credential.objects.filter(pk=credential.pk))[
                 credential.pk
             ]

@@ -582,6 +582,9 @@ def sync_registries(*, changes, actor=None) -> RegistrySyncResult:
                     continue
                 row.delete()
                 counts["retire"] += 1
+        # Renames and links are QuerySet updates, which send no signals: the cached
+        # identities would keep the old team names until they expire.
+        snapshots.invalidate()
     logger.warning(
         "Synced Sigma registries by user=%s: %s added, %s renamed, %s linked, %s retired, "
         "%s kept",

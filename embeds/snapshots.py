@@ -92,7 +92,8 @@ def bump_generation() -> None:
         cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
 
 
-def _bump_now_and_after_commit() -> None:
+def invalidate() -> None:
+    """Bump the generation now and after the current transaction commits."""
     # Now: later reads in this transaction (and tests, whose transaction never
     # commits) see the change. After the commit: another process may have re-read
     # the old rows between the first bump and the commit and stored them under the
@@ -279,7 +280,7 @@ def signing_secret(credential: CredentialSnapshot) -> str:
 
 
 def _on_write(sender, **kwargs) -> None:
-    _bump_now_and_after_commit()
+    invalidate()
 
 
 def _on_user_write(sender, update_fields=None, **kwargs) -> None:
@@ -287,7 +288,7 @@ def _on_user_write(sender, update_fields=None, **kwargs) -> None:
     # sign-in would empty the cache for everyone.
     if update_fields is not None and set(update_fields) <= {"last_login", "password"}:
         return
-    _bump_now_and_after_commit()
+    invalidate()
 
 
 def watched_models() -> list[type]:

@@ -16,13 +16,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+from cryptography.fernet import Fernet, MultiFernet
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from encrypted_model_fields import fields as encrypted_fields
 
 from embeds import services, snapshots
 from embeds.identity import identity_from_mappings
+from embeds.keys import reencrypt_secrets
 from embeds.models import (
     AccessRecord,
     AccountType,
@@ -34,6 +37,7 @@ from embeds.models import (
     Team,
     secret_fingerprint,
 )
+from embeds.remote import RegistryChange
 from tests.conftest import CANARY_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -315,3 +319,36 @@ def test_sign_in_does_not_empty_the_cache(alice, alice_client, embed, user_facto
     before = snapshots.current_generation()
     Client().force_login(carol)  # saves last_login only
     assert snapshots.current_generation() == before
+
+
+def test_team_renamed_by_a_registry_sync_reaches_the_next_url(alice, alice_client, embed):
+    """The sync renames with QuerySet.update (no signals); it invalidates itself."""
+    warm(alice_client, embed, page)
+    Team.objects.filter(name="Sales").update(sigma_id="team-1")
+    services.sync_registries(
+        changes=[
+            RegistryChange(
+                kind="team", action="rename", name="Sales EMEA", sigma_id="team-1", old_name="Sales"
+            )
+        ]
+    )
+    assert claims_of(signed_url(page(alice_client, embed)))["teams"] == ["Sales EMEA"]
+
+
+def test_key_rotation_reaches_the_next_url(alice, client, embed_factory, settings, monkeypatch):
+    """Re-encrypted under a new key, then the old key removed: the cached ciphertext
+    is stale (the re-encryption is a QuerySet update) and must not break signing."""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+    def use_keys(*keys: str) -> None:
+        settings.FIELD_ENCRYPTION_KEY = list(keys)
+        monkeypatch.setattr(encrypted_fields, "CRYPTER", MultiFernet([Fernet(k) for k in keys]))
+
+    use_keys(old)
+    embed = embed_factory()
+    client.force_login(alice)
+    warm(client, embed, page)
+    use_keys(new, old)
+    assert reencrypt_secrets().reencrypted == [embed.credential.name]
+    use_keys(new)
+    assert claims_of(signed_url(page(client, embed)))["sub"] == "alice@example.com"
