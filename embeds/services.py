@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -107,25 +108,12 @@ def issue_embed_url(
     try:
         # Abuse limit first, on every path, so refused attempts count too.
         ratelimit.check_issue_rate(user=user, actor=actor, now=now.timestamp())
-        signed = attempt(target) if target is not None else None
-        if signed is None:
-            if target is not None:
-                # The database disagreed with the cached snapshot (a write the
-                # cache has not caught up with, or one racing this request).
-                snapshots.bump_generation()
-            target = _read_afresh(target.pk if target is not None else embed.pk)
-            signed = attempt(target)
-            if signed is None:
-                # Changed again between that read and the insert (a revoke racing
-                # this request, usually): report the rule the rows now break.
-                target = _read_afresh(target.pk)
-                check_access(user=user, embed=target)
-                raise ChangedWhileSigning(f"Embed {target.slug!r} changed while signing.")
+        signed, target = _issue_with_one_retry(target, pk=embed.pk, user=user, attempt=attempt)
     except Refusal as refusal:
         record_refusal(
             refusal,
             user=user,
-            embed=target or embed,
+            embed=embed,
             source=source,
             client_ip=client_ip,
             actor=actor,
@@ -142,6 +130,28 @@ def issue_embed_url(
     )
     metrics.count_issued(source=source)
     return signed
+
+
+def _issue_with_one_retry(
+    target: EmbedSnapshot | None, *, pk: int, user, attempt
+) -> tuple[SignedEmbed, EmbedSnapshot]:
+    """One attempt with the cached snapshot (if any), then one read afresh."""
+    if target is not None:
+        signed = attempt(target)
+        if signed is not None:
+            return signed, target
+        # The database disagreed with the cached snapshot (a write the cache has
+        # not caught up with, or one racing this request).
+        snapshots.bump_generation()
+    target = _read_afresh(pk)
+    signed = attempt(target)
+    if signed is None:
+        # Changed again between that read and the insert (a revoke racing this
+        # request, usually): report the rule the rows now break.
+        target = _read_afresh(pk)
+        check_access(user=user, embed=target)
+        raise ChangedWhileSigning(f"Embed {target.slug!r} changed while signing.")
+    return signed, target
 
 
 def _read_afresh(pk: int) -> EmbedSnapshot:
@@ -271,7 +281,7 @@ def record_issue(record: AccessRecord, *, target: EmbedSnapshot, user) -> bool:
     postgres = connection.vendor == "postgresql"
     # Parameters in a SELECT list have no type on PostgreSQL: cast to the column's.
     values = ", ".join(
-        f"CAST(%s AS {f.cast_db_type(connection)})" if postgres else "%s" for f in fields
+        f"CAST(%s AS {cast(Any, f).cast_db_type(connection)})" if postgres else "%s" for f in fields
     )
     params = [f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields]
     # S608: the SQL text holds only table and column names from the models; every

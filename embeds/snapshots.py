@@ -29,11 +29,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import TextField
+from django.db.models import Model, TextField
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.views.decorators.debug import sensitive_variables
@@ -157,7 +158,7 @@ def _identity_key(generation: int, user_pk) -> str:
 
 def load_embed(*, slug: str | None = None, pk: int | None = None) -> EmbedSnapshot | None:
     """Read an embed's snapshot from the database (three statements), or None."""
-    lookup = {"slug": slug} if slug is not None else {"pk": pk}
+    lookup: dict[str, object] = {"slug": slug} if slug is not None else {"pk": pk}
     embed = Embed.objects.filter(**lookup).first()
     if embed is None:
         return None
@@ -259,7 +260,7 @@ def signing_secret(credential: CredentialSnapshot) -> str:
     cache_key = (id(encrypted_fields.CRYPTER), credential.ciphertext)
     secret = _secrets.get(cache_key)
     if secret is None:
-        field = Credential._meta.get_field("secret")
+        field: Any = Credential._meta.get_field("secret")
         # Same path as loading the row (from_db_value), then the model's own
         # fail-closed check: a value that did not decrypt comes back unchanged.
         secret = Credential(
@@ -291,10 +292,10 @@ def _on_user_write(sender, update_fields=None, **kwargs) -> None:
     invalidate()
 
 
-def watched_models() -> list[type]:
+def watched_models() -> list[type[Model]]:
     """Every model a snapshot is read from, with the auto-created m2m tables."""
     User = get_user_model()
-    models = [
+    models: list[type[Model]] = [
         Credential,
         Embed,
         EmbedControl,
