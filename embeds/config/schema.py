@@ -2,8 +2,8 @@
 
 Every problem is one line keyed by its place in the file (``embeds[0].token_ttl:
 expected an integer``), so a whole file's problems can be listed at once and fixed
-in one pass. Messages never repeat a value from the file: a misplaced secret is
-named by its key only.
+in one pass. Messages never repeat a value's content: a misplaced secret is named
+by its key only, and names are quoted at most 40 characters long (:func:`quoted`).
 
 Limits, checked before the models see anything: the file is at most
 :data:`MAX_BYTES` and nests lists and objects at most :data:`MAX_DEPTH` deep (the
@@ -56,7 +56,7 @@ MSG_ENV_PREFIX = (
     "must start with %(prefix)s: only those environment variables may hold an embed secret"
 )
 MSG_SECRET_IN_FILE = "secrets never go in the file; name an environment variable in secret_env"  # noqa: S105
-MSG_DUPLICATE = "%(key)r is listed twice"
+MSG_DUPLICATE = "%(key)s is listed twice"
 
 
 class ConfigInvalid(Exception):
@@ -270,7 +270,7 @@ def duplicate_keys(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], st
                 continue
             if key in seen:
                 loc = (section, index, key_field)
-                problems.append((loc, f"{where(loc)}: {MSG_DUPLICATE % {'key': key}}"))
+                problems.append((loc, f"{where(loc)}: {MSG_DUPLICATE % {'key': quoted(key)}}"))
             seen.add(key)
     return problems
 
@@ -286,8 +286,14 @@ def where(loc: tuple[str | int, ...]) -> str:
     return text
 
 
-def _key_label(key: Any) -> str:
-    text = repr(key)
+def quoted(value: Any) -> str:
+    """``repr`` of a name from the file, cut at 40 characters.
+
+    Problems name what is wrong ("'Finance' is listed twice"), but a long value is
+    never repeated whole: whatever was pasted into a name field stays out of the
+    error line (and so out of logs and terminals).
+    """
+    text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -300,8 +306,8 @@ def describe(error: ErrorDetails) -> str:
         if "secret" in key.lower():
             return f"{where(loc)}: {MSG_SECRET_IN_FILE}"
         if not parent:
-            return f"unknown section {_key_label(key)}"
-        return f"{where(parent)}: unknown key {_key_label(key)}"
+            return f"unknown section {quoted(key)}"
+        return f"{where(parent)}: unknown key {quoted(key)}"
     if kind == "missing":
         return f"{where(loc)}: missing"
     if kind == "list_type":

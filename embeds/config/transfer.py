@@ -48,6 +48,7 @@ from .schema import (
     SECTIONS,
     ConfigInvalid,
     parse_document,
+    quoted,
 )
 
 DEFAULT_REVOKED_REASON = "Revoked in the sigma_config file."
@@ -243,7 +244,7 @@ class _Planner:
         for name in names:
             if name not in self.names[kind]:
                 self.problems.append(
-                    f"{where}: unknown {what} {name!r} (add it to {kind} or create it first)"
+                    f"{where}: unknown {what} {quoted(name)} (add it to {kind} or create it first)"
                 )
 
     def plan(self) -> None:
@@ -259,7 +260,8 @@ class _Planner:
             where = f"credentials[{index}]"
             if item["client_id"] in client_ids:
                 self.problems.append(
-                    f"{where}.client_id: also used by credential {client_ids[item['client_id']]!r}"
+                    f"{where}.client_id: also used by credential "
+                    f"{quoted(client_ids[item['client_id']])}"
                 )
             client_ids[item["client_id"]] = item["name"]
             self._plan_credential(item, where)
@@ -435,7 +437,7 @@ class _Planner:
         ).first()
         if user is None:
             self.problems.append(
-                f"{where}.username: no user {item['username']!r}; users must exist first"
+                f"{where}.username: no user {quoted(item['username'])}; users must exist first"
             )
             return
         self._plan_mapping_refs(item, where)
@@ -489,7 +491,7 @@ class _Planner:
         group = Group.objects.filter(name=item["name"]).first()
         if group is None:
             self.problems.append(
-                f"{where}.name: no group {item['name']!r}; groups must exist first"
+                f"{where}.name: no group {quoted(item['name'])}; groups must exist first"
             )
             return
         self._plan_mapping_refs(item, where)

@@ -107,3 +107,10 @@ def test_nesting_depth_counts_lists_and_objects_without_recursing():
 
 def test_where_writes_paths_as_in_the_file():
     assert where(("embeds", 0, "controls", 1, "control_id")) == "embeds[0].controls[1].control_id"
+
+
+def test_a_long_value_is_never_repeated_whole_in_a_problem():
+    team = {"name": CANARY_SECRET}
+    problems = problems_of({"version": 1, "teams": [team, team]})
+    assert problems == ["teams[1].name: 'canary-SECRET-7f3b9c2e-do-not-leak-0... is listed twice"]
+    assert CANARY_SECRET not in str(problems)
