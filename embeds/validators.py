@@ -146,6 +146,8 @@ def validate_sigma_url(url: str) -> None:
 
 # The option names themselves are Sigma's (embeds.protocol); custom theme names are
 # allowed if they match THEME_NAME.
+# Patterns are applied with fullmatch: "$" alone also matches before a trailing
+# newline, which would let "Light\n" through.
 THEME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,32}(?:[-_][A-Za-z0-9]{1,16})?$")
 
@@ -154,12 +156,12 @@ MSG_LANGUAGE = "A language is a Sigma locale name such as English or fr-ca."
 
 
 def validate_theme(value: str) -> None:
-    if value and not THEME_NAME.match(value):
+    if value and not THEME_NAME.fullmatch(value):
         raise ValidationError(MSG_THEME, code="theme")
 
 
 def validate_language(value: str) -> None:
-    if value and not LANGUAGE.match(value):
+    if value and not LANGUAGE.fullmatch(value):
         raise ValidationError(MSG_LANGUAGE, code="language")
 
 
@@ -174,7 +176,7 @@ MSG_CONTROL_VALUE = "A control value is up to 1000 characters without control ch
 
 
 def validate_control_id(value: str) -> None:
-    if not CONTROL_ID.match(value or "") or value.startswith(":"):
+    if not CONTROL_ID.fullmatch(value or "") or value.startswith(":"):
         raise ValidationError(MSG_CONTROL_ID, code="control_id")
 
 
@@ -211,7 +213,7 @@ def sigma_email_problem(value: str | None) -> str | None:
     """Return why ``value`` cannot be a Sigma ``sub``, or None when it can."""
     if value is None or not value.strip():
         return MSG_EMAIL_EMPTY
-    if len(value) > 254 or "_" in value or not SIGMA_EMAIL.match(value):
+    if len(value) > 254 or "_" in value or not SIGMA_EMAIL.fullmatch(value):
         return MSG_EMAIL_INVALID
     return None
 
@@ -223,7 +225,7 @@ def validate_sigma_email(value: str) -> None:
 
 
 def validate_attribute_name(value: str) -> None:
-    if not ATTRIBUTE_NAME.match(value or ""):
+    if not ATTRIBUTE_NAME.fullmatch(value or ""):
         raise ValidationError(MSG_ATTRIBUTE_NAME, code="attribute_name")
 
 

@@ -157,7 +157,7 @@ def place_options(payload: dict, *, fixer: str = MSG_PLACE_FIXER) -> list[tuple[
         value = payload.get(name)
         if value is None or value == "":
             continue
-        if not isinstance(value, str) or not PLACE_KEY.match(value):
+        if not isinstance(value, str) or not PLACE_KEY.fullmatch(value):
             raise InvalidEmbedRequest("place", MSG_PLACE % {"name": name}, fixer)
         chosen.append((protocol.option_param(name), value))
     return chosen[:1]

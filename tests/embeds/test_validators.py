@@ -219,3 +219,20 @@ def test_attribute_values_refuse_control_characters():
     validators.validate_attribute_value("West, Southwest")
     with pytest.raises(ValidationError):
         validators.validate_attribute_value("West\x00")
+
+
+@pytest.mark.parametrize(
+    ("validator", "value"),
+    [
+        (validators.validate_theme, "Light\n"),
+        (validators.validate_language, "English\n"),
+        (validators.validate_control_id, "Region\n"),
+        (validators.validate_sigma_email, "alice@example.com\n"),
+        (validators.validate_attribute_name, "A\n"),
+    ],
+)
+def test_trailing_newline_is_refused(validator, value):
+    """A regex "$" also matches before a final newline; the validators must not."""
+    with pytest.raises(ValidationError):
+        validator(value)
+    validator(value.rstrip("\n"))

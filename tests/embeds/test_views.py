@@ -468,3 +468,11 @@ def test_error_report_answers_json_401_when_signed_out(client, embed):
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "login_required"
     assert not EmbedErrorReport.objects.exists()
+
+
+def test_place_key_with_a_trailing_newline_is_refused():
+    with pytest.raises(views.InvalidEmbedRequest):
+        views.place_options({"bookmark": "abc123\n"}, fixer="Reload the page.")
+    assert views.place_options({"bookmark": "abc123"}, fixer="Reload the page.") == [
+        (":bookmark", "abc123")
+    ]
