@@ -62,17 +62,18 @@ def _key(scope: str, ident: str, rate: Rate, index: int) -> str:
 def hit(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> Hit:
     """Count one hit for ``ident`` in ``scope`` and return the new state.
 
-    ``cache.add`` then ``cache.incr`` is atomic on Redis, memcached and the
-    local-memory cache, so concurrent processes never lose a count.
+    ``cache.incr`` (after ``cache.add`` for a new window) is atomic on Redis,
+    memcached and the local-memory cache, so concurrent processes never lose a
+    count; ``add`` never overwrites a counter another process created first.
     """
     now = time.time() if now is None else now
     index, retry_after = _window(rate, now)
     key = _key(scope, ident, rate, index)
-    # The key outlives its window by a little so a slow incr never races expiry.
-    cache.add(key, 0, timeout=rate.seconds + 5)
     try:
+        # Once the window's counter exists (every hit but the first), incr alone.
         count = cache.incr(key)
-    except ValueError:  # expired between add and incr: start again
+    except ValueError:
+        # The key outlives its window by a little so a slow incr never races expiry.
         cache.add(key, 0, timeout=rate.seconds + 5)
         try:
             count = cache.incr(key)

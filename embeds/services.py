@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 # last_used_at is informational; writing it on every view would turn every page
 # view into a credential-row update, so it is refreshed at most this often.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+# credential pk -> time.monotonic() of this process's last touch_last_used.
+_last_touched: dict[int, float] = {}
 
 
 @dataclass(frozen=True)
@@ -313,11 +316,17 @@ def record_issue(record: AccessRecord, *, target: EmbedSnapshot, user) -> bool:
 def touch_last_used(credential_pk: int, *, now: datetime) -> None:
     """Set ``last_used_at`` at most once per LAST_USED_GRANULARITY across all processes.
 
-    Informational only; the shared cache elects one request per interval, so the
-    credential row is written once a minute, not on every view.
+    Informational only. Each process asks the shared cache at most once per
+    interval (a local clock), and the cache elects one request per interval, so
+    the credential row is written once a minute, not on every view.
     """
+    interval = LAST_USED_GRANULARITY.total_seconds()
+    tick = time.monotonic()
+    if tick - _last_touched.get(credential_pk, -interval) < interval:
+        return
+    _last_touched[credential_pk] = tick
     key = f"{snapshots.KEY_PREFIX}:last-used:{credential_pk}"
-    if cache.add(key, 1, timeout=int(LAST_USED_GRANULARITY.total_seconds())):
+    if cache.add(key, 1, timeout=int(interval)):
         Credential.objects.filter(pk=credential_pk).update(last_used_at=now)
 
 

@@ -13,7 +13,8 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from embeds.models import AccessRecord, AccountType, GroupMapping
+from embeds import services, snapshots
+from embeds.models import AccessRecord, AccountType, Credential, GroupMapping
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +120,15 @@ def test_each_warm_statement_is_the_user_the_audit_row_or_the_usage_touch(alice_
     assert tables == ["SELECT", "INSERT"], [q["sql"][:80] for q in queries]
     assert "auth_user" in queries[0]["sql"]
     assert "embeds_accessrecord" in queries[1]["sql"]
+
+
+def test_last_used_is_written_once_per_interval(alice, embed_factory, monkeypatch):
+    monkeypatch.setattr(services, "_last_touched", {})  # this process has touched nothing
+    embed = embed_factory()
+    target = snapshots.embed_snapshot(slug=embed.slug)
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            services.issue_embed_url(user=alice, embed=target, source="page")
+    updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 1 and "last_used_at" in updates[0]
+    assert Credential.objects.get(pk=embed.credential_id).last_used_at is not None
