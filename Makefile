@@ -14,6 +14,10 @@ EMULATOR ?= 127.0.0.1:8001
 
 .PHONY: run serve loadtest test install install-test env migrate seed browser lint typecheck bench clean
 
+# Development mode for `make run` and the steps before it (settings read .env and
+# allow DEBUG only then); an HOSTSITE_ENV already in the environment wins.
+run seed migrate env: export HOSTSITE_ENV ?= development
+
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -1,7 +1,10 @@
 """Settings for the Sigma embed host.
 
-Every environment difference comes from an environment variable (or a local `.env`
-file, which `make run` writes with fresh keys). The README has a table of every
+Every environment difference comes from an environment variable. The mode is
+explicit: HOSTSITE_ENV=development (which `make run` sets) reads a local `.env`
+and allows DEBUG and the emulator; anything else, including an unset variable, is
+production: no `.env` is read, so a leftover development file cannot turn a
+production process into a development one. The README has a table of every
 variable. Required secrets have no default: a missing or malformed one stops
 start-up with a message that names the variable and how to make a value, and never
 repeats the value itself.
@@ -26,13 +29,26 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # values. (django-environ treats "$NAME" as a reference to another variable and
 # repeats the rest of the value in its error message.)
 env = environ.Env()
-if os.environ.get("HOSTSITE_READ_DOTENV", "1") != "0":
-    # Variables already in the environment win over the file.
-    environ.Env.read_env(BASE_DIR / ".env")
 
 
 def _fail(name: str, problem: str, hint: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"Setting {name} {problem}. {hint}")
+
+
+# --- Mode ----------------------------------------------------------------------
+# Read from the process environment only, never from .env: the file is what a
+# development run leaves behind, so it must not be able to choose the mode.
+HOSTSITE_ENV = os.environ.get("HOSTSITE_ENV", "production").strip().lower() or "production"
+if HOSTSITE_ENV not in {"development", "production"}:
+    raise _fail(
+        "HOSTSITE_ENV",
+        "is neither development nor production",
+        "Unset it or use production; use development only on a developer's machine.",
+    )
+DEVELOPMENT = HOSTSITE_ENV == "development"
+if DEVELOPMENT and os.environ.get("HOSTSITE_READ_DOTENV", "1") != "0":
+    # Variables already in the environment win over the file.
+    environ.Env.read_env(BASE_DIR / ".env")
 
 
 def _typed(name: str, reader, default):
@@ -69,7 +85,13 @@ FERNET_KEY_HINT = (
 def _secret_key() -> str:
     value = os.environ.get("SECRET_KEY", "")
     if not value.strip():
-        raise _fail("SECRET_KEY", "is missing", SECRET_KEY_HINT)
+        hint = SECRET_KEY_HINT
+        if not DEVELOPMENT and (BASE_DIR / ".env").exists():
+            hint += (
+                " (.env is read only with HOSTSITE_ENV=development, which make run sets;"
+                " a production process never reads it.)"
+            )
+        raise _fail("SECRET_KEY", "is missing", hint)
     if value.startswith("django-insecure-") or len(value) < 50:
         raise _fail(
             "SECRET_KEY",
@@ -128,6 +150,13 @@ def _origins(name: str, default: list[str]) -> list[str]:
 SECRET_KEY = _secret_key()
 # https://docs.djangoproject.com/en/5.2/ref/settings/#debug
 DEBUG = _bool("DEBUG", False)
+# Security: DEBUG shows settings, frames and SQL to anyone who triggers an error.
+if DEBUG and not DEVELOPMENT:
+    raise _fail(
+        "DEBUG",
+        "is true outside development",
+        "Set DEBUG=false, or HOSTSITE_ENV=development on a developer's machine.",
+    )
 # https://docs.djangoproject.com/en/5.2/ref/settings/#allowed-hosts
 ALLOWED_HOSTS = _typed("ALLOWED_HOSTS", env.list, [])
 

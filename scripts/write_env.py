@@ -12,6 +12,9 @@ from cryptography.fernet import Fernet
 
 TEMPLATE = """\
 # Written by `make run` on first use. Local only: never commit this file.
+# Read only when HOSTSITE_ENV=development is in the process environment (make run
+# sets it); a production process never reads this file.
+HOSTSITE_ENV=development
 SECRET_KEY={secret_key}
 FIELD_ENCRYPTION_KEY={field_key}
 DEBUG=true

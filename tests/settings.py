@@ -11,6 +11,9 @@ import secrets
 from cryptography.fernet import Fernet
 
 os.environ["HOSTSITE_READ_DOTENV"] = "0"
+# Production mode with explicit test overrides below (no .env, DEBUG refused): the
+# suite tests what a deployment runs. Tests that need DEBUG set it at run time.
+os.environ.setdefault("HOSTSITE_ENV", "production")
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
 os.environ.setdefault(
     "FIELD_ENCRYPTION_KEY",

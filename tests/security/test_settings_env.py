@@ -42,9 +42,14 @@ def start(**overrides: str) -> subprocess.CompletedProcess:
             env.pop(name, None)
         else:
             env[name] = value
+    return probe(PROBE, env)
+
+
+def probe(code: str, env: dict[str, str], *, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter with exactly ``env``."""
     return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
+        [sys.executable, "-c", code],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -163,7 +168,8 @@ def test_settings_allow_emulator_with_debug_off_only_when_forced():
 
 
 def test_settings_allow_emulator_with_debug_on():
-    result = start(SIGMA_EMULATOR_ENABLED="true", DEBUG="true")
+    # DEBUG needs the explicit development mode (HOSTSITE_ENV, issue #10).
+    result = start(SIGMA_EMULATOR_ENABLED="true", DEBUG="true", HOSTSITE_ENV="development")
     assert result.returncode == 0, result.stderr
 
 
