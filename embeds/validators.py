@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from ipaddress import ip_address
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ValidationError
 
@@ -47,7 +47,10 @@ MSG_BAD_PATH = (
     "/{org}/workbook/{Name}-{workbookId}, optionally followed by /page/{pageId} "
     "or /element/{elementId}."
 )
-MSG_DOT_SEGMENTS = "The path must not contain '..' or encoded slashes."
+MSG_DOT_SEGMENTS = (
+    "The path must not contain '.' or '..' segments (also percent-encoded, e.g. "
+    "%2e%2e) or encoded slashes."
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,15 @@ def _is_loopback(host: str) -> bool:
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _fully_unquoted(path: str) -> str:
+    for _ in range(8):
+        decoded = unquote(path)
+        if decoded == path:
+            return decoded
+        path = decoded
+    return path
 
 
 def parse_sigma_url(url: str, *, allowed_origins: list[str] | None = None) -> SigmaContent:
@@ -118,8 +130,15 @@ def parse_sigma_url(url: str, *, allowed_origins: list[str] | None = None) -> Si
         raise ValidationError(MSG_QUERY, code="query")
     if "#" in url:
         raise ValidationError(MSG_FRAGMENT, code="fragment")
-    lowered = parts.path.lower()
-    if "/../" in parts.path + "/" or "%2f" in lowered or "%5c" in lowered or "\\" in parts.path:
+    # Security: judge the path as a browser or proxy will resolve it. Decode until
+    # nothing changes (double encoding too), then refuse "." and ".." segments
+    # ("%2e%2e" is ".."), encoded slashes and backslashes.
+    decoded = _fully_unquoted(parts.path)
+    if (
+        any(segment in {".", ".."} for segment in decoded.split("/"))
+        or decoded.count("/") != parts.path.count("/")
+        or "\\" in decoded
+    ):
         raise ValidationError(MSG_DOT_SEGMENTS, code="dot_segments")
     match = _CONTENT_PATH.match(parts.path)
     if match is None:

@@ -236,3 +236,27 @@ def test_trailing_newline_is_refused(validator, value):
     with pytest.raises(ValidationError):
         validator(value)
     validator(value.rstrip("\n"))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tag/%2e%2e",  # percent-encoded ".."
+        "/tag/%2E%2e",
+        "/tag/.%2e",
+        "/tag/%2e.",
+        "/tag/%252e%252e",  # double-encoded
+        "/tag/%2e",  # "." segment
+        "/tag/%252f",  # double-encoded slash
+        "/tag/a%5cb",  # backslash
+    ],
+)
+def test_parse_refuses_encoded_dot_segments_and_slashes(path):
+    with pytest.raises(ValidationError) as caught:
+        parse(WB + path)
+    assert caught.value.code == "dot_segments"
+    assert caught.value.message == validators.MSG_DOT_SEGMENTS
+
+
+def test_parse_accepts_encoded_characters_that_are_not_dots_or_slashes():
+    assert parse(WB + "/tag/Q%203%20close").tag == "Q%203%20close"
