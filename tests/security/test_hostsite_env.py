@@ -37,7 +37,10 @@ def site(tmp_path: Path) -> Path:
 
 
 def start(folder: Path, **variables: str) -> subprocess.CompletedProcess:
-    return probe(PROBE, {"PATH": os.environ.get("PATH", ""), **variables}, cwd=folder)
+    # The folder comes first on sys.path (its hostsite copy); the rest of the
+    # project (embeds, ...) from the checkout.
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **variables}
+    return probe(PROBE, env, cwd=folder)
 
 
 PRODUCTION_KEYS = {"SECRET_KEY": GOOD_SECRET_KEY, "FIELD_ENCRYPTION_KEY": GOOD_FERNET}
