@@ -26,7 +26,7 @@ from typing import Any
 
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-from .logging import redact
+from .redaction import REDACTED_JWT, redact
 
 # Names of variables, dict keys, settings and POST fields whose values are hidden.
 # Django's own list for settings, plus the words this project uses for tokens.
@@ -46,8 +46,8 @@ SUBSTITUTE = "********************"
 def scrub(text: str) -> str:
     """``text`` with every signed token, ``:jwt=`` value and JWT segment replaced."""
     text = redact(str(text))  # str(): lazy strings (settings) pass isinstance(str)
-    text = _ANY_JWS.sub("[redacted-jwt]", text)
-    return _JSON_SEGMENT.sub("[redacted-jwt]", text)
+    text = _ANY_JWS.sub(REDACTED_JWT, text)
+    return _JSON_SEGMENT.sub(REDACTED_JWT, text)
 
 
 def _has_token(text: str) -> bool:
