@@ -6,12 +6,17 @@ from django.core.exceptions import ValidationError
 
 from .conf import sigma_settings
 from .exceptions import (
+    AmbiguousAccountType,
     CredentialInactive,
     EmbedDisabled,
     EmbedMisconfigured,
+    NoAccountType,
+    NoEmail,
     NoTeam,
     OwnerMismatch,
+    RateLimited,
     Refusal,
+    UserBlocked,
     UserInactive,
 )
 from .identity import SigmaIdentity, identity_for
@@ -35,14 +40,7 @@ def check_access(*, user, embed: EmbedSnapshot) -> SigmaIdentity:
     (``embed.generation`` None reads afresh); the audit insert re-checks the
     credential and the embed in the database (``services.record_issue``).
     """
-    # Security: a deactivated account signs nobody in, whoever asks (the page,
-    # refresh, an admin's preview, sigma_embed_url): Django keeps is_active=False
-    # users from signing in, but a preview or a command acts on their behalf.
-    if not getattr(user, "is_active", False):
-        raise UserInactive(f"User {user.get_username()!r} is deactivated.")
-    identity = identity_of(user, generation=embed.generation)
-    if not identity.team_ids & embed.team_ids:
-        raise NoTeam(f"User {user.get_username()!r} shares no team with embed {embed.slug!r}.")
+    identity = check_visible(user=user, embed=embed)
     if not embed.embed.is_enabled:
         raise EmbedDisabled(f"Embed {embed.slug!r} is disabled.")
     credential = embed.credential
@@ -65,6 +63,40 @@ def check_access(*, user, embed: EmbedSnapshot) -> SigmaIdentity:
     except ValidationError:
         raise EmbedMisconfigured(f"Embed {embed.slug!r} has an invalid URL.") from None
     return identity
+
+
+def check_visible(*, user, embed: EmbedSnapshot | None) -> SigmaIdentity:
+    """The user-level rules and the team rule: what decides whether ``user`` may
+    even learn that ``embed`` exists. Returns the identity or raises a Refusal.
+
+    ``UserInactive`` first, then ``identity_for``'s refusals, then ``NoTeam`` for an
+    embed that shares no team with the user *or does not exist* (``embed`` None):
+    "no such embed" and "not yours" are one answer, so probing slugs tells nothing.
+    """
+    # Security: a deactivated account signs nobody in, whoever asks (the page,
+    # refresh, an admin's preview, sigma_embed_url): Django keeps is_active=False
+    # users from signing in, but a preview or a command acts on their behalf.
+    if not getattr(user, "is_active", False):
+        raise UserInactive(f"User {user.get_username()!r} is deactivated.")
+    identity = identity_of(user, generation=embed.generation if embed is not None else None)
+    if embed is None:
+        raise NoTeam(f"User {user.get_username()!r} asked for an embed that does not exist.")
+    if not identity.team_ids & embed.team_ids:
+        raise NoTeam(f"User {user.get_username()!r} shares no team with embed {embed.slug!r}.")
+    return identity
+
+
+# Refusals decided before it is known that the user may see the embed: their page
+# never names it (no title), whether it exists or not.
+HIDES_EMBED: tuple[type[Refusal], ...] = (
+    RateLimited,
+    UserInactive,
+    UserBlocked,
+    NoEmail,
+    NoAccountType,
+    AmbiguousAccountType,
+    NoTeam,
+)
 
 
 def token_lifetime(*, embed: Embed, source: str, ttl: int | None = None) -> int:

@@ -12,12 +12,14 @@ import logging
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import checks
 from django.db import DatabaseError
 from encrypted_model_fields import fields as encrypted_fields
 
 from .conf import sigma_settings
 from .exceptions import CredentialBroken
+from .management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAMES
 from .models import Credential
 
 logger = logging.getLogger(__name__)
@@ -150,3 +152,35 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
             )
         )
     return messages
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_demo_accounts(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """W104: a seed_demo account still signs in with the published password.
+
+    Deploy-only and not tagged ``database``, so ``check --deploy`` runs it without
+    ``--database``; a database without tables yet reports nothing.
+    """
+    if settings.DEBUG:
+        return []
+    try:
+        users = list(get_user_model()._default_manager.filter(username__in=DEMO_USERNAMES))
+    except DatabaseError:
+        return []
+    # Security: the password is in the README; such an account is anyone's.
+    found = sorted(
+        user.get_username()
+        for user in users
+        if user.is_active and user.has_usable_password() and user.check_password(DEMO_PASSWORD)
+    )
+    if not found:
+        return []
+    return [
+        checks.Warning(
+            f"Demo accounts with the published password exist with DEBUG off: "
+            f"{', '.join(found)}.",
+            hint="Delete them, deactivate them or set a new password "
+            "(manage.py changepassword USERNAME); seed_demo is for development.",
+            id="embeds.W104",
+        )
+    ]

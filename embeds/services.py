@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import metrics, ratelimit, remote, signing, snapshots
-from .access import check_access, token_lifetime
+from .access import check_access, check_visible, token_lifetime
 from .conf import sigma_settings
 from .exceptions import (
     ChangedWhileSigning,
@@ -548,6 +548,25 @@ def replace_credential_secret(*, credential: Credential, secret: str, actor=None
         getattr(actor, "pk", None),
     )
     return locked
+
+
+def refuse_unknown_embed(
+    *, user, source: str, client_ip: str | None = None, now: datetime | None = None
+) -> Refusal:
+    """The refusal for a slug that names no embed, counted and recorded like a real one.
+
+    It is exactly what a user who shares no team with an existing embed gets
+    (rate limit first, then the user-level rules, then ``no_team``), so a 403 and
+    a 404 never tell which slugs exist.
+    """
+    now = now or timezone.now()
+    try:
+        ratelimit.check_issue_rate(user=user, now=now.timestamp())
+        check_visible(user=user, embed=None)
+    except Refusal as refusal:
+        record_refusal(refusal, user=user, embed=None, source=source, client_ip=client_ip, now=now)
+        return refusal
+    raise AssertionError("check_visible accepted a missing embed")  # pragma: no cover
 
 
 # --- Registry sync from Sigma ----------------------------------------------------------

@@ -16,7 +16,7 @@ from http import HTTPStatus
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -24,7 +24,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from . import protocol, ratelimit, services, signing
-from .access import embeds_for_teams, visible_embeds
+from .access import HIDES_EMBED, check_visible, embeds_for_teams, visible_embeds
 from .conf import sigma_settings
 from .exceptions import RateLimited, Refusal, UserBlocked
 from .http import allow_sigma_frames, mark_signed_url_response
@@ -97,7 +97,13 @@ def client_ip(request: HttpRequest) -> str | None:
 def render_refusal(
     request: HttpRequest, refusal: Refusal | InvalidEmbedRequest, *, embed: Embed | None = None
 ) -> HttpResponse:
-    """The friendly page for a refusal: what is wrong and who can fix it, no detail."""
+    """The friendly page for a refusal: what is wrong and who can fix it, no detail.
+
+    The embed's title is shown only with refusals decided after the user was found
+    to share a team with it (``access.HIDES_EMBED``).
+    """
+    if isinstance(refusal, HIDES_EMBED):
+        embed = None
     response = render(
         request,
         "embeds/refused.html",
@@ -215,13 +221,18 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
     # Through the shared cache (embeds.snapshots): no query when it is warm.
     target = embed_snapshot(slug=slug)
     if target is None:
-        raise Http404(MSG_NOT_FOUND)
+        # The same page, status and audit row as an embed in none of the user's teams.
+        refusal = services.refuse_unknown_embed(
+            user=request.user, source=AccessRecord.Source.PAGE, client_ip=client_ip(request)
+        )
+        return render_refusal(request, refusal)
     embed = target.embed
     try:
         controls = query_control_values(target, request.GET)
         place = query_place_options(request.GET)
     except InvalidEmbedRequest as problem:
-        return render_refusal(request, problem, embed=embed)
+        hidden = _hidden_refusal(request.user, target)
+        return render_refusal(request, hidden or problem, embed=embed)
     try:
         signed = services.issue_embed_url(
             user=request.user,
@@ -308,6 +319,16 @@ def _embed_or_none(slug: str) -> Embed | None:
     return Embed.objects.select_related("credential").filter(slug=slug).first()
 
 
+def _hidden_refusal(user, embed: EmbedSnapshot) -> Refusal | None:
+    """The refusal to show instead of a complaint about request input, when the user
+    may not learn that ``embed`` exists (a 400 would tell them it does)."""
+    try:
+        check_visible(user=user, embed=embed)
+    except Refusal as refusal:
+        return refusal
+    return None
+
+
 def _not_found() -> JsonResponse:
     return json_error(
         InvalidEmbedRequest(
@@ -328,12 +349,15 @@ def embed_refresh(request: HttpRequest, slug: str) -> JsonResponse:
     """
     target = embed_snapshot(slug=slug)
     if target is None:
-        return _not_found()
+        refusal = services.refuse_unknown_embed(
+            user=request.user, source=AccessRecord.Source.REFRESH, client_ip=client_ip(request)
+        )
+        return json_error(refusal)
     try:
         place = place_options(read_json_object(request))
         controls = query_control_values(target, request.GET)
     except InvalidEmbedRequest as problem:
-        return json_error(problem)
+        return json_error(_hidden_refusal(request.user, target) or problem)
     try:
         signed = services.issue_embed_url(
             user=request.user,

@@ -12,7 +12,9 @@ from encrypted_model_fields.fields import EncryptedCharField
 
 from ..exceptions import CredentialBroken
 
-SECRET_MIN_LENGTH = 16
+# HS256 keys below 32 bytes are below RFC 7518 §3.2's minimum; PyJWT warns on
+# them (InsecureKeyLengthWarning). Sigma's own secrets are far longer.
+SECRET_MIN_LENGTH = 32  # bytes of UTF-8
 SECRET_MAX_LENGTH = 512
 FINGERPRINT_LENGTH = 12
 
@@ -21,7 +23,10 @@ MSG_SECRET_WHITESPACE = (  # noqa: S105
     "The embed secret starts or ends with whitespace. Paste it exactly as Sigma "
     "showed it; nothing is trimmed for you."
 )
-MSG_SECRET_LENGTH = "An embed secret is between %(min)d and %(max)d characters."  # noqa: S105
+MSG_SECRET_LENGTH = (  # noqa: S105
+    "An embed secret is at least %(min)d bytes (HS256's minimum, RFC 7518 section 3.2) "
+    "and at most %(max)d characters. Paste the whole secret Sigma showed."
+)
 MSG_SECRET_CHARACTERS = "The embed secret contains control characters."  # noqa: S105
 
 
@@ -42,7 +47,7 @@ def validate_embed_secret(secret: str) -> None:
         raise ValidationError(MSG_SECRET_EMPTY, code="secret_empty")
     if secret != secret.strip():
         raise ValidationError(MSG_SECRET_WHITESPACE, code="secret_whitespace")
-    if not SECRET_MIN_LENGTH <= len(secret) <= SECRET_MAX_LENGTH:
+    if len(secret.encode("utf-8")) < SECRET_MIN_LENGTH or len(secret) > SECRET_MAX_LENGTH:
         raise ValidationError(
             MSG_SECRET_LENGTH,
             code="secret_length",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import LogEntry
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.urls import reverse
 
@@ -18,6 +19,7 @@ from embeds.models import (
     SECRET_MIN_LENGTH,
     Credential,
     secret_fingerprint,
+    validate_embed_secret,
 )
 from tests.conftest import CANARY_SECRET
 
@@ -377,3 +379,21 @@ def test_staff_without_credential_permission_sees_no_credentials_or_fingerprints
         html = client.get(url).content.decode()
         assert embed.credential.secret_fingerprint not in html
         assert CANARY_SECRET not in html
+
+
+@pytest.mark.parametrize(
+    ("secret", "accepted"),
+    [
+        ("s" * 31, False),  # PyJWT warns below 32 bytes for HS256
+        ("s" * 32, True),
+        ("é" * 16, True),  # 16 characters, 32 bytes of UTF-8: the key is bytes
+        ("é" * 15 + "s", False),
+    ],
+)
+def test_embed_secret_minimum_is_32_bytes_like_pyjwt_hs256(secret, accepted):
+    if accepted:
+        validate_embed_secret(secret)
+    else:
+        with pytest.raises(ValidationError) as caught:
+            validate_embed_secret(secret)
+        assert caught.value.code == "secret_length"

@@ -342,8 +342,9 @@ def variant(change):
         ),
         (
             variant(lambda d: d["credentials"][0].update(secret_env="SIGMA_SECRET_SHORT")),
-            "credentials[0].secret_env: $SIGMA_SECRET_SHORT: An embed secret is between 16 "
-            "and 512 characters.",
+            "credentials[0].secret_env: $SIGMA_SECRET_SHORT: An embed secret is at least "
+            "32 bytes (HS256's minimum, RFC 7518 section 3.2) and at most 512 characters. "
+            "Paste the whole secret Sigma showed.",
         ),
         (
             variant(lambda d: d["credentials"][0].update(secret_env="lower case")),

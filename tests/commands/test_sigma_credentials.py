@@ -92,7 +92,10 @@ def test_create_refuses_when_the_two_typed_secrets_differ(run, monkeypatch):
         ("\n", MSG_NOTHING_ON_STDIN),
         (
             "short-secret",
-            "Credential not created: An embed secret is between 16 and 512 characters.",
+            # 32 bytes since issue #10 (PyJWT's HS256 minimum); was 16 characters.
+            "Credential not created: An embed secret is at least 32 bytes (HS256's "
+            "minimum, RFC 7518 section 3.2) and at most 512 characters. Paste the whole "
+            "secret Sigma showed.",
         ),
         (
             " " + CANARY_SECRET,
@@ -409,7 +412,12 @@ def test_rotate_replaces_the_secret_and_keeps_no_trace_of_the_old_one(
     ("piped", "message"),
     [
         ("", MSG_NOTHING_ON_STDIN),
-        ("too-short", "Secret not replaced: An embed secret is between 16 and 512 characters."),
+        (
+            "too-short",
+            "Secret not replaced: An embed secret is at least 32 bytes (HS256's minimum, "
+            "RFC 7518 section 3.2) and at most 512 characters. Paste the whole secret "
+            "Sigma showed.",
+        ),
     ],
 )
 def test_rotate_refuses_a_bad_secret_and_keeps_the_old_one(run, credential_factory, piped, message):

@@ -14,7 +14,7 @@ from django.test import Client
 
 from embeds import views
 from embeds.exceptions import RateLimited
-from embeds.models import AccessRecord, EmbedErrorReport
+from embeds.models import AccessRecord, EmbedErrorReport, SigmaProfile
 from tests.conftest import CANARY_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -345,12 +345,15 @@ def test_refresh_answers_json_401_when_signed_out(client, embed):
     assert not AccessRecord.objects.exists()
 
 
-def test_refresh_answers_json_404_for_an_unknown_embed(alice_client):
-    response = post_json(alice_client, "/embeds/nope/url/", {})
-    assert response.status_code == 404
-    assert response.json()["error"]["message"] == (
-        f"{views.MSG_NOT_FOUND} {views.MSG_NOT_FOUND_FIXER}"
-    )
+def test_refresh_answers_an_unknown_embed_like_one_in_no_team_of_the_user(bob, embed):
+    # Issue #10: was a 404 "does not exist", which told a 403 slug from a missing one.
+    client = Client()
+    client.force_login(bob)
+    missing = post_json(client, "/embeds/nope/url/", {})
+    not_yours = post_json(client, refresh_url(embed), {})
+    assert missing.status_code == not_yours.status_code == 403
+    assert missing.json() == not_yours.json()
+    assert missing.json()["error"]["code"] == "no_team"
 
 
 def test_refresh_is_post_only(alice_client, embed):
@@ -476,3 +479,51 @@ def test_place_key_with_a_trailing_newline_is_refused():
     assert views.place_options({"bookmark": "abc123"}, fixer="Reload the page.") == [
         (":bookmark", "abc123")
     ]
+
+
+def _refusal_page(response) -> str:
+    """The page body without the per-response CSRF token."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
+
+
+@pytest.mark.parametrize("query", ["", "?Region=%00bad"])
+def test_missing_and_not_yours_embeds_get_one_identical_answer(client, bob, embed, query):
+    client.force_login(bob)
+    not_yours = client.get(embed.get_absolute_url() + query)
+    missing = client.get("/embeds/no-such-embed/" + query)
+    assert not_yours.status_code == missing.status_code == 403
+    assert _refusal_page(not_yours) == _refusal_page(missing)
+    assert embed.title not in _refusal_page(not_yours)
+    assert 'data-refusal="no_team"' in _refusal_page(missing)
+    refresh_not_yours = post_json(client, f"/embeds/{embed.slug}/url/{query}", {})
+    refresh_missing = post_json(client, f"/embeds/no-such-embed/url/{query}", {})
+    assert refresh_not_yours.status_code == refresh_missing.status_code == 403
+    assert refresh_not_yours.json() == refresh_missing.json()
+    rules = set(AccessRecord.objects.values_list("rule", "outcome"))
+    assert rules == {("no_team", "refused")}
+
+
+def test_blocked_user_gets_the_same_answer_for_any_slug(client, user_factory, embed):
+    blocked = user_factory("carol", teams=["Sales"])
+    SigmaProfile.objects.filter(user=blocked).update(is_blocked=True, blocked_reason="test")
+    client.force_login(blocked)
+    existing = client.get(embed.get_absolute_url())
+    missing = client.get("/embeds/no-such-embed/")
+    assert existing.status_code == missing.status_code == 403
+    assert _refusal_page(existing) == _refusal_page(missing)
+    assert embed.title not in _refusal_page(existing)
+
+
+def test_unknown_slugs_count_against_the_rate_limit(settings, client, bob):
+    settings.SIGMA_RATE_LIMIT = "2/60"
+    client.force_login(bob)
+    codes = [client.get(f"/embeds/probe-{n}/").status_code for n in range(3)]
+    assert codes == [403, 403, 429]
+
+
+def test_embed_level_refusals_still_name_the_embed_for_team_members(alice_client, embed):
+    embed.is_enabled = False
+    embed.save()
+    response = alice_client.get(embed.get_absolute_url())
+    assert response.status_code == 503
+    assert embed.title in response.content.decode()

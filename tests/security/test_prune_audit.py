@@ -63,7 +63,8 @@ def test_prune_with_yes_deletes_only_rows_past_retention(settings, caplog):
 def test_prune_days_option_overrides_setting(settings):
     settings.SIGMA_AUDIT_RETENTION_DAYS = 365
     make_record(10, "a")
-    assert run("--days", "7", "--yes").startswith("Deleted 1 access record(s)")
+    # Below the retention setting: needs --force since issue #10.
+    assert run("--days", "7", "--yes", "--force").startswith("Deleted 1 access record(s)")
     assert AccessRecord.objects.count() == 0
 
 
@@ -84,3 +85,25 @@ def test_prune_refuses_bad_retention_with_returncode_2(settings, args, setting, 
     assert str(caught.value) == message
     assert caught.value.returncode == 2
     assert AccessRecord.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("args", [("--days", "7", "--yes"), ("--days", "7")])
+def test_prune_below_retention_needs_force_and_deletes_nothing(settings, args):
+    settings.SIGMA_AUDIT_RETENTION_DAYS = 30
+    make_record(10, "recent")
+    with pytest.raises(CommandError) as caught:
+        run(*args)
+    assert str(caught.value) == (
+        "--days 7 is below SIGMA_AUDIT_RETENTION_DAYS (30): it would delete records the "
+        "retention setting keeps. Add --force to do it anyway."
+    )
+    assert caught.value.returncode == 2
+    assert AccessRecord.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_prune_days_at_or_above_retention_needs_no_force(settings):
+    settings.SIGMA_AUDIT_RETENTION_DAYS = 30
+    make_record(40, "old")
+    assert run("--days", "30", "--yes").startswith("Deleted 1 access record(s)")

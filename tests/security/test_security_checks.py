@@ -166,3 +166,38 @@ def test_check_deploy_warns_on_per_process_cache():
     )
     assert "(embeds.W103) The default cache is per process" in result.stderr
     assert "security." not in result.stderr  # Django's own deploy checks stay clean
+
+
+@pytest.mark.django_db
+def test_demo_accounts_with_the_published_password_warn_in_production(settings, user_factory):
+    settings.DEBUG = False
+    user_factory("alice")
+    user_factory("bob", password="a-new-Password-9")
+    user_factory("admin")
+    assert security_checks.check_demo_accounts() == [
+        checks.Warning(
+            "Demo accounts with the published password exist with DEBUG off: admin, alice.",
+            hint="Delete them, deactivate them or set a new password "
+            "(manage.py changepassword USERNAME); seed_demo is for development.",
+            id="embeds.W104",
+        )
+    ]
+    settings.DEBUG = True
+    assert security_checks.check_demo_accounts() == []
+
+
+@pytest.mark.django_db
+def test_demo_accounts_check_is_quiet_when_demo_logins_are_gone(settings, user_factory):
+    settings.DEBUG = False
+    user_factory("alice", password="a-new-Password-9")
+    user_factory("carol")  # "demo" password, but not a seed_demo account
+    inactive = user_factory("bob")
+    inactive.is_active = False
+    inactive.save()
+    assert security_checks.check_demo_accounts() == []
+
+
+def test_demo_accounts_check_runs_with_check_deploy():
+    registered = checks.registry.registry.get_checks(include_deployment_checks=True)
+    assert security_checks.check_demo_accounts in registered
+    assert security_checks.check_demo_accounts not in checks.registry.registry.get_checks()

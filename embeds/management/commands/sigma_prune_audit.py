@@ -32,13 +32,31 @@ class Command(BaseCommand):
         parser.add_argument(
             "--yes", action="store_true", help="Delete; without it nothing is deleted."
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Allow --days below SIGMA_AUDIT_RETENTION_DAYS (deletes what the "
+            "retention setting promises to keep).",
+        )
 
-    def handle(self, *args, days: int | None = None, yes: bool = False, **options):
+    def handle(
+        self, *args, days: int | None = None, yes: bool = False, force: bool = False, **options
+    ):
         retention = sigma_settings.AUDIT_RETENTION_DAYS if days is None else days
         if isinstance(retention, bool) or not isinstance(retention, int) or retention < 1:
             source = "--days" if days is not None else "SIGMA_AUDIT_RETENTION_DAYS"
             raise CommandError(
                 f"{source} must be a whole number of days, at least 1.", returncode=2
+            )
+        configured = sigma_settings.AUDIT_RETENTION_DAYS
+        # Security: the audit trail is evidence; cutting it shorter than the
+        # documented retention must be a deliberate act, not a typo.
+        if days is not None and retention < configured and not force:
+            raise CommandError(
+                f"--days {retention} is below SIGMA_AUDIT_RETENTION_DAYS ({configured}): "
+                "it would delete records the retention setting keeps. Add --force to do "
+                "it anyway.",
+                returncode=2,
             )
         cutoff = timezone.now() - timedelta(days=retention)
         records = AccessRecord.objects.filter(created_at__lt=cutoff)
