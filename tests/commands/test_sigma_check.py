@@ -25,6 +25,9 @@ def production(settings):
 @pytest.mark.django_db
 def test_clean_configuration_exits_0(run, production, alice, embed_factory):
     embed_factory(slug="sales")
+    # A clean deployment has no demo login (embeds.W104, issue #10).
+    alice.set_password("a-real-Password-7")
+    alice.save()
 
     result = run("sigma_check")
 

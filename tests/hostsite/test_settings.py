@@ -42,10 +42,14 @@ def test_production_defaults_keep_sessions_out_of_the_database():
 @pytest.mark.parametrize(
     ("env", "engine"),
     [
-        ({"DEBUG": "true"}, "django.contrib.sessions.backends.db"),
+        # DEBUG needs HOSTSITE_ENV=development (issue #10).
+        ({"DEBUG": "true", "HOSTSITE_ENV": "development"}, "django.contrib.sessions.backends.db"),
         ({"SESSION_STORE": "db"}, "django.contrib.sessions.backends.db"),
         ({"SESSION_STORE": "signed_cookies"}, "django.contrib.sessions.backends.signed_cookies"),
-        ({"DEBUG": "true", "SESSION_STORE": "cache"}, "django.contrib.sessions.backends.cache"),
+        (
+            {"DEBUG": "true", "HOSTSITE_ENV": "development", "SESSION_STORE": "cache"},
+            "django.contrib.sessions.backends.cache",
+        ),
     ],
 )
 def test_session_store_follows_the_environment(env, engine):
