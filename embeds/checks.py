@@ -23,6 +23,7 @@ Ids (the emulator and key checks are in ``embeds.security_checks``, E1xx/W1xx):
 
 from __future__ import annotations
 
+from collections import defaultdict
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from django.contrib.auth import get_user_model
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections
+from django.db.models import Q
 
 from . import protocol
 from .conf import sigma_settings
@@ -291,6 +293,41 @@ def _embed_owner_problems(alias: str, embed, teams) -> list[checks.CheckMessage]
             id="embeds.E022",
         )
     ]
+
+
+@checks.register(checks.Tags.database)
+def check_sigma_email_conflicts(app_configs=None, databases=None, **kwargs):
+    """E030: two active mapped users with one Sigma identity (they act as one user)."""
+    messages: list[checks.CheckMessage] = []
+    User = get_user_model()
+    for alias in _database_aliases(databases):
+        try:
+            rows = list(
+                User._default_manager.using(alias)
+                .filter(is_active=True)
+                .filter(Q(sigma_profile__isnull=False) | Q(groups__sigma_mapping__isnull=False))
+                .values_list(User.USERNAME_FIELD, "email", "sigma_profile__sigma_email")
+            )
+        except DatabaseError:
+            continue
+        users_by_email: dict[str, set[str]] = defaultdict(set)
+        for username, email, sigma_email in rows:
+            identity = (sigma_email or email or "").strip().casefold()
+            if identity:
+                users_by_email[identity].add(username)
+        for identity, names in sorted(users_by_email.items()):
+            if len(names) > 1:
+                messages.append(
+                    checks.Error(
+                        f"Sigma email {identity} is the identity of {len(names)} active "
+                        f"users ({', '.join(sorted(names))}): Sigma sees one user, with "
+                        "one set of rights and saved work.",
+                        hint="Give each user their own Sigma email (admin: the user's "
+                        "Sigma mapping, or sigma_config). See docs/security.md.",
+                        id="embeds.E030",
+                    )
+                )
+    return messages
 
 
 def sigma_checks() -> list:

@@ -8,11 +8,40 @@ These models started life in the host's ``accounts`` app; they keep its tables
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 
 from ..validators import validate_attribute_value, validate_sigma_email
 from .registry import AccountType, Team, UserAttribute
+
+MSG_EMAIL_TAKEN = (
+    "The Sigma email %(email)s is already the identity of the active user(s) "
+    "%(users)s: two host users would act as one Sigma user, with each other's "
+    "rights. Give each user their own Sigma email."
+)
+
+
+def users_signed_in_as(email: str, *, exclude_user_id=None):
+    """Active mapped host users whose Sigma identity is ``email`` (case-insensitive).
+
+    A user's identity is their mapping's Sigma email, else their own email; a user
+    is mapped when they have a mapping or belong to a group that has one.
+    """
+    if not email:
+        return get_user_model()._default_manager.none()
+    own = Q(sigma_profile__sigma_email__iexact=email)
+    inherited = Q(email__iexact=email) & (
+        Q(sigma_profile__isnull=True) | Q(sigma_profile__sigma_email="")
+    )
+    mapped = Q(sigma_profile__isnull=False) | Q(groups__sigma_mapping__isnull=False)
+    users = get_user_model()._default_manager.filter(is_active=True).filter(own | inherited)
+    users = users.filter(mapped).distinct()
+    if exclude_user_id is not None:
+        users = users.exclude(pk=exclude_user_id)
+    return users
 
 
 class SigmaProfile(models.Model):
@@ -50,6 +79,31 @@ class SigmaProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Sigma mapping of {self.user}"
+
+    def clean(self) -> None:
+        """The Sigma identity is unique among active mapped users.
+
+        Sigma signs in whoever the ``sub`` email names: two host users with one email
+        would share one Sigma user, its rights and its saved work. Runs in the admin
+        (the user page's inline) and in ``sigma_config import`` (``full_clean``).
+        """
+        super().clean()
+        user = getattr(self, "user", None) if self.user_id else None
+        if user is None or not user.is_active:
+            return
+        email = (self.sigma_email or user.email or "").strip()
+        others = users_signed_in_as(email, exclude_user_id=user.pk)
+        names = sorted(other.get_username() for other in others[:5])
+        if names:
+            raise ValidationError(
+                {
+                    "sigma_email": ValidationError(
+                        MSG_EMAIL_TAKEN,
+                        code="sigma_email_taken",
+                        params={"email": email, "users": ", ".join(names)},
+                    )
+                }
+            )
 
 
 class SigmaProfileAttribute(models.Model):

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from embeds.admin.mappings import MSG_BLOCKED_REASON
 from embeds.models import AccountType, GroupMapping, SigmaProfile, Team, UserAttribute
+from embeds.models.mappings import MSG_EMAIL_TAKEN
 from embeds.validators import MSG_ATTRIBUTE_VALUE, MSG_EMAIL_INVALID
 from tests.admin.conftest import change_form_data
 from tests.conftest import CANARY_SECRET
@@ -180,3 +181,19 @@ def test_group_page_maps_teams_and_account_type(admin_client, team_factory):
     assert list(mapping.teams.values_list("name", flat=True)) == ["Marketing"]
     listing = admin_client.get(reverse("admin:auth_group_changelist")).content.decode()
     assert "Marketing" in listing and "Build" in listing
+
+
+def test_user_page_refuses_a_sigma_email_another_active_user_has(
+    admin_client, alice, user_factory
+):
+    user_factory("bob", sigma_email="shared@example.com")
+    data = change_form_data(admin_client.get(user_change(alice)))
+    data[f"{PROFILE}sigma_email"] = "SHARED@example.com"
+
+    response = admin_client.post(user_change(alice), data)
+
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.forms[0].errors["sigma_email"] == [
+        MSG_EMAIL_TAKEN % {"email": "SHARED@example.com", "users": "bob"}
+    ]
+    assert SigmaProfile.objects.get(user=alice).sigma_email == ""

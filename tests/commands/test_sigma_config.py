@@ -20,6 +20,7 @@ from embeds.models import (
     Team,
     UserAttribute,
 )
+from embeds.models.mappings import MSG_EMAIL_TAKEN
 from tests.conftest import CANARY_SECRET, WORKBOOK_URL
 
 NEW_SECRET = "imported-SECRET-5d2c-not-in-any-output-81"
@@ -502,3 +503,23 @@ def test_oversized_file_is_refused_without_reading_it_all(run, tmp_path):
 def test_export_names_only_variables_import_accepts():
     assert secret_env_name("Prod: EU / 2") == "SIGMA_SECRET_PROD_EU_2"
     assert secret_env_name("***").startswith(SECRET_ENV_PREFIX)
+
+
+@pytest.mark.django_db
+def test_import_refuses_a_sigma_email_another_active_user_has(
+    run, alice, user_factory, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SIGMA_SECRET_NEW", NEW_SECRET)
+    user_factory("bob", sigma_email="shared@example.com")
+    document = variant(lambda d: d["users"][0].update(sigma_email="Shared@example.com"))
+    path = write(tmp_path, document)
+    before = table_counts()
+
+    result = run("sigma_config", "import", path)
+
+    assert result.returncode == 1
+    assert result.error == (
+        f"{path} is not valid, nothing was written: users[0].sigma_email: "
+        + MSG_EMAIL_TAKEN % {"email": "Shared@example.com", "users": "bob"}
+    )
+    assert table_counts() == before

@@ -289,3 +289,23 @@ def test_manage_py_check_reports_database_findings_only_with_a_database(embed_fa
     assert "embeds.W021" not in plain.getvalue()
     assert "(embeds.W021) Embed 'sales' has no team, so nobody can view it." in with_db.getvalue()
     assert CANARY_SECRET not in plain.getvalue() + with_db.getvalue()
+
+
+@pytest.mark.django_db
+def test_sigma_email_conflicts_are_errors_naming_the_users(alice, user_factory):
+    user_factory("carol", sigma_email="ALICE@example.com")
+    user_factory("bob", sigma_email="bob.sigma@example.com")
+    gone = user_factory("gone", sigma_email="bob.sigma@example.com")
+    gone.is_active = False
+    gone.save()
+    assert embed_checks.check_sigma_email_conflicts(databases=["default"]) == [
+        checks.Error(
+            "Sigma email alice@example.com is the identity of 2 active users (alice, "
+            "carol): Sigma sees one user, with one set of rights and saved work.",
+            hint="Give each user their own Sigma email (admin: the user's Sigma mapping, "
+            "or sigma_config). See docs/security.md.",
+            id="embeds.E030",
+        )
+    ]
+    assert embed_checks.check_sigma_email_conflicts() == []
+    assert embed_checks.check_sigma_email_conflicts in embed_checks.sigma_checks()
