@@ -5,7 +5,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from embeds.identity import identity_for
+from embeds.management.commands.seed_demo import DEMO_USERNAMES
 from embeds.models import Credential, Embed
+from embeds.security_checks import check_demo_accounts
 
 
 @pytest.mark.django_db
@@ -63,3 +65,16 @@ def test_seed_demo_refuses_when_the_emulator_origin_is_not_allowed(settings):
     with pytest.raises(CommandError, match="SIGMA_ALLOWED_ORIGINS"):
         call_command("seed_demo")
     assert not Credential.objects.exists()
+
+
+@pytest.mark.django_db
+def test_every_seeded_login_is_one_the_demo_accounts_check_knows(settings):
+    """check --deploy (embeds.W104) must know every account seed_demo creates."""
+    settings.DEBUG = True
+    call_command("seed_demo")
+    seeded = set(get_user_model().objects.values_list("username", flat=True))
+    assert seeded == set(DEMO_USERNAMES)
+    settings.DEBUG = False
+    (warning,) = check_demo_accounts()
+    assert warning.id == "embeds.W104"
+    assert warning.msg.endswith(": admin, alice, bob, elena.")

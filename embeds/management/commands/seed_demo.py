@@ -29,7 +29,7 @@ from embeds.validators import parse_sigma_url
 
 DEMO_PASSWORD = "demo"  # noqa: S105  (documented demo logins, refused without DEBUG)
 # check --deploy warns while any of these still signs in with DEMO_PASSWORD (W104).
-DEMO_USERNAMES = ("alice", "bob", "admin")
+DEMO_USERNAMES = ("alice", "bob", "elena", "admin")
 DEMO_ORG = "demo-org"
 DEMO_CREDENTIAL = "Demo (local emulator)"
 DEMO_EMBEDS = (
