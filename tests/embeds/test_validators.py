@@ -260,20 +260,3 @@ def test_parse_refuses_encoded_dot_segments_and_slashes(path):
 
 def test_parse_accepts_encoded_characters_that_are_not_dots_or_slashes():
     assert parse(WB + "/tag/Q%203%20close").tag == "Q%203%20close"
-
-
-@pytest.mark.parametrize(
-    ("validator", "value"),
-    [
-        (validators.validate_attribute_name, "region\n"),
-        (validators.validate_sigma_email, "alice@example.com\n"),
-        (validators.validate_control_id, "Region\n"),
-        (validators.validate_theme, "Dark\n"),
-        (validators.validate_language, "en\n"),
-    ],
-)
-def test_validators_refuse_a_trailing_newline(validator, value):
-    """A regex ending in "$" also matches before a final newline: every one is
-    matched whole (hostile pass, issue #10)."""
-    with pytest.raises(ValidationError):
-        validator(value)
