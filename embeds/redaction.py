@@ -21,7 +21,10 @@ _JWT_PARAM = re.compile(r"((?::|%3A)jwt=)[A-Za-z0-9_.\-%]+", re.IGNORECASE)
 _COMPACT_JWS = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
 # Any three dot-separated base64url runs: a JWS even without the "eyJ" prefix.
 # Too eager for log lines (dotted names), right for text a browser sends us.
-_ANY_JWS = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+# The dots may arrive percent-encoded ("%2E") from a browser.
+_ANY_JWS = re.compile(
+    r"[A-Za-z0-9_-]{8,}(?:\.|%2[Ee])[A-Za-z0-9_-]{8,}(?:\.|%2[Ee])[A-Za-z0-9_-]{8,}"
+)
 
 
 @sensitive_variables("text")

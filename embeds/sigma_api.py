@@ -23,6 +23,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 from django.views.decorators.debug import sensitive_variables
 
+from .redaction import REDACTED, redact_untrusted
+
 logger = logging.getLogger(__name__)
 
 TOKEN_PATH = "/v2/auth/token"  # noqa: S105 - a URL path, not a secret
@@ -314,6 +316,19 @@ class SigmaAPIClient:
         code = body.get("code") if isinstance(body, dict) else None
         return str(code)[:100] if code else ""
 
+    @sensitive_variables("text")
+    def _scrub(self, text: str) -> str:
+        """Sigma's own words, minus anything of ours it might echo back.
+
+        An error body is shown to admins and written to command output: our secret
+        and bearer token are replaced wherever they appear, and so is anything
+        token-shaped.
+        """
+        for value in (self.__secret, self._token.value if self._token else ""):
+            if value:
+                text = text.replace(value, REDACTED)
+        return redact_untrusted(text)
+
     def _raise_for_status(self, response: httpx.Response) -> None:
         status = response.status_code
         if status < 400:
@@ -337,7 +352,7 @@ class SigmaAPIClient:
             detail = response.json().get("message", "")
         except (ValueError, AttributeError):
             detail = ""
-        suffix = f": {_safe_text(detail)}" if detail else ""
+        suffix = f": {_safe_text(self._scrub(str(detail)))}" if detail else ""
         raise SigmaAPIError(
             f"Sigma's API answered HTTP {status} for {path}{suffix}", status=status, code=code
         )

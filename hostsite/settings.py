@@ -219,6 +219,14 @@ TEMPLATES = [
 # SQLite in the project root by default; PostgreSQL in production, e.g.
 # DATABASE_URL=postgres://postgres@127.0.0.1:5432/test
 DATABASES = {"default": _typed("DATABASE_URL", env.db_url, f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent requests (parallel sign-ins, page views) on SQLite: take the write
+    # lock when a transaction starts and wait up to 20 s for it, instead of failing
+    # with "database is locked" when a reader tries to become a writer.
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-transaction-behavior
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 # https://docs.djangoproject.com/en/5.2/ref/settings/#caches
 # Local memory by default; Redis for several processes, e.g.
 # CACHE_URL=redis://127.0.0.1:6379/0

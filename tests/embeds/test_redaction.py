@@ -45,3 +45,8 @@ def test_log_filter_uses_the_same_redaction():
     assert RedactTokensFilter().filter(record) is True
     assert record.getMessage() == "url=" + redaction.redact_url(URL)
     assert TOKEN not in record.getMessage()
+
+
+def test_redact_untrusted_masks_tokens_with_percent_encoded_dots():
+    encoded = TOKEN.replace(".", "%2E")
+    assert redaction.redact_untrusted(f"x {encoded} y") == "x [redacted-jwt] y"

@@ -293,3 +293,20 @@ def test_error_body_message_is_capped_and_quoted():
         client.list_teams()
 
     assert len(str(caught.value)) < 300
+
+
+def test_error_text_echoing_our_secret_or_bearer_token_is_scrubbed():
+    def echo(request):
+        return httpx.Response(
+            500,
+            json={"message": f"bad {request.headers['Authorization']} and {SECRET}"},
+        )
+
+    client = make_client(Script(echo))
+
+    with pytest.raises(SigmaAPIError) as caught:
+        client.list_teams()
+
+    message = str(caught.value)
+    assert BEARER not in message and SECRET not in message
+    assert "Bearer [redacted]" in message
