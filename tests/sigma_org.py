@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from embeds.models import Credential
 from sigma_emulator.handler import get_emulator_application
@@ -30,7 +32,21 @@ class EmulatorTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.paths.append(request.url.path)
-        return self.inner.handle_request(request)
+        # As Django's test client does: the handler's request signals would
+        # close the test's database connection (and its open transaction) on
+        # PostgreSQL; the emulator shares that connection in-process.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            response = self.inner.handle_request(request)
+            # Read and close inside the window: closing the Django response is
+            # what sends request_finished.
+            content = b"".join(response.stream)
+            response.close()
+            return httpx.Response(response.status_code, headers=response.headers, content=content)
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
 
 
 def hold_emulator_credentials(*, name: str = "Sigma") -> Credential:
