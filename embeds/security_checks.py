@@ -145,8 +145,8 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
     if backend.endswith(("LocMemCache", "DummyCache")):
         messages.append(
             checks.Warning(
-                "The default cache is per process, so rate limits and sign-in lockouts "
-                "do not hold across processes.",
+                "The default cache is per process, so signing rate limits, cached "
+                "sessions and the issuing-path cache do not hold across processes.",
                 hint="Set CACHE_URL to a shared cache, e.g. redis://host:6379/0.",
                 id="embeds.W103",
             )

@@ -118,8 +118,8 @@ def test_production_safety_warnings(settings):
         ("embeds.W102", "SIGMA_RATE_LIMIT, SIGMA_LOGIN_IP_RATE_LIMIT switched off with DEBUG off."),
         (
             "embeds.W103",
-            "The default cache is per process, so rate limits and sign-in lockouts "
-            "do not hold across processes.",
+            "The default cache is per process, so signing rate limits, cached "
+            "sessions and the issuing-path cache do not hold across processes.",
         ),
     ]
 
