@@ -116,7 +116,7 @@ class CredentialItem(Item):
     @field_validator("secret_env")
     @classmethod
     def _secret_env(cls, value: str) -> str:
-        if not ENV_NAME.match(value):
+        if not ENV_NAME.fullmatch(value):
             raise PydanticCustomError("secret_env", MSG_ENV_NAME)
         # Security: only a dedicated family of variables may become a signing key.
         if not value.startswith(SECRET_ENV_PREFIX):

@@ -114,3 +114,11 @@ def test_a_long_value_is_never_repeated_whole_in_a_problem():
     problems = problems_of({"version": 1, "teams": [team, team]})
     assert problems == ["teams[1].name: 'canary-SECRET-7f3b9c2e-do-not-leak-0... is listed twice"]
     assert CANARY_SECRET not in str(problems)
+
+
+def test_secret_env_with_a_trailing_newline_is_not_a_variable_name():
+    credential = {"name": "C", "client_id": "c", "secret_env": "SIGMA_SECRET_C\n"}
+
+    assert problems_of({"version": 1, "credentials": [credential]}) == [
+        "credentials[0].secret_env: not an environment variable name (A-Z, 0-9, _)"
+    ]
