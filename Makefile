@@ -17,6 +17,13 @@ EMULATOR ?= 127.0.0.1:8001
 # Development mode for `make run` and the steps before it (settings read .env and
 # allow DEBUG only then); an HOSTSITE_ENV already in the environment wins.
 run seed migrate env: export HOSTSITE_ENV ?= development
+# The demo's addresses follow HOST/PORT/EMULATOR (the environment wins over .env), so
+# `make run PORT=19100 EMULATOR=127.0.0.1:19101` points the iframes, the CSP and the
+# REST API at that emulator; seed_demo re-points the demo embeds.
+run seed: export SIGMA_EMULATOR_ORIGIN ?= http://$(EMULATOR)
+run seed: export SIGMA_API_BASE_URL ?= http://$(EMULATOR)
+run seed: export SIGMA_ALLOWED_ORIGINS ?= https://app.sigmacomputing.com,http://$(EMULATOR)
+run seed: export SIGMA_EMULATOR_FRAME_ANCESTORS ?= http://$(HOST):$(PORT),http://localhost:$(PORT)
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
