@@ -30,6 +30,11 @@ CLAIM_EXPIRES = "exp"
 CLAIM_ACCOUNT_TYPE = "account_type"
 CLAIM_TEAMS = "teams"
 CLAIM_USER_ATTRIBUTES = "user_attributes"
+CLAIM_FIRST_NAME = "first_name"
+CLAIM_LAST_NAME = "last_name"
+CLAIM_EVAL_CONNECTION_ID = "eval_connection_id"
+CLAIM_OAUTH_TOKEN = "oauth_token"  # noqa: S105 - a claim name
+CLAIM_CONNECTION_OAUTH_TOKENS = "connection_oauth_tokens"  # noqa: S105 - a claim name
 
 # --- Token lifetime (spec §1.2: exp - iat) -----------------------------------------
 #: Sigma refuses a token whose ``exp - iat`` exceeds 30 days.

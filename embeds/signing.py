@@ -8,6 +8,7 @@ refuses values that Sigma itself would reject.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -16,9 +17,11 @@ import jwt
 from django.views.decorators.debug import sensitive_variables
 
 from . import protocol
+from .controls import ControlValue
 from .protocol import ALGORITHM, AUDIENCE, VERSION
 from .protocol import MAX_TOKEN_TTL as MAX_TTL
 from .redaction import redact_url
+from .validators import CONNECTION_ID
 
 
 class SigningError(ValueError):
@@ -36,28 +39,47 @@ def build_claims(
     *,
     client_id: str,
     email: str,
-    account_type: str,
-    teams: Sequence[str],
-    user_attributes: Mapping[str, str] | None,
+    account_type: str | None = None,
+    teams: Sequence[str] = (),
+    user_attributes: Mapping[str, str] | None = None,
     now: int,
     ttl: int,
     jti: str,
+    internal: bool = False,
+    first_name: str = "",
+    last_name: str = "",
+    eval_connection_id: str = "",
+    oauth_token: str | None = None,
+    connection_oauth_tokens: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The payload of spec §1.3 for an embed user.
+    """The payload of spec §1.3 (always ``ver`` "1.1" with ``aud``).
 
     ``now`` and ``ttl`` are integer seconds (Sigma says "Invalid time" to
-    milliseconds); ``exp - iat`` is at most 30 days; ``account_type`` is always
-    sent (Sigma otherwise grants the highest type); ``teams`` is a non-empty list;
-    ``user_attributes`` is sent only when there are some.
+    milliseconds); ``exp - iat`` is at most 30 days.
+
+    For an embed user (``internal`` false), ``account_type`` is always sent
+    (Sigma otherwise grants the highest type) and ``teams`` is a non-empty list;
+    ``user_attributes``, ``first_name`` and ``last_name`` are sent when set.
+
+    For an internal user (an existing Sigma member, ``internal`` true) Sigma says
+    not to send ``account_type``, ``teams`` or ``user_attributes``, and names
+    "affect embed users only": all five are left out, whatever is passed, so the
+    rule lives here and nowhere else.
+
+    ``eval_connection_id`` (a connection UUID) is sent when set.
+    ``oauth_token`` / ``connection_oauth_tokens`` must already be encrypted with
+    the embed secret (``embeds.oauth``); Sigma takes them with ver "1.1" only,
+    which is the version this host always sends.
     """
     if not client_id:
         raise SigningError("client ID is empty")
     if not email or email != email.strip():
         raise SigningError("email is empty or padded")
-    if not account_type:
-        raise SigningError("account type is empty")
-    if not teams or not all(isinstance(t, str) and t for t in teams):
-        raise SigningError("teams must be a non-empty list of names")
+    if not internal:
+        if not account_type:
+            raise SigningError("account type is empty")
+        if not teams or not all(isinstance(t, str) and t for t in teams):
+            raise SigningError("teams must be a non-empty list of names")
     if isinstance(now, bool) or not isinstance(now, int) or now <= 0:
         raise SigningError("now must be integer epoch seconds")
     if now > 100_000_000_000:
@@ -74,15 +96,54 @@ def build_claims(
         protocol.CLAIM_JWT_ID: jti,
         protocol.CLAIM_ISSUED_AT: now,
         protocol.CLAIM_EXPIRES: now + ttl,
-        protocol.CLAIM_ACCOUNT_TYPE: account_type,
-        protocol.CLAIM_TEAMS: list(teams),
     }
-    if user_attributes:
-        for key, value in user_attributes.items():
-            if not isinstance(key, str) or not isinstance(value, str) or not key:
-                raise SigningError("user attributes map names to strings")
-        claims[protocol.CLAIM_USER_ATTRIBUTES] = dict(user_attributes)
+    if not internal:
+        claims[protocol.CLAIM_ACCOUNT_TYPE] = account_type
+        claims[protocol.CLAIM_TEAMS] = list(teams)
+        if user_attributes:
+            for key, value in user_attributes.items():
+                if not isinstance(key, str) or not isinstance(value, str) or not key:
+                    raise SigningError("user attributes map names to strings")
+            claims[protocol.CLAIM_USER_ATTRIBUTES] = dict(user_attributes)
+        for name, value in (
+            (protocol.CLAIM_FIRST_NAME, first_name),
+            (protocol.CLAIM_LAST_NAME, last_name),
+        ):
+            if not isinstance(value, str) or _has_control_characters(value):
+                raise SigningError(f"{name} must be text without control characters")
+            if value.strip():
+                claims[name] = value.strip()
+    if eval_connection_id:
+        if not CONNECTION_ID.match(eval_connection_id):
+            raise SigningError("eval_connection_id is not a Sigma connection ID")
+        claims[protocol.CLAIM_EVAL_CONNECTION_ID] = eval_connection_id
+    if oauth_token is not None:
+        if not _is_encrypted_token(oauth_token):
+            raise SigningError("oauth_token must be encrypted with the embed secret")
+        claims[protocol.CLAIM_OAUTH_TOKEN] = oauth_token
+    if connection_oauth_tokens:
+        for connection_id, token in connection_oauth_tokens.items():
+            if not CONNECTION_ID.match(connection_id) or not _is_encrypted_token(token):
+                raise SigningError(
+                    "connection_oauth_tokens maps connection IDs to encrypted tokens"
+                )
+        claims[protocol.CLAIM_CONNECTION_OAUTH_TOKENS] = dict(connection_oauth_tokens)
     return claims
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+
+
+# salt.iv.tag.ciphertext in standard base64 (embeds.oauth): a plaintext token can
+# never be sent by mistake, since none has this exact shape.
+_ENCRYPTED_TOKEN = re.compile(
+    r"^[A-Za-z0-9+/]{22}==\.[A-Za-z0-9+/]{16}\.[A-Za-z0-9+/]{22}==\.[A-Za-z0-9+/]*={0,2}\Z"
+)
+
+
+def _is_encrypted_token(value: object) -> bool:
+    return isinstance(value, str) and _ENCRYPTED_TOKEN.match(value) is not None
 
 
 @sensitive_variables("secret")
@@ -110,13 +171,15 @@ def build_embed_url(
     *,
     token: str,
     interface_options: Iterable[tuple[str, str]] = (),
-    control_values: Iterable[tuple[str, str]] = (),
+    control_values: Iterable[tuple[str, str | ControlValue]] = (),
 ) -> str:
     """Content URL + ``?:jwt=…&:embed=true`` + options + control values (spec §2.1).
 
     Parameter names keep their literal leading colon. Option values are
     allowlisted upstream and encoded like control values. Control IDs are fully
-    percent-encoded; their values keep ``,`` and ``:`` literal.
+    percent-encoded. A :class:`~embeds.controls.ControlValue` is encoded by its
+    type (a text value's commas are encoded, a list's separators are not); a plain
+    string keeps ``,`` and ``:`` literal, as before types existed.
     """
     parts = urlsplit(content_url)
     if parts.query or parts.fragment:
@@ -140,7 +203,8 @@ def build_embed_url(
     for control_id, value in control_values:
         if not control_id or control_id.startswith(":"):
             raise SigningError("control IDs never start with ':'")
-        query.append(f"{quote(control_id, safe='')}={encode_control_value(value)}")
+        encoded = value.encoded if isinstance(value, ControlValue) else encode_control_value(value)
+        query.append(f"{quote(control_id, safe='')}={encoded}")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(query), ""))
 
 

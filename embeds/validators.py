@@ -18,13 +18,23 @@ from django.core.exceptions import ValidationError
 from .conf import sigma_settings
 from .protocol import BOOLEAN_OPTIONS, BUILTIN_THEMES, MENU_POSITIONS  # noqa: F401  (re-exported)
 
-# Spec §3, "Suggested host validation". The backtracking on ``name`` splits the
-# workbook segment on its last hyphen: the trailing id is the key, the name is
-# cosmetic.
-_CONTENT_PATH = re.compile(
-    r"^/(?P<org>[a-z0-9][a-z0-9-]*)/workbook/(?P<name>[^/?#]+)-(?P<workbook_id>[A-Za-z0-9]{16,32})"
-    r"(?:/tag/(?P<tag>[^/?#]+))?"
-    r"(?:/page/(?P<page_id>[A-Za-z0-9_-]+)|/element/(?P<element_id>[A-Za-z0-9_-]+))?/?$"
+# Sigma's JWTDOC ("What URL to use"): the browser "URL syntax" of a workbook, a
+# tagged version, a page or an element; a data model (and its tagged versions);
+# Ask Sigma; and the "API syntax" the REST API returns. The backtracking on
+# ``name`` splits a browser segment on its last hyphen: the trailing id is the
+# key, the name is cosmetic.
+_TAG = r"(?:/tag/(?P<tag>[^/?#]+))?"
+# One page or one element; optional after a workbook, required after a bare id.
+_NODE = r"(?:/page/(?P<page_id>[A-Za-z0-9_-]+)|/element/(?P<element_id>[A-Za-z0-9_-]+))?"
+_ID = r"(?P<workbook_id>[A-Za-z0-9]{16,32}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})"
+_ORG = r"^/(?P<org>[a-z0-9][a-z0-9-]*)"
+_CONTENT_PATHS = (
+    # (document, syntax, pattern)
+    ("workbook", "url", re.compile(rf"{_ORG}/workbook/(?P<name>[^/?#]+)-{_ID}{_TAG}{_NODE}/?\Z")),
+    ("data-model", "url", re.compile(rf"{_ORG}/data-model/(?P<name>[^/?#]+)-{_ID}{_TAG}/?\Z")),
+    ("workbook", "api", re.compile(rf"{_ORG}/workbook/(?P<name>[^/?#]+)/{_ID}{_TAG}/?\Z")),
+    ("workbook", "api", re.compile(rf"{_ORG}/workbook/{_ID}{_NODE[:-1]}/?\Z")),
+    ("ask", "url", re.compile(rf"{_ORG}/ask/?\Z")),
 )
 
 MSG_NOT_HTTPS = "Use an https:// URL; Sigma content is only served over https."
@@ -43,9 +53,10 @@ MSG_QUERY = (
 MSG_FRAGMENT = "Remove the fragment (from '#' on)."
 MSG_CREDENTIALS_IN_URL = "Remove the user name or password from the URL."
 MSG_BAD_PATH = (
-    "This is not a Sigma workbook, page or element URL. Expected "
-    "/{org}/workbook/{Name}-{workbookId}, optionally followed by /page/{pageId} "
-    "or /element/{elementId}."
+    "This is not a Sigma workbook, page, element, data model or Ask Sigma URL. "
+    "Expected /{org}/workbook/{Name}-{workbookId}, optionally followed by "
+    "/tag/{tag} and /page/{pageId} or /element/{elementId}; "
+    "/{org}/data-model/{Name}-{dataModelId}; or /{org}/ask."
 )
 MSG_DOT_SEGMENTS = (
     "The path must not contain '.' or '..' segments (also percent-encoded, e.g. "
@@ -55,7 +66,12 @@ MSG_DOT_SEGMENTS = (
 
 @dataclass(frozen=True)
 class SigmaContent:
-    """A validated Sigma content URL, split into its parts."""
+    """A validated Sigma content URL, split into its parts.
+
+    ``document`` is ``workbook``, ``data-model`` or ``ask``; ``syntax`` is
+    ``url`` (what the browser shows) or ``api`` (what the REST API returns; Sigma
+    accepts both). For Ask Sigma the name and id are empty.
+    """
 
     url: str
     origin: str
@@ -65,9 +81,15 @@ class SigmaContent:
     tag: str | None
     page_id: str | None
     element_id: str | None
+    document: str = "workbook"
+    syntax: str = "url"
 
     @property
     def kind(self) -> str:
+        if self.document == "data-model":
+            return "data model"
+        if self.document == "ask":
+            return "ask"
         if self.element_id:
             return "element"
         if self.page_id:
@@ -101,7 +123,8 @@ def parse_sigma_url(url: str, *, allowed_origins: list[str] | None = None) -> Si
     ``bad_path``): a scheme other than https (http only for a loopback origin that
     is explicitly allowed, i.e. the local emulator), a host outside the allowed
     origins, the legacy ``/embed/`` path, any query or fragment, and any path that
-    is not a workbook, page or element.
+    is not a workbook (URL or API syntax, optionally a tag, page or element), a
+    data model (optionally a tag) or Ask Sigma.
     """
     if allowed_origins is None:
         allowed_origins = sigma_settings.ALLOWED_ORIGINS
@@ -140,19 +163,25 @@ def parse_sigma_url(url: str, *, allowed_origins: list[str] | None = None) -> Si
         or "\\" in decoded
     ):
         raise ValidationError(MSG_DOT_SEGMENTS, code="dot_segments")
-    match = _CONTENT_PATH.match(parts.path)
-    if match is None:
+    found = next(
+        ((doc, syn, m) for doc, syn, pat in _CONTENT_PATHS if (m := pat.match(parts.path))),
+        None,
+    )
+    if found is None:
         raise ValidationError(MSG_BAD_PATH, code="bad_path")
+    document, syntax, match = found
     groups = match.groupdict()
     return SigmaContent(
         url=f"{origin}{parts.path.rstrip('/')}",
         origin=origin,
         org=groups["org"],
-        workbook_name=groups["name"],
-        workbook_id=groups["workbook_id"],
-        tag=groups["tag"],
-        page_id=groups["page_id"],
-        element_id=groups["element_id"],
+        workbook_name=groups.get("name") or "",
+        workbook_id=groups.get("workbook_id") or "",
+        tag=groups.get("tag"),
+        page_id=groups.get("page_id"),
+        element_id=groups.get("element_id"),
+        document=document,
+        syntax=syntax,
     )
 
 
@@ -251,3 +280,20 @@ def validate_attribute_name(value: str) -> None:
 def validate_attribute_value(value: str) -> None:
     if len(value) > 1000 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ValidationError(MSG_ATTRIBUTE_VALUE, code="attribute_value")
+
+
+# --- Connection IDs (eval_connection_id, connection_oauth_tokens keys) --------
+
+# Sigma connection IDs are UUIDs (the REST API's connectionId, and the last path
+# segment of a connection's URL in Sigma).
+CONNECTION_ID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
+MSG_CONNECTION_ID = (
+    "A Sigma connection ID is a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427 "
+    "(Administration > Connections, or GET /v2/connections)."
+)
+
+
+def validate_connection_id(value: str) -> None:
+    """Refuse anything but a Sigma connection ID (a UUID); blank means none."""
+    if value and not CONNECTION_ID.match(value):
+        raise ValidationError(MSG_CONNECTION_ID, code="connection_id")

@@ -383,6 +383,10 @@ if not 10 <= SIGMA_PREVIEW_TOKEN_TTL <= 3600:
     raise _fail(
         "SIGMA_PREVIEW_TOKEN_TTL", "is out of range", "Use seconds between 10 and 3600."
     )
+# OAuth passthrough: dotted path of a callable (user, embed) -> None | str | dict
+# giving the user's OAuth token(s), sent encrypted (docs/sigma-protocol.md). Unset:
+# no OAuth claims. Never read from request input.
+SIGMA_OAUTH_TOKEN_PROVIDER = os.environ.get("SIGMA_OAUTH_TOKEN_PROVIDER", "").strip() or None
 # The local Sigma emulator (never on unless asked for; see sigma_emulator/).
 SIGMA_EMULATOR_ENABLED = _bool("SIGMA_EMULATOR_ENABLED", False)
 SIGMA_EMULATOR_ORIGIN = _origins("SIGMA_EMULATOR_ORIGIN", ["http://127.0.0.1:8001"])[0]

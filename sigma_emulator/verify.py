@@ -5,10 +5,19 @@ checks every claim itself, so a bug in ``embeds.signing`` cannot be mirrored her
 Pure apart from the two callables it is given (secret lookup and jti recording);
 the clock is a parameter.
 
-Where Sigma publishes an error message (spec §8) it is used verbatim. Where it does
-not (alg, iss, ver, aud, account_type, user_attributes, jti, replay) the message is
-the emulator's own, worded like Sigma's. ``rule`` is an emulator-only, stable name
-for each check, for tests and logs.
+Codes are Sigma's documented ones (EINVAL, EPERM, ENOENT; spec §8). Where Sigma
+publishes the message (its help center and quickstarts: "Invalid kid parameter",
+"Invalid time", "connection_oauth_tokens is only supported in ver 1.1", "Invalid
+encrypted token", ...) it is used verbatim. Where it publishes none (alg, iss,
+ver, aud, account_type, names, user_attributes, eval_connection_id, jti) the
+message follows Sigma's own "Invalid <claim> parameter" pattern; the replay
+message is the emulator's (Sigma documents the rule, not its text), so nothing
+may depend on its wording. ``rule`` is an emulator-only, stable name for each
+check, for tests and logs.
+
+Strict as Sigma and no stricter: ``account_type`` and ``teams`` are optional
+(internal users must not send them; Sigma gives a new embed user the highest
+account type without one), but each team sent must exist.
 """
 
 from __future__ import annotations
@@ -18,8 +27,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote_plus
 
 import jwt
+
+from .oauth import decrypt_sdk_token
 
 ALGORITHM = "HS256"
 AUDIENCE = "sigmacomputing"
@@ -32,22 +44,27 @@ MAX_JTI_LENGTH = 255  # the SeenToken column
 
 CODE_INVALID = "EINVAL"
 CODE_NOT_FOUND = "ENOENT"
+CODE_PERMISSION = "EPERM"
 
 MSG_INVALID_KID = "Invalid kid parameter"
 MSG_INVALID_CLIENT_ID = "Invalid clientID"
 MSG_INVALID_SECRET = "Invalid embed secret"  # noqa: S105 - a message, not a secret
-MSG_INVALID_ALG = "Invalid alg parameter: must be HS256"
-MSG_INVALID_ISS = "Invalid iss parameter: must equal kid"
-MSG_INVALID_VER = "Invalid ver parameter: must be 1.0 or 1.1"
-MSG_INVALID_AUD = "Invalid aud parameter: must be sigmacomputing with ver 1.1"
+MSG_INVALID_ALG = "Invalid alg parameter"
+MSG_INVALID_ISS = "Invalid iss parameter"
+MSG_INVALID_VER = "Invalid ver parameter"
+MSG_INVALID_AUD = "Invalid aud parameter"
 MSG_INVALID_TIME = "Invalid time"
 MSG_SESSION_LENGTH = "Session length has been exceeded"
 MSG_EXP_PAST = "exp cannot be in the past"
 MSG_INVALID_EMAIL = "Invalid email"
-MSG_INVALID_ACCOUNT_TYPE = "Invalid account_type: required for embed users"
+MSG_INVALID_ACCOUNT_TYPE = "Invalid account_type parameter"
 MSG_INVALID_TEAMS = "Invalid external_user_team"
-MSG_INVALID_USER_ATTRIBUTES = "Invalid user_attributes: must map names to strings"
-MSG_OWNER_ONLY = "Invalid sub: credentials owned by a non-Admin can sign in only their owner"
+MSG_INVALID_USER_ATTRIBUTES = "Invalid user_attributes parameter"
+MSG_INVALID_NAME = "Invalid %s parameter"  # first_name / last_name
+MSG_INVALID_CONNECTION = "Invalid eval_connection_id parameter"
+MSG_OAUTH_VERSION = "%s is only supported in ver 1.1"  # oauth_token / connection_oauth_tokens
+MSG_INVALID_ENCRYPTED_TOKEN = "Invalid encrypted token"  # noqa: S105 - a message
+MSG_OWNER_ONLY = "Invalid sub parameter"
 MSG_INVALID_JTI = "Invalid jti parameter"
 MSG_REPLAY = "This embed URL has already been used (jti replay)"
 MSG_INVALID_PATH = "Invalid embed_path"
@@ -58,31 +75,47 @@ MSG_INVALID_PATH = "Invalid embed_path"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^`{|}~-]+)*"
 _EMAIL = re.compile(rf"^{_LOCAL}@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}\Z")
+# A Sigma connection ID is a UUID (REST API connectionId).
+CONNECTION_ID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 
-# Spec §3: a workbook, optionally a tag, optionally one page or one element. The
-# greedy name splits the workbook segment on its last hyphen.
-CONTENT_PATH = re.compile(
-    r"^/(?P<org>[a-z0-9][a-z0-9-]*)/workbook/(?P<name>[^/?#]+)"
-    r"-(?P<workbook_id>[A-Za-z0-9]{16,32})"
-    r"(?:/tag/(?P<tag>[^/?#]+))?"
-    r"(?:/page/(?P<page_id>[A-Za-z0-9_-]+)|/element/(?P<element_id>[A-Za-z0-9_-]+))?"
-    r"/?\Z"
+# What Sigma serves (its "Create an embed API with JSON web tokens" page): the
+# browser "URL syntax" of a workbook, optionally a tag, then one page or one
+# element; a data model, optionally a tag; Ask Sigma; and the "API syntax"
+# (name and id as two segments, or the bare id before /page or /element).
+_WB_ID = r"(?P<workbook_id>[A-Za-z0-9]{16,32}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})"
+_TAG_PART = r"(?:/tag/(?P<tag>[^/?#]+))?"
+_NODE_PART = r"(?:/page/(?P<page_id>[A-Za-z0-9_-]+)|/element/(?P<element_id>[A-Za-z0-9_-]+))"
+_ORG_PART = r"^/(?P<org>[a-z0-9][a-z0-9-]*)"
+CONTENT_PATHS = (
+    ("workbook", "url", rf"/workbook/(?P<workbook_name>[^/?#]+)-{_WB_ID}{_TAG_PART}{_NODE_PART}?"),
+    ("data-model", "url", rf"/data-model/(?P<workbook_name>[^/?#]+)-{_WB_ID}{_TAG_PART}"),
+    ("workbook", "api", rf"/workbook/(?P<workbook_name>[^/?#]+)/{_WB_ID}{_TAG_PART}{_NODE_PART}?"),
+    ("workbook", "api", rf"/workbook/{_WB_ID}{_NODE_PART}"),
+    ("ask", "url", r"/ask"),
+)
+CONTENT_PATH_PATTERNS = tuple(
+    (document, syntax, re.compile(rf"{_ORG_PART}{pattern}/?\Z"))
+    for document, syntax, pattern in CONTENT_PATHS
 )
 
 
 @dataclass(frozen=True)
 class Content:
-    """The parts of a Sigma content path."""
+    """The parts of a Sigma content path (name and id are empty for Ask Sigma)."""
 
     org: str
-    workbook_name: str
-    workbook_id: str
+    workbook_name: str = ""
+    workbook_id: str = ""
     tag: str | None = None
     page_id: str | None = None
     element_id: str | None = None
+    document: str = "workbook"
+    syntax: str = "url"
 
     @property
     def kind(self) -> str:
+        if self.document != "workbook":
+            return self.document
         if self.element_id:
             return "element"
         if self.page_id:
@@ -92,17 +125,13 @@ class Content:
 
 def parse_content_path(path: str) -> Content | None:
     """The content a Sigma path names, or None when it is not a content path."""
-    match = CONTENT_PATH.match(path)
-    if match is None:
-        return None
-    return Content(
-        org=match["org"],
-        workbook_name=match["name"],
-        workbook_id=match["workbook_id"],
-        tag=match["tag"],
-        page_id=match["page_id"],
-        element_id=match["element_id"],
-    )
+    for document, syntax, pattern in CONTENT_PATH_PATTERNS:
+        match = pattern.match(path)
+        if match is not None:
+            # The group names are Content's field names; absent groups keep defaults.
+            found = {name: value for name, value in match.groupdict().items() if value}
+            return Content(document=document, syntax=syntax, **found)
+    return None
 
 
 @dataclass(frozen=True)
@@ -119,6 +148,12 @@ class VerifyResult:
     @classmethod
     def accept(cls, claims: Mapping[str, Any]) -> VerifyResult:
         return cls(ok=True, claims=dict(claims))
+
+    @property
+    def oauth_connections(self) -> list[str]:
+        """Which OAuth tokens the token carried ("organization" and connection IDs)."""
+        found = ["organization"] if "oauth_token" in self.claims else []
+        return found + sorted(self.claims.get("connection_oauth_tokens") or {})
 
     @classmethod
     def refuse(cls, rule: str, message: str, *, code: str = CODE_INVALID) -> VerifyResult:
@@ -163,21 +198,23 @@ def _check_times(claims: Mapping[str, Any], now: int) -> VerifyResult | None:
     return None
 
 
+def _is_name_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+
+
 def _check_user(claims: Mapping[str, Any]) -> VerifyResult | None:
     if not is_sigma_email(claims.get("sub")):
         return VerifyResult.refuse("email", MSG_INVALID_EMAIL)
-    # Sigma would give a new embed user the highest account type; this host always
-    # sends one, so its absence is a host bug worth failing loudly on.
-    account_type = claims.get("account_type")
-    if not isinstance(account_type, str) or not account_type:
-        return VerifyResult.refuse("account_type", MSG_INVALID_ACCOUNT_TYPE)
-    teams = claims.get("teams")
-    if (
-        not isinstance(teams, list)
-        or not teams
-        or not all(isinstance(team, str) and team for team in teams)
+    # Both optional (internal users must not send them); when sent, well-formed.
+    if "account_type" in claims and not (
+        isinstance(claims["account_type"], str) and claims["account_type"]
     ):
+        return VerifyResult.refuse("account_type", MSG_INVALID_ACCOUNT_TYPE)
+    if "teams" in claims and not _is_name_list(claims["teams"]):
         return VerifyResult.refuse("teams", MSG_INVALID_TEAMS)
+    for name in ("first_name", "last_name"):
+        if name in claims and not isinstance(claims[name], str):
+            return VerifyResult.refuse(name, MSG_INVALID_NAME % name)
     if "user_attributes" in claims:
         attributes = claims["user_attributes"]
         if not isinstance(attributes, dict) or not all(
@@ -185,6 +222,30 @@ def _check_user(claims: Mapping[str, Any]) -> VerifyResult | None:
             for key, value in attributes.items()
         ):
             return VerifyResult.refuse("user_attributes", MSG_INVALID_USER_ATTRIBUTES)
+    if "eval_connection_id" in claims and not (
+        isinstance(claims["eval_connection_id"], str)
+        and CONNECTION_ID.match(claims["eval_connection_id"])
+    ):
+        return VerifyResult.refuse("eval_connection_id", MSG_INVALID_CONNECTION)
+    return None
+
+
+def _check_oauth(claims: Mapping[str, Any], version: str, secret: str) -> VerifyResult | None:
+    """OAuth claims: ver 1.1 only, and every token must decrypt with the secret."""
+    for name in ("oauth_token", "connection_oauth_tokens"):
+        if name in claims and version != "1.1":
+            return VerifyResult.refuse(f"{name}_version", MSG_OAUTH_VERSION % name)
+    if "oauth_token" in claims and decrypt_sdk_token(secret, claims["oauth_token"]) is None:
+        return VerifyResult.refuse("oauth_token", MSG_INVALID_ENCRYPTED_TOKEN)
+    if "connection_oauth_tokens" in claims:
+        tokens = claims["connection_oauth_tokens"]
+        if not isinstance(tokens, dict) or not all(
+            isinstance(key, str)
+            and CONNECTION_ID.match(key)
+            and decrypt_sdk_token(secret, value) is not None
+            for key, value in tokens.items()
+        ):
+            return VerifyResult.refuse("connection_oauth_tokens", MSG_INVALID_ENCRYPTED_TOKEN)
     return None
 
 
@@ -196,6 +257,7 @@ def verify_token(
     claim_jti: Callable[[str], bool] | None = None,
     team_exists: Callable[[str], bool] | None = None,
     owner_allows: Callable[[str, str], bool] | None = None,
+    connection_exists: Callable[[str], bool] | None = None,
 ) -> VerifyResult:
     """Check an embed token the way Sigma does and return the verdict.
 
@@ -206,16 +268,20 @@ def verify_token(
     not checked. ``team_exists(name)`` says whether the organization has that team
     (Sigma's EINVAL "Invalid external_user_team" otherwise); ``owner_allows(kid,
     sub)`` applies Sigma's owner rule (a non-Admin owner's credentials sign in only
-    the owner). Each check is skipped when its callable is not given.
+    the owner); ``connection_exists(id)`` says whether an ``eval_connection_id``
+    names one of the organization's connections. Each check is skipped when its
+    callable is not given.
 
     Refuses, in this order: a missing or malformed token, an alg other than HS256,
     a missing kid, an unknown or inactive kid, a bad signature, iss != kid, a ver
-    other than 1.0/1.1, ver 1.1 without aud "sigmacomputing", non-integer or
-    millisecond iat/exp, a session over 30 days, an expired token, an iat more
-    than 60 s ahead, a bad ``sub``, a missing account_type, teams that are not a
-    non-empty list of names, user_attributes that are not string to string, a team
-    the organization does not have, a ``sub`` the credential's owner may not sign
-    in, a missing jti, and a jti already used.
+    other than 1.0/1.1, ver 1.1 without aud "sigmacomputing", OAuth claims without
+    ver 1.1 or that do not decrypt with the secret, non-integer or millisecond
+    iat/exp, a session over 30 days, an expired token, an iat more than 60 s
+    ahead, a bad ``sub``, an account_type or team name that is not a non-empty
+    string, names that are not strings, user_attributes that are not string to
+    string, an eval_connection_id that is not a connection UUID, a team the
+    organization does not have, an unknown connection, a ``sub`` the credential's
+    owner may not sign in, a missing jti, and a jti already used.
     """
     if not token:
         return VerifyResult.refuse("token_missing", MSG_INVALID_KID)
@@ -262,14 +328,20 @@ def verify_token(
         return VerifyResult.refuse("ver", MSG_INVALID_VER)
     if version == "1.1" and claims.get("aud") != AUDIENCE:
         return VerifyResult.refuse("aud", MSG_INVALID_AUD)
+    if problem := _check_oauth(claims, version, secret):
+        return problem
     if problem := _check_times(claims, now):
         return problem
     if problem := _check_user(claims):
         return problem
-    if team_exists is not None and not all(team_exists(team) for team in claims["teams"]):
+    if team_exists is not None and not all(team_exists(t) for t in claims.get("teams", [])):
         return VerifyResult.refuse("team_unknown", MSG_INVALID_TEAMS)
+    connection = claims.get("eval_connection_id")
+    if connection and connection_exists is not None and not connection_exists(connection):
+        return VerifyResult.refuse("connection_unknown", MSG_INVALID_CONNECTION)
     if owner_allows is not None and not owner_allows(kid, claims["sub"]):
-        return VerifyResult.refuse("owner", MSG_OWNER_ONLY)
+        # Sigma: "Non-admins can only log in as themselves" -- a permission error.
+        return VerifyResult.refuse("owner", MSG_OWNER_ONLY, code=CODE_PERMISSION)
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
         return VerifyResult.refuse("jti", MSG_INVALID_JTI)
@@ -277,3 +349,63 @@ def verify_token(
     if claim_jti is not None and not claim_jti(jti):
         return VerifyResult.refuse("replay", MSG_REPLAY)
     return VerifyResult.accept(claims)
+
+
+# --- Reading the query string the way Sigma does (CONTROLS, spec §2.3) -----------
+
+_RANGE_END = re.compile(r"^(min|max):")
+
+
+@dataclass(frozen=True)
+class ControlReading:
+    """What Sigma makes of one control parameter.
+
+    ``kind`` is ``value`` (one value), ``list`` (several, split on literal
+    commas), ``range`` (``min:``/``max:`` ends), ``null`` or ``empty``.
+    """
+
+    kind: str
+    values: tuple[str, ...] = ()
+    ends: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def display(self) -> str:
+        if self.kind in ("null", "empty"):
+            return f":{self.kind}"
+        if self.kind == "range":
+            return ",".join(f"{name}:{value}" for name, value in self.ends)
+        return ",".join(self.values)
+
+
+def read_control_value(raw: str) -> ControlReading:
+    """Decode one raw (still percent-encoded) control value.
+
+    Literal ``,`` separates values and literal ``min:``/``max:`` mark range ends,
+    so the split happens before percent-decoding: ``Smith%2C%20John`` is one value,
+    ``Smith,John`` two.
+    """
+    if raw in (":null", ":empty"):
+        return ControlReading(kind=raw[1:])
+    parts = raw.split(",")
+    if len(parts) <= 2 and all(_RANGE_END.match(part) for part in parts):
+        ends = tuple((part[:3], unquote_plus(part[4:])) for part in parts)
+        if len({name for name, _ in ends}) == len(ends):
+            return ControlReading(kind="range", ends=ends)
+    values = tuple(unquote_plus(part) for part in parts)
+    return ControlReading(kind="list" if len(values) > 1 else "value", values=values)
+
+
+def read_query(query_string: str) -> tuple[dict[str, str], dict[str, ControlReading]]:
+    """Interface options (``:name``, never ``:jwt``) and control values of a query."""
+    options: dict[str, str] = {}
+    controls: dict[str, ControlReading] = {}
+    for pair in query_string.split("&"):
+        raw_name, _, raw_value = pair.partition("=")
+        name = unquote_plus(raw_name)
+        if not name or name == ":jwt":
+            continue
+        if name.startswith(":"):
+            options[name] = unquote_plus(raw_value)
+        else:
+            controls[name] = read_control_value(raw_value)
+    return options, controls

@@ -24,8 +24,10 @@ from .verify import (
     CODE_NOT_FOUND,
     MSG_INVALID_PATH,
     Content,
+    ControlReading,
     VerifyResult,
     parse_content_path,
+    read_query,
     verify_token,
 )
 
@@ -121,19 +123,10 @@ def _error_page(request: HttpRequest, *, code: str, message: str, status: int) -
     )
 
 
-def split_query(request: HttpRequest) -> tuple[dict[str, str], dict[str, str]]:
-    """Interface options (``:name``, never ``:jwt``) and control values."""
-    options: dict[str, str] = {}
-    controls: dict[str, str] = {}
-    for name in request.GET:
-        value = request.GET.get(name, "")
-        if name == ":jwt":
-            continue
-        if name.startswith(":"):
-            options[name] = value
-        elif name:
-            controls[name] = value
-    return options, controls
+def split_query(request: HttpRequest) -> tuple[dict[str, str], dict[str, ControlReading]]:
+    """Interface options (``:name``, never ``:jwt``) and control values, read from
+    the raw query string the way Sigma reads them (literal commas split lists)."""
+    return read_query(request.META.get("QUERY_STRING", ""))
 
 
 @require_GET
@@ -195,6 +188,11 @@ def content(request: HttpRequest) -> HttpResponse:
             "teams": claims.get("teams") or [],
             "account_type": claims.get("account_type") or member.account_type.name,
             "member": member,
+            "first_name": claims.get("first_name", ""),
+            "last_name": claims.get("last_name", ""),
+            "eval_connection_id": claims.get("eval_connection_id", ""),
+            # Which connections got an OAuth token that decrypted; never the token.
+            "oauth_connections": result.oauth_connections,
             "user_attributes": sorted(attributes.items()),
             "options": sorted(options.items()),
             "controls": sorted(controls.items()),
@@ -206,7 +204,7 @@ def content(request: HttpRequest) -> HttpResponse:
             "page_data": {
                 "frameAncestors": frame_ancestors(),
                 "responsiveHeight": options.get(":responsive_height") == "true",
-                "variables": controls,
+                "variables": {name: value.display for name, value in controls.items()},
                 "workbookId": parsed.workbook_id,
             },
         },

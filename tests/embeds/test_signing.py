@@ -198,3 +198,70 @@ def test_redact_url_hides_only_the_token():
         signing.redact_url(url)
         == "https://h/a/workbook/W-1?:jwt=[redacted]&:embed=true&Region=West"
     )
+
+
+# --- Internal users, names, connection switching, OAuth claims (issue 13) -------
+
+CONNECTION = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+ENCRYPTED = (
+    "AAECAwQFBgcICQoLDA0ODw==.EBESExQVFhcYGRob.VUCeBWSgFkfy+jRUsaX3Sg==.CNTvledzG8LtguX3Pg=="
+)
+
+
+@pytest.mark.spec("1.2")
+def test_internal_user_token_has_no_account_type_teams_or_user_attributes():
+    payload = claims(internal=True, first_name="Ada", last_name="Lovelace")
+
+    assert "account_type" not in payload
+    assert "teams" not in payload
+    assert "user_attributes" not in payload
+    assert "first_name" not in payload and "last_name" not in payload
+    assert set(payload) == {"sub", "iss", "aud", "ver", "jti", "iat", "exp"}
+
+
+@pytest.mark.spec("1.2")
+def test_internal_user_needs_no_account_type_or_teams():
+    payload = claims(internal=True, account_type=None, teams=(), user_attributes=None)
+
+    assert payload["sub"] == "alice@example.com"
+
+
+@pytest.mark.spec("1.2")
+def test_embed_user_names_are_sent_when_set_and_trimmed():
+    payload = claims(first_name=" Ada ", last_name="Lovelace")
+
+    assert (payload["first_name"], payload["last_name"]) == ("Ada", "Lovelace")
+    assert "first_name" not in claims(first_name="   ")
+
+
+@pytest.mark.spec("1.2")
+def test_eval_connection_id_is_sent_when_set():
+    assert claims(eval_connection_id=CONNECTION)["eval_connection_id"] == CONNECTION
+    assert "eval_connection_id" not in claims()
+    assert claims(internal=True, eval_connection_id=CONNECTION)["eval_connection_id"] == CONNECTION
+
+
+@pytest.mark.spec("1.2")
+def test_encrypted_oauth_claims_are_sent_with_ver_1_1():
+    payload = claims(oauth_token=ENCRYPTED, connection_oauth_tokens={CONNECTION: ENCRYPTED})
+
+    assert payload["ver"] == "1.1" and payload["aud"] == "sigmacomputing"
+    assert payload["oauth_token"] == ENCRYPTED
+    assert payload["connection_oauth_tokens"] == {CONNECTION: ENCRYPTED}
+
+
+@pytest.mark.spec("1.2")
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("eval_connection_id", "prod-warehouse", "eval_connection_id"),
+        ("first_name", "Ada\nEvil", "first_name"),
+        ("last_name", 7, "last_name"),
+        ("oauth_token", "plain-oauth-token", "encrypted"),
+        ("connection_oauth_tokens", {CONNECTION: "plain"}, "connection IDs to encrypted"),
+        ("connection_oauth_tokens", {"prod": ENCRYPTED}, "connection IDs to encrypted"),
+    ],
+)
+def test_build_claims_refuses_bad_protocol_claims(field, value, problem):
+    with pytest.raises(signing.SigningError, match=problem):
+        claims(**{field: value})

@@ -101,7 +101,17 @@ def test_parse_splits_the_workbook_name_on_the_last_hyphen():
             "dot_segments",
             validators.MSG_DOT_SEGMENTS,
         ),
-        ("https://app.sigmacomputing.com/acme/ask", "bad_path", validators.MSG_BAD_PATH),
+        ("https://app.sigmacomputing.com/acme/ask/more", "bad_path", validators.MSG_BAD_PATH),
+        (
+            "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA",
+            "bad_path",
+            validators.MSG_BAD_PATH,
+        ),
+        (
+            "https://app.sigmacomputing.com/acme/data-model/M-4bq2ZtkLmV8xWn3pRs6HyA/page/p1",
+            "bad_path",
+            validators.MSG_BAD_PATH,
+        ),
         ("https://app.sigmacomputing.com/acme/workbook/NoId", "bad_path", validators.MSG_BAD_PATH),
         (
             "https://app.sigmacomputing.com/Acme/workbook/W-4bq2ZtkLmV8xWn3pRs6HyA",
@@ -260,3 +270,119 @@ def test_parse_refuses_encoded_dot_segments_and_slashes(path):
 
 def test_parse_accepts_encoded_characters_that_are_not_dots_or_slashes():
     assert parse(WB + "/tag/Q%203%20close").tag == "Q%203%20close"
+
+
+@pytest.mark.spec("3")
+@pytest.mark.parametrize(
+    ("path", "kind", "syntax", "name", "content_id", "tag", "node"),
+    [
+        ("/acme/ask", "ask", "url", "", "", None, None),
+        (
+            "/acme/data-model/Orders-4bq2ZtkLmV8xWn3pRs6HyA",
+            "data model",
+            "url",
+            "Orders",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            None,
+            None,
+        ),
+        (
+            "/acme/data-model/Orders-4bq2ZtkLmV8xWn3pRs6HyA/tag/prod",
+            "data model",
+            "url",
+            "Orders",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            "prod",
+            None,
+        ),
+        (
+            "/acme/workbook/Sales-4bq2ZtkLmV8xWn3pRs6HyA/tag/prod",
+            "workbook",
+            "url",
+            "Sales",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            "prod",
+            None,
+        ),
+        (
+            "/acme/workbook/Sales/4bq2ZtkLmV8xWn3pRs6HyA",
+            "workbook",
+            "api",
+            "Sales",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            None,
+            None,
+        ),
+        (
+            "/acme/workbook/Sales/4bq2ZtkLmV8xWn3pRs6HyA/tag/prod",
+            "workbook",
+            "api",
+            "Sales",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            "prod",
+            None,
+        ),
+        (
+            "/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/page/GHs4vJQxig",
+            "page",
+            "api",
+            "",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            None,
+            "GHs4vJQxig",
+        ),
+        (
+            "/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/element/bAGJb_-0AS",
+            "element",
+            "api",
+            "",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            None,
+            "bAGJb_-0AS",
+        ),
+        (
+            "/acme/workbook/Sales/1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+            "workbook",
+            "api",
+            "Sales",
+            "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+            None,
+            None,
+        ),
+    ],
+)
+def test_parse_accepts_every_content_kind_and_sigmas_api_syntax(
+    path, kind, syntax, name, content_id, tag, node
+):
+    content = parse("https://app.sigmacomputing.com" + path)
+
+    assert (content.kind, content.syntax, content.workbook_name, content.workbook_id) == (
+        kind,
+        syntax,
+        name,
+        content_id,
+    )
+    assert content.tag == tag
+    assert (content.page_id or content.element_id) == node
+    # API syntax is accepted as Sigma documents it, not rewritten.
+    assert content.url == "https://app.sigmacomputing.com" + path
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("1b4e28ba-2fa1-11d2-883f-0016d3cca427", True),
+        ("1B4E28BA-2FA1-11D2-883F-0016D3CCA427", True),
+        ("", True),
+        ("prod-warehouse", False),
+        ("1b4e28ba2fa111d2883f0016d3cca427", False),
+        ("1b4e28ba-2fa1-11d2-883f-0016d3cca427\n", False),
+    ],
+)
+def test_validate_connection_id_takes_only_a_uuid(value, ok):
+    if ok:
+        validators.validate_connection_id(value)
+    else:
+        with pytest.raises(ValidationError) as caught:
+            validators.validate_connection_id(value)
+        assert caught.value.code == "connection_id"

@@ -19,6 +19,7 @@ from sigma_emulator.verify import (
     MSG_INVALID_ALG,
     MSG_INVALID_AUD,
     MSG_INVALID_CLIENT_ID,
+    MSG_INVALID_CONNECTION,
     MSG_INVALID_EMAIL,
     MSG_INVALID_ISS,
     MSG_INVALID_JTI,
@@ -81,6 +82,20 @@ def test_verify_token_accepts_the_spec_payload():
         pytest.param({"exp": NOW + 1}, id="exp-1s-ahead"),
         pytest.param({"sub": "first.last+tag@sub.example-corp.co"}, id="dotted-email"),
         pytest.param({"teams": ["Sales", "Sales West"]}, id="two-teams"),
+        # Sigma: account_type and teams are optional (an internal user must not
+        # send them; a new embed user without account_type gets the highest type).
+        pytest.param({"account_type": MISSING}, id="no-account-type"),
+        pytest.param({"teams": MISSING}, id="no-teams"),
+        pytest.param({"teams": []}, id="empty-teams"),
+        pytest.param(
+            {"account_type": MISSING, "teams": MISSING, "user_attributes": MISSING},
+            id="internal-user",
+        ),
+        pytest.param({"first_name": "Ada", "last_name": "Lovelace"}, id="names"),
+        pytest.param({"first_name": ""}, id="empty-first-name"),
+        pytest.param(
+            {"eval_connection_id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427"}, id="connection"
+        ),
     ],
 )
 def test_verify_token_accepts_edge_values(overrides):
@@ -154,14 +169,15 @@ def test_verify_token_refuses_bad_header_or_signature(token, rule, message):
         ({"sub": "alice@example"}, "email", MSG_INVALID_EMAIL),
         ({"sub": "alice@-example.com"}, "email", MSG_INVALID_EMAIL),
         ({"sub": "alice"}, "email", MSG_INVALID_EMAIL),
-        ({"account_type": MISSING}, "account_type", MSG_INVALID_ACCOUNT_TYPE),
         ({"account_type": ""}, "account_type", MSG_INVALID_ACCOUNT_TYPE),
         ({"account_type": ["View"]}, "account_type", MSG_INVALID_ACCOUNT_TYPE),
-        ({"teams": MISSING}, "teams", MSG_INVALID_TEAMS),
-        ({"teams": []}, "teams", MSG_INVALID_TEAMS),
         ({"teams": "Sales"}, "teams", MSG_INVALID_TEAMS),
         ({"teams": [""]}, "teams", MSG_INVALID_TEAMS),
         ({"teams": ["Sales", 3]}, "teams", MSG_INVALID_TEAMS),
+        ({"first_name": 7}, "first_name", "Invalid first_name parameter"),
+        ({"last_name": ["Lovelace"]}, "last_name", "Invalid last_name parameter"),
+        ({"eval_connection_id": "prod"}, "eval_connection_id", MSG_INVALID_CONNECTION),
+        ({"eval_connection_id": 42}, "eval_connection_id", MSG_INVALID_CONNECTION),
         ({"user_attributes": None}, "user_attributes", MSG_INVALID_USER_ATTRIBUTES),
         ({"user_attributes": []}, "user_attributes", MSG_INVALID_USER_ATTRIBUTES),
         ({"user_attributes": "region=West"}, "user_attributes", MSG_INVALID_USER_ATTRIBUTES),
@@ -302,6 +318,32 @@ def test_claim_jti_lets_one_of_two_concurrent_claims_win():
             "/acme/workbook/Sales-4bq2ZtkLmV8xWn3pRs6HyA/tag/prod",
             ("workbook", "acme", "Sales", "4bq2ZtkLmV8xWn3pRs6HyA", "prod", None, None),
         ),
+        (
+            "/acme/data-model/Orders-Model-4bq2ZtkLmV8xWn3pRs6HyA",
+            ("data-model", "acme", "Orders-Model", "4bq2ZtkLmV8xWn3pRs6HyA", None, None, None),
+        ),
+        (
+            "/acme/data-model/Orders-4bq2ZtkLmV8xWn3pRs6HyA/tag/prod",
+            ("data-model", "acme", "Orders", "4bq2ZtkLmV8xWn3pRs6HyA", "prod", None, None),
+        ),
+        ("/acme/ask", ("ask", "acme", "", "", None, None, None)),
+        # Sigma's "API syntax": name and id as two segments, or the bare id.
+        (
+            "/acme/workbook/Sales/4bq2ZtkLmV8xWn3pRs6HyA",
+            ("workbook", "acme", "Sales", "4bq2ZtkLmV8xWn3pRs6HyA", None, None, None),
+        ),
+        (
+            "/acme/workbook/Sales/4bq2ZtkLmV8xWn3pRs6HyA/tag/prod",
+            ("workbook", "acme", "Sales", "4bq2ZtkLmV8xWn3pRs6HyA", "prod", None, None),
+        ),
+        (
+            "/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/page/GHs4vJQxig",
+            ("page", "acme", "", "4bq2ZtkLmV8xWn3pRs6HyA", None, "GHs4vJQxig", None),
+        ),
+        (
+            "/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/element/bAGJb_-0AS",
+            ("element", "acme", "", "4bq2ZtkLmV8xWn3pRs6HyA", None, None, "bAGJb_-0AS"),
+        ),
     ],
 )
 def test_parse_content_path_splits_sigma_paths(path, expected):
@@ -325,7 +367,9 @@ def test_parse_content_path_splits_sigma_paths(path, expected):
         "/",
         "/admin/",
         "/embed/1-5ROVG8NwQrGNLF31mh1VJS",
-        "/acme/ask",
+        "/acme/ask/x",
+        "/acme/data-model/Model-short",
+        "/acme/data-model/Model-4bq2ZtkLmV8xWn3pRs6HyA/page/GHs4vJQxig",
         "/Acme/workbook/Sales-4bq2ZtkLmV8xWn3pRs6HyA",
         "/acme/workbook/Sales-short",
         "/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA",
