@@ -110,6 +110,20 @@ class AmbiguousAccountType(Refusal):
     fixer = "An administrator can set one account type on your own account."
 
 
+class AmbiguousConnection(Refusal):
+    code = "ambiguous_connection"
+    message = "Your groups give you different Sigma connections."
+    fixer = "An administrator can set one eval_connection_id on your own account."
+
+
+class OAuthUnavailable(Refusal):
+    code = "oauth_unavailable"
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    title = "Embedded content is misconfigured"
+    message = "This site could not provide your data connection's sign-in token."
+    fixer = "An administrator must check SIGMA_OAUTH_TOKEN_PROVIDER."
+
+
 class RateLimited(Refusal):
     code = "rate_limited"
     status = HTTPStatus.TOO_MANY_REQUESTS
@@ -145,6 +159,8 @@ ALL_REFUSALS: tuple[type[Refusal], ...] = (
     NoEmail,
     NoAccountType,
     AmbiguousAccountType,
+    AmbiguousConnection,
+    OAuthUnavailable,
     RateLimited,
     ChangedWhileSigning,
 )

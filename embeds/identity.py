@@ -16,20 +16,37 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
 from .conf import sigma_settings
-from .exceptions import AmbiguousAccountType, NoAccountType, NoEmail, UserBlocked
+from .exceptions import (
+    AmbiguousAccountType,
+    AmbiguousConnection,
+    NoAccountType,
+    NoEmail,
+    UserBlocked,
+)
 from .models import GroupMapping, SigmaProfile, Team
 from .validators import sigma_email_problem
 
 
 @dataclass(frozen=True)
 class SigmaIdentity:
-    """What the JWT says about a user. Same values on every embed (spec §1.2)."""
+    """What the JWT says about a user. Same values on every embed (spec §1.2).
+
+    ``internal`` marks an existing Sigma member: their token carries no
+    ``account_type``, ``teams``, ``user_attributes`` or names (``account_type`` may
+    then be empty); ``teams``/``team_ids`` still decide which embeds they may open.
+    ``eval_connection_id`` is the user's or their groups' connection, if any (the
+    embed's own applies when it is empty).
+    """
 
     email: str
     account_type: str
     teams: tuple[str, ...]
     team_ids: frozenset[int]
     user_attributes: tuple[tuple[str, str], ...]
+    internal: bool = False
+    first_name: str = ""
+    last_name: str = ""
+    eval_connection_id: str = ""
 
     @property
     def attributes(self) -> dict[str, str]:
@@ -66,14 +83,24 @@ def identity_for(user) -> SigmaIdentity:
     return resolver(user)
 
 
+def _agreed(values: set[str], disagreement: Exception) -> str:
+    """The one value groups agree on ("" for none); raise ``disagreement`` otherwise."""
+    if len(values) > 1:
+        raise disagreement
+    return next(iter(values), "")
+
+
 def identity_from_mappings(user) -> SigmaIdentity:
     """The default resolver: the identity from this app's user and group mappings.
 
     Refuses with ``UserBlocked`` (kill switch), ``NoEmail`` (no usable email:
-    empty, whitespace, underscores, not RFC-1035), ``NoAccountType`` or
-    ``AmbiguousAccountType`` (groups disagree and the user has none of their own).
-    Sigma gives the *highest* account type when none is sent, so we never sign
-    without one. Having no team is decided per embed, in ``embeds.access``.
+    empty, whitespace, underscores, not RFC-1035), ``NoAccountType`` (an embed
+    user without one: Sigma gives the *highest* account type when none is sent),
+    ``AmbiguousAccountType`` / ``AmbiguousConnection`` (groups disagree and the
+    user has none of their own). A user is internal when their own mapping or any
+    of their groups' says so; the most specific ``eval_connection_id`` wins (own,
+    then groups'). Names come from the host user. Having no team is decided per
+    embed, in ``embeds.access``.
     """
     profile = SigmaProfile.objects.select_related("account_type").filter(user=user).first()
     if profile is not None and profile.is_blocked:
@@ -83,21 +110,37 @@ def identity_from_mappings(user) -> SigmaIdentity:
     if sigma_email_problem(email):
         raise NoEmail(f"User {user.get_username()!r} has no valid Sigma email.")
 
-    if profile is not None and profile.account_type is not None:
-        account_type = profile.account_type.name
-    else:
-        names = set(
-            GroupMapping.objects.filter(group__user=user, account_type__isnull=False).values_list(
-                "account_type__name", flat=True
+    # The groups' mappings are read only when the user's own one leaves something
+    # open (account type, internal flag, connection): one query, this runs on every
+    # page view.
+    own_type = profile.account_type.name if profile and profile.account_type else ""
+    own_internal = bool(profile and profile.internal)
+    own_connection = profile.eval_connection_id if profile else ""
+    groups: list[tuple[str | None, bool, str]] = []
+    if not (own_type and own_internal and own_connection):
+        groups = list(
+            GroupMapping.objects.filter(group__user=user).values_list(
+                "account_type__name", "internal", "eval_connection_id"
             )
         )
-        if not names:
-            raise NoAccountType(f"User {user.get_username()!r} has no account type.")
-        if len(names) > 1:
-            raise AmbiguousAccountType(
-                f"User {user.get_username()!r} gets {', '.join(sorted(names))} from groups."
-            )
-        (account_type,) = names
+    internal = own_internal or any(flag for _, flag, _ in groups)
+
+    # The user's own value wins; otherwise their groups' values must agree.
+    username = user.get_username()
+    group_types = {name for name, _, _ in groups if name}
+    account_type = own_type or _agreed(
+        group_types,
+        AmbiguousAccountType(
+            f"User {username!r} gets {', '.join(sorted(group_types))} from groups."
+        ),
+    )
+    if not account_type and not internal:
+        # Internal users keep their Sigma account type; nothing is sent.
+        raise NoAccountType(f"User {username!r} has no account type.")
+    connection = own_connection or _agreed(
+        {value for _, _, value in groups if value},
+        AmbiguousConnection(f"User {username!r} gets different connections from groups."),
+    )
 
     # Names and ids in one query: this runs on every page view.
     rows = sorted(effective_teams(user).values_list("name", "id"))
@@ -116,4 +159,8 @@ def identity_from_mappings(user) -> SigmaIdentity:
         teams=teams,
         team_ids=frozenset(team_ids),
         user_attributes=attributes,
+        internal=internal,
+        first_name=(getattr(user, "first_name", "") or "").strip(),
+        last_name=(getattr(user, "last_name", "") or "").strip(),
+        eval_connection_id=connection,
     )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -39,7 +40,10 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from .exceptions import OAuthUnavailable
 from .validators import CONNECTION_ID
+
+logger = logging.getLogger(__name__)
 
 ITERATIONS = 600_000
 KEY_LENGTH = 32
@@ -170,6 +174,7 @@ class KeyCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.derivations = 0
 
 
 key_cache = KeyCache()
@@ -236,3 +241,24 @@ def oauth_claims(tokens: str | Mapping[str, str] | None, *, secret: str) -> dict
             for connection_id, token in sorted(tokens.items())
         }
     }
+
+
+def oauth_claims_for(user: Any, embed: Any, *, secret: str) -> dict[str, Any]:
+    """The encrypted OAuth claims for ``user`` on ``embed``, from the provider.
+
+    Raises :class:`~embeds.exceptions.OAuthUnavailable` when the provider cannot be
+    imported, fails, or answers with a bad shape. Only the exception's class is
+    logged: a provider's message may carry the token.
+    """
+    try:
+        tokens = provided_tokens(user, embed)
+    except Exception as error:
+        logger.warning(
+            "SIGMA_OAUTH_TOKEN_PROVIDER failed for user=%s embed=%s: %s",
+            getattr(user, "pk", None),
+            getattr(embed, "slug", "-"),
+            type(error).__name__,
+        )
+        detail = f"The OAuth token provider failed ({type(error).__name__})."
+        raise OAuthUnavailable(detail) from None
+    return oauth_claims(tokens, secret=secret)

@@ -22,9 +22,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import metrics, ratelimit, remote, signing, snapshots
+from . import metrics, oauth, ratelimit, remote, signing, snapshots
 from .access import check_access, check_visible, token_lifetime
 from .conf import sigma_settings
+from .controls import ControlValue, parse_control_value
 from .exceptions import (
     ChangedWhileSigning,
     CredentialBroken,
@@ -79,7 +80,7 @@ def issue_embed_url(
     ttl: int | None = None,
     now: datetime | None = None,
     actor=None,
-    control_values: list[tuple[str, str]] | None = None,
+    control_values: list[tuple[str, ControlValue]] | None = None,
 ) -> SignedEmbed:
     """Sign a new single-use URL for ``user`` on ``embed``, and record it.
 
@@ -174,7 +175,7 @@ def _sign_and_record(
     ttl: int | None,
     now: datetime,
     actor,
-    control_values: list[tuple[str, str]],
+    control_values: list[tuple[str, ControlValue]],
 ) -> SignedEmbed | None:
     """Check, sign and record once; None when the database refused the record.
 
@@ -195,6 +196,8 @@ def _sign_and_record(
         now=now,
         ttl=token_lifetime(embed=target.embed, source=source, ttl=ttl),
         control_values=control_values,
+        # OAuth tokens come from the host's provider, never from the request.
+        oauth_claims=oauth.oauth_claims_for(user, target.embed, secret=secret),
     )
     expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
     record = AccessRecord(
@@ -235,9 +238,15 @@ def sign_url(
     secret: str,
     now: datetime,
     ttl: int,
-    control_values: list[tuple[str, str]],
+    control_values: list[tuple[str, ControlValue]],
+    oauth_claims: dict[str, Any] | None = None,
 ) -> tuple[dict, str]:
-    """The claims and the signed URL for ``identity`` on ``target`` (no I/O)."""
+    """The claims and the signed URL for ``identity`` on ``target`` (no I/O).
+
+    ``oauth_claims`` are already encrypted (``embeds.oauth``). The connection is the
+    most specific one set: the user's or their groups' mapping, then the embed's.
+    Control defaults are encoded by their type (``embeds.controls``).
+    """
     client_id = target.credential.client_id
     try:
         claims = signing.build_claims(
@@ -249,9 +258,18 @@ def sign_url(
             now=int(now.timestamp()),
             ttl=ttl,
             jti=str(uuid.uuid4()),
+            internal=identity.internal,
+            first_name=identity.first_name,
+            last_name=identity.last_name,
+            eval_connection_id=identity.eval_connection_id or target.embed.eval_connection_id,
+            **(oauth_claims or {}),
         )
         token = signing.sign_token(claims, secret=secret, client_id=client_id)
-        defaults = [(c.control_id, c.default_value) for c in target.controls if c.default_value]
+        defaults = [
+            (c.control_id, parse_control_value(c.type, c.default_value))
+            for c in target.controls
+            if c.default_value
+        ]
         url = signing.build_embed_url(
             target.embed.content.url,
             token=token,
@@ -260,6 +278,9 @@ def sign_url(
         )
     except signing.SigningError as exc:
         raise EmbedMisconfigured(f"Embed {target.slug!r}: {exc}.") from None
+    except ValidationError:  # a stored control default no longer fits its type
+        detail = f"Embed {target.slug!r}: a control default does not fit its type."
+        raise EmbedMisconfigured(detail) from None
     return claims, url
 
 
@@ -331,8 +352,8 @@ def touch_last_used(credential_pk: int, *, now: datetime) -> None:
 
 
 def _merge_controls(
-    defaults: list[tuple[str, str]], overrides: list[tuple[str, str]]
-) -> list[tuple[str, str]]:
+    defaults: list[tuple[str, ControlValue]], overrides: list[tuple[str, ControlValue]]
+) -> list[tuple[str, ControlValue]]:
     merged = dict(defaults)
     merged.update(overrides)
     return list(merged.items())

@@ -126,6 +126,7 @@ class ControlSnapshot:
     control_id: str
     default_value: str
     allow_from_query: bool
+    type: str = "text"  # embeds.controls.ControlType
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,8 @@ def load_embed(*, slug: str | None = None, pk: int | None = None) -> EmbedSnapsh
             Embed.teams.through.objects.filter(embed=embed).values_list("team_id", flat=True)
         ),
         controls=tuple(
-            ControlSnapshot(c.control_id, c.default_value, c.allow_from_query) for c in controls
+            ControlSnapshot(c.control_id, c.default_value, c.allow_from_query, c.type)
+            for c in controls
         ),
         credential=CredentialSnapshot(**credential),
         generation=None,

@@ -26,12 +26,12 @@ from django.views.decorators.http import require_POST
 from . import protocol, ratelimit, services, signing
 from .access import HIDES_EMBED, check_visible, embeds_for_teams, visible_embeds
 from .conf import sigma_settings
+from .controls import ControlType, ControlValue, parse_query_values
 from .exceptions import RateLimited, Refusal, UserBlocked
 from .http import allow_sigma_frames, mark_signed_url_response
 from .identity import identity_for
 from .models import AccessRecord, Embed
 from .snapshots import EmbedSnapshot, embed_snapshot
-from .validators import validate_control_value
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ PLACE_NAMES = protocol.PLACE_OPTIONS
 
 MSG_CONTROL_VALUE = (
     "The page address sets the control %(control)s to a value Sigma cannot take "
-    "(up to 1000 characters, no control characters)."
+    "(one that fits the control's type, up to 1000 characters, no control characters)."
 )
 MSG_CONTROL_FIXER = "Correct the link, or ask whoever sent it for a new one."
 MSG_PLACE = "The saved place (%(name)s) is not a Sigma explore key or bookmark ID."
@@ -127,21 +127,26 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "embeds/home.html", {"embeds": embeds, "blocked": blocked})
 
 
-def query_control_values(embed: EmbedSnapshot, query) -> list[tuple[str, str]]:
+def query_control_values(embed: EmbedSnapshot, query) -> list[tuple[str, ControlValue]]:
     """Control values the page's query string sets, for allowlisted controls only.
 
     Only controls marked "page may set it" are read; every other parameter is
-    ignored (a host page may carry its own). Several values for one control become
-    one comma list (spec §2.3). A value Sigma cannot take is refused with
-    ``InvalidEmbedRequest``; nothing is silently dropped or trimmed.
+    ignored (a host page may carry its own). Each value is checked against the
+    control's type (``embeds.controls``): a list control takes every repeated
+    parameter and every comma-separated value in them (``?Region=East,West`` or
+    ``?Region=East&Region=West``); other types take exactly one value, commas and
+    all. A value the type cannot take is refused with ``InvalidEmbedRequest``;
+    nothing is silently dropped or trimmed.
     """
-    values: list[tuple[str, str]] = []
+    values: list[tuple[str, ControlValue]] = []
     for control in embed.controls:
         if not control.allow_from_query or control.control_id not in query:
             continue
-        value = ",".join(query.getlist(control.control_id))
+        given = query.getlist(control.control_id)
+        if control.type == ControlType.LIST:
+            given = [item for value in given for item in value.split(",")]
         try:
-            validate_control_value(value)
+            value = parse_query_values(control.type, given)
         except ValidationError:
             raise InvalidEmbedRequest(
                 "control_value",

@@ -83,9 +83,13 @@ def embed_factory(db, credential_factory, team_factory):
             fields["credential"] = credential_factory()
         embed = Embed.objects.create(**fields)
         embed.teams.set([team_factory(name) for name in teams])
-        for control_id, default, allow in controls:
+        # (control ID, default, page may set it[, type]); the type defaults to text.
+        for control_id, default, allow, *control_type in controls:
             embed.controls.create(
-                control_id=control_id, default_value=default, allow_from_query=allow
+                control_id=control_id,
+                default_value=default,
+                allow_from_query=allow,
+                type=control_type[0] if control_type else "text",
             )
         return embed
 

@@ -139,7 +139,13 @@ class EmbedKindFilter(admin.SimpleListFilter):
 class EmbedControlInline(admin.TabularInline):
     model = EmbedControl
     extra = 0
-    fields = ("control_id", "default_value", "allow_from_query")
+    fields = ("control_id", "type", "default_value", "allow_from_query")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "default_value":
+            # One value per line for lists; a single line for everything else.
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 40})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
@@ -163,6 +169,15 @@ class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
         (None, {"fields": ("title", "slug", "url", "kind", "workbook_id")}),
         ("Who may view it", {"fields": ("credential", "teams", "viewers", "token_ttl")}),
         ("Kill switch", {"fields": ("is_enabled", "disabled_reason")}),
+        (
+            "Connection switching",
+            {
+                "fields": ("eval_connection_id",),
+                "classes": ("collapse",),
+                "description": "Sigma runs this content on another connection (a user's or "
+                "group's mapping overrides it). Not applicable with write-back features.",
+            },
+        ),
         (
             "Interface options",
             {

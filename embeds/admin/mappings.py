@@ -31,7 +31,15 @@ MSG_BLOCKED_REASON = "Say why this user's embeds are blocked: admins see the rea
 class SigmaProfileForm(forms.ModelForm):
     class Meta:
         model = SigmaProfile
-        fields = ["sigma_email", "account_type", "teams", "is_blocked", "blocked_reason"]
+        fields = [
+            "sigma_email",
+            "account_type",
+            "teams",
+            "internal",
+            "eval_connection_id",
+            "is_blocked",
+            "blocked_reason",
+        ]
 
     def clean(self):
         cleaned = super().clean()
@@ -62,7 +70,8 @@ class SigmaProfileInline(admin.StackedInline):
     verbose_name_plural = "Sigma mapping"
     filter_horizontal = ("teams",)
     fieldsets = (
-        (None, {"fields": ("sigma_email", "account_type", "teams")}),
+        (None, {"fields": ("sigma_email", "account_type", "teams", "internal")}),
+        ("Connection switching", {"fields": ("eval_connection_id",)}),
         ("Kill switch", {"fields": ("is_blocked", "blocked_reason")}),
     )
 
@@ -109,7 +118,7 @@ class GroupMappingInline(admin.StackedInline):
     max_num = 1
     verbose_name_plural = "Sigma mapping (members get these teams and this account type)"
     filter_horizontal = ("teams",)
-    fields = ("account_type", "teams")
+    fields = ("account_type", "teams", "internal", "eval_connection_id")
 
 
 def _account_type_label(user) -> str:

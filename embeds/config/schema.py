@@ -126,6 +126,7 @@ class CredentialItem(Item):
 
 class ControlItem(Item):
     control_id: Text
+    type: Text = "text"  # embeds.controls.ControlType; checked by the model's clean()
     default_value: Text = ""
     allow_from_query: Flag = False
 
@@ -142,6 +143,7 @@ class _EmbedFields(Item):
     theme: Text = ""
     menu_position: Text = ""
     language: Text = ""
+    eval_connection_id: Text = ""
 
 
 # The interface switches are the validators' list, so a new one is in the file too.
@@ -161,12 +163,16 @@ class UserItem(Item):
     attributes: Strings = {}
     is_blocked: Flag = False
     blocked_reason: Text = ""
+    internal: Flag = False
+    eval_connection_id: Text = ""
 
 
 class GroupItem(Item):
     name: Text
     account_type: OptionalText = None
     teams: Names = []
+    internal: Flag = False
+    eval_connection_id: Text = ""
 
 
 class Document(Item):

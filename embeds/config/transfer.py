@@ -39,7 +39,7 @@ from ..models import (
     UserAttribute,
     validate_embed_secret,
 )
-from ..validators import validate_attribute_value
+from ..validators import validate_attribute_value, validate_connection_id
 from .schema import (
     EMBED_FIELDS,
     FORMAT_VERSION,
@@ -134,6 +134,7 @@ def export_config() -> dict[str, Any]:
         item["controls"] = [
             {
                 "control_id": c.control_id,
+                "type": c.type,
                 "default_value": c.default_value,
                 "allow_from_query": c.allow_from_query,
             }
@@ -153,6 +154,8 @@ def export_config() -> dict[str, Any]:
                 "attributes": {a.attribute.name: a.value for a in p.attributes.all()},
                 "is_blocked": p.is_blocked,
                 "blocked_reason": p.blocked_reason,
+                "internal": p.internal,
+                "eval_connection_id": p.eval_connection_id,
             }
         )
     groups = [
@@ -160,6 +163,8 @@ def export_config() -> dict[str, Any]:
             "name": g.group.name,
             "account_type": g.account_type.name if g.account_type else None,
             "teams": sorted(t.name for t in g.teams.all()),
+            "internal": g.internal,
+            "eval_connection_id": g.eval_connection_id,
         }
         for g in GroupMapping.objects.select_related("group", "account_type")
         .prefetch_related("teams")
@@ -389,11 +394,10 @@ class _Planner:
                 self.problems.append(f"{c_where}.control_id: listed twice")
             seen.add(control["control_id"])
             _clean(EmbedControl(**control), c_where, self.problems, exclude=["embed"])
-        wanted = {(c["control_id"], c["default_value"], c["allow_from_query"]) for c in controls}
+        control_fields = ("control_id", "type", "default_value", "allow_from_query")
+        wanted = {tuple(c[name] for name in control_fields) for c in controls}
         if not created:
-            current = set(
-                embed.controls.values_list("control_id", "default_value", "allow_from_query")
-            )
+            current = set(embed.controls.values_list(*control_fields))
             changed |= current != wanted
 
         def apply(item=item, values=values, controls=controls):
@@ -414,6 +418,7 @@ class _Planner:
                     embed=obj,
                     control_id=control["control_id"],
                     defaults={
+                        "type": control["type"],
                         "default_value": control["default_value"],
                         "allow_from_query": control["allow_from_query"],
                     },
@@ -429,6 +434,10 @@ class _Planner:
             self._refs("account_types", [item["account_type"]], f"{where}.account_type",
                        "account type")
         self._refs("teams", item["teams"], f"{where}.teams", "team")
+        try:
+            validate_connection_id(item["eval_connection_id"])
+        except ValidationError as exc:
+            self.problems.append(f"{where}.eval_connection_id: {exc.messages[0]}")
 
     def _plan_user(self, item: dict, where: str) -> None:
         User = get_user_model()
@@ -507,21 +516,27 @@ class _Planner:
 
 
 def _mapping_differs(mapping, item: dict) -> bool:
-    """Whether a stored user or group mapping's account type or teams differ from the file."""
+    """Whether a stored user or group mapping differs from the file (account type,
+    teams, internal flag, connection)."""
     current_type = mapping.account_type.name if mapping.account_type else None
-    return current_type != item["account_type"] or set(
-        mapping.teams.values_list("name", flat=True)
-    ) != set(item["teams"])
+    return (
+        current_type != item["account_type"]
+        or set(mapping.teams.values_list("name", flat=True)) != set(item["teams"])
+        or mapping.internal != item["internal"]
+        or mapping.eval_connection_id != item["eval_connection_id"]
+    )
 
 
 def _apply_mapping(mapping, item: dict, *, save: Callable[[Any], Any] | None = None) -> None:
-    """Set a user or group mapping's account type and teams from the file, and save
+    """Set a user or group mapping's account type, flags and teams from the file, and save
     (with ``save`` when given: a user's mapping goes through its service)."""
     mapping.account_type = (
         AccountType.objects.get(name=item["account_type"])
         if item["account_type"] is not None
         else None
     )
+    mapping.internal = item["internal"]
+    mapping.eval_connection_id = item["eval_connection_id"]
     if save is None:
         mapping.save()
     else:

@@ -9,18 +9,19 @@ from django.urls import reverse
 
 from .. import protocol
 from ..conf import sigma_settings
+from ..controls import CONTROL_TYPE_CHOICES, ControlType, ControlValue, parse_control_value
 from ..validators import (
     BOOLEAN_OPTIONS,
     MENU_POSITIONS,
     SigmaContent,
     parse_sigma_url,
     validate_control_id,
-    validate_control_value,
     validate_language,
     validate_sigma_url,
     validate_theme,
 )
 from .credentials import Credential
+from .mappings import eval_connection_id_field
 from .registry import Team
 
 
@@ -93,6 +94,11 @@ class Embed(models.Model):
     hide_title = models.BooleanField(default=False)
     hide_view_select = models.BooleanField(default=False)
     disable_auto_refresh = models.BooleanField(default=False)
+    eval_connection_id = eval_connection_id_field(
+        "Sigma connection ID to use instead of the workbook's, for everyone whose "
+        "own or group mapping sets none. Connection switching does not work with "
+        "write-back features."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -141,13 +147,23 @@ class EmbedControl(models.Model):
 
     embed = models.ForeignKey(Embed, on_delete=models.CASCADE, related_name="controls")
     control_id = models.CharField("control ID", max_length=100, validators=[validate_control_id])
-    default_value = models.CharField(
-        max_length=1000, blank=True, validators=[validate_control_value]
+    default_value = models.TextField(
+        blank=True,
+        help_text=(
+            "Checked against the type (clean). A list takes one value per line; "
+            ":null and :empty are Sigma's null value and empty string."
+        ),
     )
     allow_from_query = models.BooleanField(
         "page may set it",
         default=False,
         help_text="Allow the host page's own query string to set this control.",
+    )
+    type = models.CharField(
+        max_length=20,
+        choices=CONTROL_TYPE_CHOICES,
+        default=ControlType.TEXT.value,
+        help_text="How the value is written into the URL (a text value's commas are encoded).",
     )
 
     class Meta:
@@ -160,3 +176,16 @@ class EmbedControl(models.Model):
 
     def __str__(self) -> str:
         return self.control_id
+
+    def default(self) -> ControlValue | None:
+        """The validated default, or None when there is none."""
+        if not self.default_value:
+            return None
+        return parse_control_value(self.type, self.default_value)
+
+    def clean(self) -> None:
+        if self.default_value:
+            try:
+                parse_control_value(self.type, self.default_value)
+            except ValidationError as error:
+                raise ValidationError({"default_value": error}) from None

@@ -14,7 +14,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from ..validators import validate_attribute_value, validate_sigma_email
+from ..validators import (
+    validate_attribute_value,
+    validate_connection_id,
+    validate_sigma_email,
+)
 from .registry import AccountType, Team, UserAttribute
 
 MSG_EMAIL_TAKEN = (
@@ -42,6 +46,17 @@ def users_signed_in_as(email: str, *, exclude_user_id=None):
     if exclude_user_id is not None:
         users = users.exclude(pk=exclude_user_id)
     return users
+
+
+def eval_connection_id_field(help_text: str) -> models.CharField:
+    """An optional Sigma connection ID (``eval_connection_id``, connection switching)."""
+    return models.CharField(
+        "eval_connection_id",
+        max_length=36,
+        blank=True,
+        validators=[validate_connection_id],
+        help_text=help_text,
+    )
 
 
 class SigmaProfile(models.Model):
@@ -72,6 +87,20 @@ class SigmaProfile(models.Model):
         help_text="Kill switch: refuse every embed for this user.",
     )
     blocked_reason = models.CharField(max_length=300, blank=True)
+    # Sigma: internal users (existing Sigma members) get no account_type, teams or
+    # user_attributes in their token; they keep their own (CLAIMS).
+    internal = models.BooleanField(
+        "internal Sigma user",
+        default=False,
+        help_text=(
+            "An existing member of the Sigma organization: signed in as themselves, "
+            "without account type, teams or user attributes in the token."
+        ),
+    )
+    eval_connection_id = eval_connection_id_field(
+        "Sigma connection ID to use instead of the workbook's (overrides the "
+        "groups' and the embed's). Not for write-back workbooks."
+    )
 
     class Meta:
         db_table = "accounts_sigmaprofile"
@@ -136,6 +165,18 @@ class GroupMapping(models.Model):
         AccountType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     teams = models.ManyToManyField(Team, blank=True, related_name="+")
+    internal = models.BooleanField(
+        "internal Sigma users",
+        default=False,
+        help_text=(
+            "Members are existing Sigma members: no account type, teams or user "
+            "attributes in their tokens."
+        ),
+    )
+    eval_connection_id = eval_connection_id_field(
+        "Sigma connection ID for members (a user's own mapping overrides it, it "
+        "overrides the embed's). Not for write-back workbooks."
+    )
 
     class Meta:
         db_table = "accounts_groupmapping"

@@ -212,7 +212,9 @@ def test_pushed_control_value_reaches_the_emulator_and_comes_back(
     browser_page, page, sigma_site
 ):
     embed = Embed.objects.get(slug="sales-overview")
-    embed.controls.create(control_id="Region", default_value="West", allow_from_query=True)
+    embed.controls.create(
+        control_id="Region", type="list", default_value="West", allow_from_query=True
+    )
     loaded = open_embed(page, sigma_site, EMBED + "?Region=North,South%20East&other=1")
     # Query value for the allowlisted control; commas literal in the URL.
     assert loaded["variables"] == {"Region": "North,South East"}

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from embeds.config import MAX_BYTES, SECRET_ENV_PREFIX, export_config, secret_env_name
+from embeds.controls import MSG_NUMBER
 from embeds.models import (
     AccountType,
     Credential,
@@ -21,9 +22,11 @@ from embeds.models import (
     UserAttribute,
 )
 from embeds.models.mappings import MSG_EMAIL_TAKEN
+from embeds.validators import MSG_CONNECTION_ID
 from tests.conftest import CANARY_SECRET, WORKBOOK_URL
 
 NEW_SECRET = "imported-SECRET-5d2c-not-in-any-output-81"
+CONNECTION = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 
 
 @pytest.fixture
@@ -41,12 +44,16 @@ def configured(alice, embed_factory, credential_factory, team_factory, user_fact
         menu_position="top",
         hide_menu=True,
         token_ttl=900,
-        controls=[("Region", "West", True), ("Year", "", False)],
+        eval_connection_id=CONNECTION,
+        controls=[("Region", "West\nEast", True, "list"), ("Year", "", False)],
     )
     embed_factory(slug="old", title="Old", credential=old, teams=("Sales",), is_enabled=False)
     group = Group.objects.create(name="Marketers")
     mapping = GroupMapping.objects.create(
-        group=group, account_type=AccountType.objects.get_or_create(name="Build")[0]
+        group=group,
+        account_type=AccountType.objects.get_or_create(name="Build")[0],
+        internal=True,
+        eval_connection_id=CONNECTION,
     )
     mapping.teams.set([team_factory("Marketing")])
     user_factory("bob", teams=[], attributes={})
@@ -100,14 +107,27 @@ def test_export_prints_the_configuration_without_secrets(run, configured):
         "Dark",
         900,
     )
+    assert sales["eval_connection_id"] == CONNECTION
     assert sales["controls"] == [
-        {"control_id": "Region", "default_value": "West", "allow_from_query": True},
-        {"control_id": "Year", "default_value": "", "allow_from_query": False},
+        {
+            "control_id": "Region",
+            "type": "list",
+            "default_value": "West\nEast",
+            "allow_from_query": True,
+        },
+        {"control_id": "Year", "type": "text", "default_value": "", "allow_from_query": False},
     ]
     assert [u["username"] for u in data["users"]] == ["alice", "bob"]
     assert data["users"][0]["attributes"] == {"region": "West"}
+    assert (data["users"][0]["internal"], data["users"][0]["eval_connection_id"]) == (False, "")
     assert data["groups"] == [
-        {"name": "Marketers", "account_type": "Build", "teams": ["Marketing"]}
+        {
+            "name": "Marketers",
+            "account_type": "Build",
+            "teams": ["Marketing"],
+            "internal": True,
+            "eval_connection_id": CONNECTION,
+        }
     ]
     assert CANARY_SECRET not in result.everything
 
@@ -311,6 +331,30 @@ def variant(change):
             variant(lambda d: d["embeds"][0].update(credential="Nope")),
             "embeds[0].credential: unknown credential 'Nope' (add it to credentials or "
             "create it first)",
+        ),
+        (
+            variant(lambda d: d["embeds"][0].update(eval_connection_id="warehouse-2")),
+            "embeds[0].eval_connection_id: " + MSG_CONNECTION_ID,
+        ),
+        (
+            variant(
+                lambda d: d["embeds"][0].update(
+                    controls=[{"control_id": "Amount", "type": "number", "default_value": "x"}]
+                )
+            ),
+            "embeds[0].controls[0].default_value: " + MSG_NUMBER,
+        ),
+        (
+            variant(
+                lambda d: d["embeds"][0].update(
+                    controls=[{"control_id": "Amount", "type": "colour"}]
+                )
+            ),
+            "embeds[0].controls[0].type: Value 'colour' is not a valid choice.",
+        ),
+        (
+            variant(lambda d: d["users"][0].update(eval_connection_id="nope")),
+            "users[0].eval_connection_id: " + MSG_CONNECTION_ID,
         ),
         (
             variant(lambda d: d["users"][0].update(username="eve")),

@@ -106,3 +106,54 @@ def test_move_creates_the_tables_where_accounts_never_did():
         with connection.schema_editor() as editor:
             create_missing.database_forwards("embeds", editor, state, state)
         assert MAPPING_TABLES <= set(connection.introspection.table_names())
+
+    # Put back the tables as the latest migrations shape them (later migrations add
+    # columns), so the tests after this one see the schema the recorder claims.
+    latest = executor.loader.project_state(leaf_nodes())
+    with connection.schema_editor() as editor:
+        for model in reversed(models):
+            editor.delete_model(model)
+        for name in create_missing.model_names:
+            editor.create_model(latest.apps.get_model("embeds", name))
+
+
+BEFORE_TYPES = [("embeds", "0005_access_record_tag_source")]
+AFTER_TYPES = [("embeds", "0006_protocol_fields")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_controls_keep_what_their_urls_meant_when_types_arrive():
+    """Before types, every default went out with literal commas and colons: Sigma read
+    a comma as a list separator and min:/max: as range ends."""
+    old = migrate(BEFORE_TYPES)
+    Credential = old.get_model("embeds", "Credential")
+    Embed = old.get_model("embeds", "Embed")
+    Control = old.get_model("embeds", "EmbedControl")
+    credential = Credential.objects.create(name="c", client_id="c-1", secret="x")
+    embed = Embed.objects.create(
+        slug="s",
+        title="s",
+        url="https://app.sigmacomputing.com/acme/workbook/S-4bq2ZtkLmV8xWn3pRs6HyA",
+        credential=credential,
+        token_ttl=3600,
+    )
+    for control_id, value in [
+        ("Region", "West,Southwest"),
+        ("Period", "min:2024-01-01,max:2024-12-31"),
+        ("Year", "2016"),
+        ("Empty", ""),
+    ]:
+        Control.objects.create(embed=embed, control_id=control_id, default_value=value)
+
+    new = migrate(AFTER_TYPES)
+
+    rows = new.get_model("embeds", "EmbedControl").objects.values_list(
+        "control_id", "type", "default_value"
+    )
+    assert sorted(rows) == [
+        ("Empty", "text", ""),
+        ("Period", "date_range", "min:2024-01-01,max:2024-12-31"),
+        ("Region", "list", "West\nSouthwest"),
+        ("Year", "text", "2016"),
+    ]
+    migrate(leaf_nodes())

@@ -48,7 +48,8 @@ def post_json(client, url: str, payload=None, **extra):
 @pytest.fixture
 def embed(embed_factory):
     return embed_factory(
-        controls=[("Region", "West", True), ("Secret Segment", "A", False)],
+        # Region is a multi-select control (a list); Secret Segment a text box.
+        controls=[("Region", "West", True, "list"), ("Secret Segment", "A", False)],
     )
 
 
@@ -527,3 +528,19 @@ def test_embed_level_refusals_still_name_the_embed_for_team_members(alice_client
     response = alice_client.get(embed.get_absolute_url())
     assert response.status_code == 503
     assert embed.title in response.content.decode()
+@pytest.mark.spec("2.3")
+def test_embed_page_keeps_a_text_controls_commas_inside_the_value(alice_client, embed):
+    embed.controls.create(control_id="Customer", default_value="", allow_from_query=True)
+
+    html = alice_client.get(embed.get_absolute_url() + "?Customer=Smith,%20John").content
+    assert "&Customer=Smith%2C%20John" in data_src(html.decode())
+
+
+@pytest.mark.spec("2.3")
+def test_embed_page_refuses_a_query_value_that_does_not_fit_the_control_type(alice_client, embed):
+    embed.controls.create(control_id="Amount", type="number", allow_from_query=True)
+
+    response = alice_client.get(embed.get_absolute_url() + "?Amount=lots")
+    assert response.status_code == 400
+    assert views.MSG_CONTROL_VALUE % {"control": "'Amount'"} in unescape(response.content.decode())
+    assert not AccessRecord.objects.exists()

@@ -21,7 +21,7 @@ from sigma_emulator.verify import (
     MSG_OWNER_ONLY,
     MSG_REPLAY,
 )
-from tests.emulator.conftest import NOW, SECRET, WORKBOOK_PATH, claims, make_token
+from tests.emulator.conftest import MISSING, NOW, SECRET, WORKBOOK_PATH, claims, make_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -241,3 +241,63 @@ def test_host_origin_never_serves_emulator_paths(emulator_enabled, emulator_cred
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert b"Signed in as" not in response.content
     assert b"Invalid embed_path" not in response.content
+
+
+CONNECTION = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+
+
+@pytest.mark.spec("1.2")
+def test_content_page_shows_names_connection_and_accepts_an_internal_user(
+    emulator_client, emulator_credential
+):
+    payload = claims(
+        account_type=MISSING,
+        teams=MISSING,
+        user_attributes=MISSING,
+        first_name="Ada",
+        last_name="Lovelace",
+        eval_connection_id=CONNECTION,
+    )
+
+    response = emulator_client.get(url(token=make_token(payload)))
+
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert '<span id="first-name">Ada</span> <span id="last-name">Lovelace</span>' in html
+    assert f'<dd id="eval-connection-id">{CONNECTION}</dd>' in html
+    assert '<dd id="teams"></dd>' in html
+
+
+@pytest.mark.spec("2.3")
+def test_content_page_shows_how_each_control_value_was_read(emulator_client, emulator_credential):
+    extra = "&Customer=Smith%2C%20John&Names=Smith,John&Period=min:2024-01-01,max:2024-12-31"
+
+    response = emulator_client.get(url(token=make_token(), extra=extra))
+
+    html = response.content.decode()
+    assert (
+        '<tr data-control="Customer"><td>Customer</td><td class="control-kind">value</td>'
+        '<td><span class="control-item">Smith, John</span></td></tr>'
+    ) in html
+    assert (
+        '<td class="control-kind">list</td><td><span class="control-item">Smith</span>'
+        '<span class="control-item">John</span></td>'
+    ) in html
+    assert '<span class="control-item" data-end="max">2024-12-31</span>' in html
+    assert page_data(response)["variables"]["Names"] == "Smith,John"
+
+
+@pytest.mark.spec("3")
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/acme/ask", "ask"),
+        ("/acme/data-model/Orders-4bq2ZtkLmV8xWn3pRs6HyA/tag/prod", "data-model"),
+        ("/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/page/GHs4vJQxig", "page"),
+    ],
+)
+def test_content_page_serves_every_content_kind(emulator_client, emulator_credential, path, kind):
+    response = emulator_client.get(url(path, token=make_token()))
+
+    assert response.status_code == HTTPStatus.OK
+    assert f'<dd id="content-kind">{kind}</dd>' in response.content.decode()
