@@ -247,12 +247,8 @@ CONNECTION = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 
 
 @pytest.mark.spec("1.2")
-def test_content_page_shows_names_connection_and_accepts_an_internal_user(
-    emulator_client, emulator_credential
-):
+def test_content_page_shows_names_and_the_connection(emulator_client, emulator_credential):
     payload = claims(
-        account_type=MISSING,
-        teams=MISSING,
         user_attributes=MISSING,
         first_name="Ada",
         last_name="Lovelace",
@@ -265,7 +261,6 @@ def test_content_page_shows_names_connection_and_accepts_an_internal_user(
     html = response.content.decode()
     assert '<span id="first-name">Ada</span> <span id="last-name">Lovelace</span>' in html
     assert f'<dd id="eval-connection-id">{CONNECTION}</dd>' in html
-    assert '<dd id="teams"></dd>' in html
 
 
 @pytest.mark.spec("2.3")
@@ -291,7 +286,6 @@ def test_content_page_shows_how_each_control_value_was_read(emulator_client, emu
 @pytest.mark.parametrize(
     ("path", "kind"),
     [
-        ("/acme/ask", "ask"),
         ("/acme/data-model/Orders-4bq2ZtkLmV8xWn3pRs6HyA/tag/prod", "data-model"),
         ("/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/page/GHs4vJQxig", "page"),
     ],
