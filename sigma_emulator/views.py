@@ -149,6 +149,7 @@ def content(request: HttpRequest) -> HttpResponse:
         claim_jti=claim_jti,
         team_exists=directory.team_exists,
         owner_allows=directory.owner_allows,
+        connection_exists=directory.connection_exists,
     )
     if not result.ok:
         logger.info("Emulator: refused token (%s, rule %s)", result.code, result.rule)

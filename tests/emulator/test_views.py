@@ -9,7 +9,7 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from sigma_emulator.models import AccountType, Team
+from sigma_emulator.models import AccountType, Connection, Team
 from sigma_emulator.services import revoke_credential
 from sigma_emulator.verify import (
     MSG_EXP_PAST,
@@ -248,6 +248,7 @@ CONNECTION = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 
 @pytest.mark.spec("1.2")
 def test_content_page_shows_names_and_the_connection(emulator_client, emulator_credential):
+    Connection.objects.create(connection_id=CONNECTION, name="Tenant warehouse")
     payload = claims(
         user_attributes=MISSING,
         first_name="Ada",
@@ -261,6 +262,20 @@ def test_content_page_shows_names_and_the_connection(emulator_client, emulator_c
     html = response.content.decode()
     assert '<span id="first-name">Ada</span> <span id="last-name">Lovelace</span>' in html
     assert f'<dd id="eval-connection-id">{CONNECTION}</dd>' in html
+
+
+@pytest.mark.spec("1.2")
+def test_content_page_refuses_a_connection_the_organization_does_not_have(
+    emulator_client, emulator_credential
+):
+    response = emulator_client.get(url(token=make_token(claims(eval_connection_id=CONNECTION))))
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert page_data(response)["event"] == {
+        "type": "workbook:error",
+        "code": "EINVAL",
+        "message": "Invalid eval_connection_id parameter",
+    }
 
 
 @pytest.mark.spec("2.3")
