@@ -117,8 +117,8 @@ def test_move_creates_the_tables_where_accounts_never_did():
             editor.create_model(latest.apps.get_model("embeds", name))
 
 
-BEFORE_TYPES = [("embeds", "0005_access_record_tag_source")]
-AFTER_TYPES = [("embeds", "0006_protocol_fields")]
+BEFORE_TYPES = [("embeds", "0006_registry_sigma_ids")]
+AFTER_TYPES = [("embeds", "0007_protocol_fields")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -301,7 +301,7 @@ def test_content_page_shows_how_each_control_value_was_read(emulator_client, emu
 @pytest.mark.parametrize(
     ("path", "kind"),
     [
-        ("/acme/data-model/Orders-4bq2ZtkLmV8xWn3pRs6HyA/tag/prod", "data-model"),
+        ("/acme/ask", "ask"),
         ("/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/page/GHs4vJQxig", "page"),
     ],
 )
