@@ -130,7 +130,7 @@ def _check_one(control_type: ControlType, value: str) -> None:
         if not _is_date(value):
             raise ValidationError(MSG_DATE, code="control_date")
     elif control_type == ControlType.DATE_RANGE:
-        names = []
+        names: list[str] = []
         for part in value.split(","):
             end = _DATE_RANGE_PART.match(part)
             if end is None or not _is_date(end.group(2)):

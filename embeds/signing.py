@@ -200,10 +200,14 @@ def build_embed_url(
         ):
             raise SigningError("interface option names start with ':'")
         query.append(f"{name}={encode_control_value(value)}")
-    for control_id, value in control_values:
+    for control_id, control_value in control_values:
         if not control_id or control_id.startswith(":"):
             raise SigningError("control IDs never start with ':'")
-        encoded = value.encoded if isinstance(value, ControlValue) else encode_control_value(value)
+        encoded = (
+            control_value.encoded
+            if isinstance(control_value, ControlValue)
+            else encode_control_value(control_value)
+        )
         query.append(f"{quote(control_id, safe='')}={encoded}")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(query), ""))
 

@@ -117,8 +117,8 @@ def test_move_creates_the_tables_where_accounts_never_did():
             editor.create_model(latest.apps.get_model("embeds", name))
 
 
-BEFORE_TYPES = [("embeds", "0006_registry_sigma_ids")]
-AFTER_TYPES = [("embeds", "0007_protocol_fields")]
+BEFORE_TYPES = [("embeds", "0008_security_event")]
+AFTER_TYPES = [("embeds", "0009_protocol_fields")]
 
 
 @pytest.mark.django_db(transaction=True)

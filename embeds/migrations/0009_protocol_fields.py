@@ -30,7 +30,7 @@ def type_existing_controls(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("embeds", "0006_registry_sigma_ids"),
+        ("embeds", "0008_security_event"),
     ]
 
     operations = [
