@@ -107,14 +107,17 @@ class EmbedAdminForm(forms.ModelForm):
         """Save through ``services.save_embed``: switching the embed on or off, or to
         another credential, is recorded exactly as the matching action records it.
 
-        The row is saved whatever ``commit`` says (the service needs it to exist);
-        teams follow Django's contract: saved now, or by the caller's ``save_m2m()``.
+        With ``commit=False`` nothing is written yet: the admin validates the inline
+        controls only after this call, so the row is saved in
+        ``EmbedAdmin.save_model``, once every form is valid (an invalid control must
+        not leave a half-saved embed behind). Teams follow Django's contract: saved
+        now, or by the caller's ``save_m2m()``.
         """
-        self.instance = services.save_embed(embed=self.instance, actor=self.actor)
-        if commit:
-            self._save_m2m()
-        else:
+        if not commit:
             self.save_m2m = self._save_m2m
+            return self.instance
+        self.instance = services.save_embed(embed=self.instance, actor=self.actor)
+        self._save_m2m()
         return self.instance
 
 
@@ -241,8 +244,8 @@ class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
         ]
 
     def save_model(self, request, obj, form, change):
-        # The form's save() already wrote the row through services.save_embed.
-        pass
+        # Every form and inline is valid by now: write the row through the service.
+        form.instance = services.save_embed(embed=obj, actor=request.user)
 
     def _confirm_embeds(self, request, queryset, confirmation: Confirmation):
         embeds = list(queryset.select_related("credential").prefetch_related("teams"))
