@@ -78,6 +78,7 @@ test: install-test browser
 
 lint: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # mypy with django-stubs over the embeds app (configuration: [tool.mypy] in pyproject.toml).
 typecheck: install-test

@@ -128,8 +128,5 @@ def visible_embeds(user) -> EmbedQuerySet:
 def embeds_for_teams(team_ids) -> EmbedQuerySet:
     """Enabled embeds shared with any of ``team_ids``, by title."""
     return (
-        Embed.objects.enabled()
-        .for_teams(team_ids)
-        .select_related("credential")
-        .order_by("title")
+        Embed.objects.enabled().for_teams(team_ids).select_related("credential").order_by("title")
     )

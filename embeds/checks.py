@@ -143,17 +143,11 @@ def _viewer_emails(alias: str, team_ids: set[int]) -> set[str]:
     """Sigma emails (casefolded) of every user with a path to one of ``team_ids``."""
     User = get_user_model()
     users = User._default_manager.using(alias).filter(
-        pk__in=SigmaProfile.objects.using(alias)
-        .filter(teams__in=team_ids)
-        .values("user_id")
+        pk__in=SigmaProfile.objects.using(alias).filter(teams__in=team_ids).values("user_id")
     ) | User._default_manager.using(alias).filter(
-        groups__in=GroupMapping.objects.using(alias)
-        .filter(teams__in=team_ids)
-        .values("group_id")
+        groups__in=GroupMapping.objects.using(alias).filter(teams__in=team_ids).values("group_id")
     )
-    profiles = dict(
-        SigmaProfile.objects.using(alias).values_list("user_id", "sigma_email")
-    )
+    profiles = dict(SigmaProfile.objects.using(alias).values_list("user_id", "sigma_email"))
     emails = set()
     for pk, email in users.distinct().values_list("pk", "email"):
         emails.add((profiles.get(pk) or email or "").casefold())
@@ -163,11 +157,7 @@ def _viewer_emails(alias: str, team_ids: set[int]) -> set[str]:
 def _team_has_members(alias: str, team) -> bool:
     if SigmaProfile.objects.using(alias).filter(teams=team).exists():
         return True
-    return (
-        GroupMapping.objects.using(alias)
-        .filter(teams=team, group__user__isnull=False)
-        .exists()
-    )
+    return GroupMapping.objects.using(alias).filter(teams=team, group__user__isnull=False).exists()
 
 
 @checks.register(checks.Tags.database)

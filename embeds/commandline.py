@@ -26,12 +26,10 @@ EXIT_WARNINGS = 2
 
 MSG_NOTHING_ON_STDIN = (
     "No embed secret was given: pipe it on standard input (for example "
-    "`printf %s \"$SECRET\" | manage.py ...`) or run the command in a terminal to be "
+    '`printf %s "$SECRET" | manage.py ...`) or run the command in a terminal to be '
     "prompted."
 )
-MSG_TYPED_VALUES_DIFFER = (
-    "The two secrets you typed differ; nothing was changed."
-)
+MSG_TYPED_VALUES_DIFFER = "The two secrets you typed differ; nothing was changed."
 MSG_UNRECOGNIZED = (
     "unrecognized arguments (not repeated here, as they may hold a secret). Secrets "
     "are read from standard input, never from arguments; see --help."

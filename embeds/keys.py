@@ -56,9 +56,9 @@ def stored_ciphertexts(queryset=None) -> dict[int, str]:
     running, so we see what the database holds.
     """
     queryset = Credential.objects.all() if queryset is None else queryset
-    rows = queryset.annotate(
-        stored=Cast("secret", output_field=models.TextField())
-    ).values_list("pk", "stored")
+    rows = queryset.annotate(stored=Cast("secret", output_field=models.TextField())).values_list(
+        "pk", "stored"
+    )
     return {pk: stored or "" for pk, stored in rows}
 
 
@@ -111,9 +111,7 @@ def reencrypt_secrets() -> ReencryptResult:
             Credential.objects.filter(pk=credential.pk).update(secret=value)
             # No signal for update(): cached snapshots hold the old ciphertext.
             snapshots.invalidate()
-            stored = stored_ciphertexts(Credential.objects.filter(pk=credential.pk))[
-                credential.pk
-            ]
+            stored = stored_ciphertexts(Credential.objects.filter(pk=credential.pk))[credential.pk]
             try:
                 readback = primary.decrypt(stored.encode("utf-8")).decode("utf-8")
             except InvalidToken:
@@ -127,6 +125,8 @@ def reencrypt_secrets() -> ReencryptResult:
     logger.warning(
         "Re-encrypted %d Sigma credential secret(s) with the first key; %d already "
         "current, %d unreadable",
-        len(result.reencrypted), len(result.already_current), len(result.unreadable),
+        len(result.reencrypted),
+        len(result.already_current),
+        len(result.unreadable),
     )
     return result

@@ -177,8 +177,7 @@ def check_demo_accounts(app_configs=None, **kwargs) -> list[checks.CheckMessage]
         return []
     return [
         checks.Warning(
-            f"Demo accounts with the published password exist with DEBUG off: "
-            f"{', '.join(found)}.",
+            f"Demo accounts with the published password exist with DEBUG off: {', '.join(found)}.",
             hint="Delete them, deactivate them or set a new password "
             "(manage.py changepassword USERNAME); seed_demo is for development.",
             id="embeds.W104",

@@ -645,8 +645,7 @@ def sync_registries(*, changes, actor=None) -> RegistrySyncResult:
         # identities would keep the old team names until they expire.
         snapshots.invalidate()
     logger.warning(
-        "Synced Sigma registries by user=%s: %s added, %s renamed, %s linked, %s retired, "
-        "%s kept",
+        "Synced Sigma registries by user=%s: %s added, %s renamed, %s linked, %s retired, %s kept",
         getattr(actor, "pk", None),
         counts["add"],
         counts["rename"],

@@ -380,9 +380,7 @@ SIGMA_API_CREDENTIAL = os.environ.get("SIGMA_API_CREDENTIAL", "").strip()
 # for someone else, usable outside the preview page, so it is short.
 SIGMA_PREVIEW_TOKEN_TTL = _typed("SIGMA_PREVIEW_TOKEN_TTL", env.int, 300)
 if not 10 <= SIGMA_PREVIEW_TOKEN_TTL <= 3600:
-    raise _fail(
-        "SIGMA_PREVIEW_TOKEN_TTL", "is out of range", "Use seconds between 10 and 3600."
-    )
+    raise _fail("SIGMA_PREVIEW_TOKEN_TTL", "is out of range", "Use seconds between 10 and 3600.")
 # OAuth passthrough: dotted path of a callable (user, embed) -> None | str | dict
 # giving the user's OAuth token(s), sent encrypted (docs/sigma-protocol.md). Unset:
 # no OAuth claims. Never read from request input.

@@ -121,9 +121,11 @@ def export_config() -> dict[str, Any]:
             }
         )
     embeds = []
-    for e in Embed.objects.select_related("credential").prefetch_related(
-        "teams", "controls"
-    ).order_by("slug"):
+    for e in (
+        Embed.objects.select_related("credential")
+        .prefetch_related("teams", "controls")
+        .order_by("slug")
+    ):
         item = {
             name: getattr(e, name)
             for name in EMBED_FIELDS
@@ -325,9 +327,7 @@ class _Planner:
             _clean(probe, where, self.problems, exclude=["secret", "secret_fingerprint"])
 
             def apply_new(item=item, fields=fields, secret=secret, revoke=revoke, reason=reason):
-                credential = services.create_credential(
-                    name=item["name"], secret=secret, **fields
-                )
+                credential = services.create_credential(name=item["name"], secret=secret, **fields)
                 if revoke:
                     services.revoke_credential(credential=credential, reason=reason)
 
@@ -350,12 +350,15 @@ class _Planner:
                 "with `manage.py sigma_credentials activate`"
             )
 
-        def apply_existing(existing=existing, changed_fields=changed_fields,
-                           new_secret=new_secret, do_revoke=do_revoke, reason=reason):
+        def apply_existing(
+            existing=existing,
+            changed_fields=changed_fields,
+            new_secret=new_secret,
+            do_revoke=do_revoke,
+            reason=reason,
+        ):
             if changed_fields:
-                existing.save(
-                    update_fields=[*fields, "updated_at"]
-                )
+                existing.save(update_fields=[*fields, "updated_at"])
             if new_secret is not None:
                 services.replace_credential_secret(credential=existing, secret=new_secret)
             if do_revoke:
@@ -363,8 +366,9 @@ class _Planner:
 
         if new_secret is not None:
             self.notes.append(f"{label}: secret replaced from ${env_name}")
-        self._step(label, False, changed_fields or new_secret is not None or do_revoke,
-                   apply_existing)
+        self._step(
+            label, False, changed_fields or new_secret is not None or do_revoke, apply_existing
+        )
 
     # Embeds -----------------------------------------------------------------------------
 
@@ -431,8 +435,9 @@ class _Planner:
     def _plan_mapping_refs(self, item: dict, where: str) -> None:
         """The account type and teams a user or group mapping names must exist."""
         if item["account_type"] is not None:
-            self._refs("account_types", [item["account_type"]], f"{where}.account_type",
-                       "account type")
+            self._refs(
+                "account_types", [item["account_type"]], f"{where}.account_type", "account type"
+            )
         self._refs("teams", item["teams"], f"{where}.teams", "team")
         try:
             validate_connection_id(item["eval_connection_id"])
@@ -441,17 +446,14 @@ class _Planner:
 
     def _plan_user(self, item: dict, where: str) -> None:
         User = get_user_model()
-        user = User._default_manager.filter(
-            **{User.USERNAME_FIELD: item["username"]}
-        ).first()
+        user = User._default_manager.filter(**{User.USERNAME_FIELD: item["username"]}).first()
         if user is None:
             self.problems.append(
                 f"{where}.username: no user {quoted(item['username'])}; users must exist first"
             )
             return
         self._plan_mapping_refs(item, where)
-        self._refs("user_attributes", item["attributes"], f"{where}.attributes",
-                   "user attribute")
+        self._refs("user_attributes", item["attributes"], f"{where}.attributes", "user attribute")
         for name, value in item["attributes"].items():
             try:
                 validate_attribute_value(value)
@@ -483,9 +485,9 @@ class _Planner:
             if blocking and not obj.blocked_reason.strip():
                 obj.blocked_reason = DEFAULT_BLOCKED_REASON  # blocking needs a reason
             # Through the service, so blocking or unblocking is recorded as from the admin.
-            _apply_mapping(obj, item, save=lambda profile: services.save_sigma_profile(
-                profile=profile
-            ))
+            _apply_mapping(
+                obj, item, save=lambda profile: services.save_sigma_profile(profile=profile)
+            )
             obj.attributes.exclude(attribute__name__in=list(item["attributes"])).delete()
             for name, value in item["attributes"].items():
                 SigmaProfileAttribute.objects.update_or_create(
@@ -554,9 +556,7 @@ def import_config(text: str, *, dry_run: bool = False) -> ImportReport:
     is produced and nothing is written.
     """
     document = parse_document(text)
-    sections = {
-        name: [item.model_dump() for item in getattr(document, name)] for name in SECTIONS
-    }
+    sections = {name: [item.model_dump() for item in getattr(document, name)] for name in SECTIONS}
     planner = _Planner(sections)
     planner.plan()
     if planner.problems:

@@ -183,9 +183,7 @@ def test_group_page_maps_teams_and_account_type(admin_client, team_factory):
     assert "Marketing" in listing and "Build" in listing
 
 
-def test_user_page_refuses_a_sigma_email_another_active_user_has(
-    admin_client, alice, user_factory
-):
+def test_user_page_refuses_a_sigma_email_another_active_user_has(admin_client, alice, user_factory):
     user_factory("bob", sigma_email="shared@example.com")
     data = change_form_data(admin_client.get(user_change(alice)))
     data[f"{PROFILE}sigma_email"] = "SHARED@example.com"

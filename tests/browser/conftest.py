@@ -73,8 +73,10 @@ def browser_page(browser):
     # CSP violations surface as console errors in Chromium; keep them apart too.
     page.on(
         "console",
-        lambda message: "Content Security Policy" in message.text
-        and watched.csp_violations.append(message.text),
+        lambda message: (
+            "Content Security Policy" in message.text
+            and watched.csp_violations.append(message.text)
+        ),
     )
     yield watched
     context.close()

@@ -112,14 +112,14 @@ def test_responsive_height_resizes_the_iframe(browser_page, page, sigma_site):
     open_embed(page, sigma_site)
     first = wait_for_event(page, "pageheight")["height"]
     assert page.evaluate("document.querySelector('#sigma-embed').style.height") == f"{first}px"
-    body_height = emulator(page).locator("body").evaluate(
-        "b => Math.ceil(b.getBoundingClientRect().height)"
+    body_height = (
+        emulator(page).locator("body").evaluate("b => Math.ceil(b.getBoundingClientRect().height)")
     )
     assert first == body_height
     for _ in range(15):
         emulator(page).locator("#add-row").click()
-    target = emulator(page).locator("body").evaluate(
-        "b => Math.ceil(b.getBoundingClientRect().height)"
+    target = (
+        emulator(page).locator("body").evaluate("b => Math.ceil(b.getBoundingClientRect().height)")
     )
     assert target > first
     # The frame follows the content: its rendered height becomes the body's.
@@ -131,9 +131,7 @@ def test_responsive_height_resizes_the_iframe(browser_page, page, sigma_site):
     assert_clean(browser_page)
 
 
-@pytest.mark.parametrize(
-    "bad_height", ["'800'", "null", "NaN", "Infinity", "-5", "10", "1e9"]
-)
+@pytest.mark.parametrize("bad_height", ["'800'", "null", "NaN", "Infinity", "-5", "10", "1e9"])
 def test_page_height_ignores_non_numbers_and_absurd_values(page, sigma_site, bad_height):
     Embed.objects.filter(slug="sales-overview").update(responsive_height=True)
     open_embed(page, sigma_site)
@@ -208,9 +206,7 @@ def test_messages_from_a_wrong_origin_or_a_foreign_window_are_ignored(
     assert browser_page.csp_violations == []
 
 
-def test_pushed_control_value_reaches_the_emulator_and_comes_back(
-    browser_page, page, sigma_site
-):
+def test_pushed_control_value_reaches_the_emulator_and_comes_back(browser_page, page, sigma_site):
     embed = Embed.objects.get(slug="sales-overview")
     embed.controls.create(
         control_id="Region", type="list", default_value="West", allow_from_query=True
@@ -282,9 +278,7 @@ def _wait_for_reports(page, count: int) -> list[EmbedErrorReport]:
     raise AssertionError(f"expected {count} error reports, got {len(reports)}")
 
 
-def test_replayed_url_is_recovered_through_the_refresh_endpoint(
-    browser_page, page, sigma_site
-):
+def test_replayed_url_is_recovered_through_the_refresh_endpoint(browser_page, page, sigma_site):
     open_embed(page, sigma_site)
     spent = iframe_src(page)
     # Mount the spent URL again, as a restored frame would.

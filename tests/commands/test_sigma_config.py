@@ -495,16 +495,16 @@ def test_secret_env_outside_the_sigma_secret_family_is_refused_unread(
 
 def nested(depth: int) -> str:
     """A team description that is ``depth`` lists deep."""
-    return '{"version": 1, "teams": [{"name": "Deep", "description": ' + (
-        "[" * depth + "]" * depth
-    ) + "}]}"
+    return (
+        '{"version": 1, "teams": [{"name": "Deep", "description": '
+        + ("[" * depth + "]" * depth)
+        + "}]}"
+    )
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("depth", [9, 1_000, 200_000])
-def test_deeply_nested_file_is_refused_with_a_message_and_writes_nothing(
-    run, tmp_path, depth
-):
+def test_deeply_nested_file_is_refused_with_a_message_and_writes_nothing(run, tmp_path, depth):
     path = write(tmp_path, nested(depth))
     before = table_counts()
 

@@ -31,9 +31,7 @@ def token_of(url: str) -> str:
 
 
 def claims_of(url: str) -> dict:
-    return jwt.decode(
-        token_of(url), CANARY_SECRET, algorithms=["HS256"], audience="sigmacomputing"
-    )
+    return jwt.decode(token_of(url), CANARY_SECRET, algorithms=["HS256"], audience="sigmacomputing")
 
 
 def data_src(html: str) -> str:
@@ -392,7 +390,10 @@ def test_error_report_is_recorded_with_embed_and_user(alice_client, embed, caplo
     report = EmbedErrorReport.objects.get()
     assert response.json() == {"recorded": True, "id": report.pk}
     assert (report.embed, report.embed_slug, report.user.username, report.username) == (
-        embed, embed.slug, "alice", "alice"
+        embed,
+        embed.slug,
+        "alice",
+        "alice",
     )
     assert (report.code, report.message) == ("EINVAL", "exp cannot be in the past")
     assert f"embed={embed.slug}" in caplog.text
@@ -528,6 +529,8 @@ def test_embed_level_refusals_still_name_the_embed_for_team_members(alice_client
     response = alice_client.get(embed.get_absolute_url())
     assert response.status_code == 503
     assert embed.title in response.content.decode()
+
+
 @pytest.mark.spec("2.3")
 def test_embed_page_keeps_a_text_controls_commas_inside_the_value(alice_client, embed):
     embed.controls.create(control_id="Customer", default_value="", allow_from_query=True)

@@ -140,10 +140,7 @@ def test_settings_read_dollar_secret_key_literally():
     dollar_key = "$" + GOOD_SECRET_KEY
     result = start(SECRET_KEY=dollar_key)
     assert result.returncode == 0, result.stderr
-    code = (
-        "import os, hostsite.settings as s; "
-        "print(s.SECRET_KEY == os.environ['SECRET_KEY'])"
-    )
+    code = "import os, hostsite.settings as s; print(s.SECRET_KEY == os.environ['SECRET_KEY'])"
     env_check = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code],
         cwd=ROOT,
