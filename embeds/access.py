@@ -14,6 +14,7 @@ from .exceptions import (
     NoEmail,
     NoTeam,
     OwnerMismatch,
+    PreviewOfMember,
     RateLimited,
     Refusal,
     UserBlocked,
@@ -63,6 +64,24 @@ def check_access(*, user, embed: EmbedSnapshot) -> SigmaIdentity:
     except ValidationError:
         raise EmbedMisconfigured(f"Embed {embed.slug!r} has an invalid URL.") from None
     return identity
+
+
+def check_previewable(*, identity: SigmaIdentity, embed: EmbedSnapshot) -> None:
+    """Refuse a preview that would sign someone else in as a real Sigma member.
+
+    Sigma signs in an existing member with their own account and rights whatever
+    else the token says, and a preview's URL is opened by the previewer's browser:
+    previewing an internal identity, or the credential owner's email (a member by
+    definition), would give the previewer that member's Sigma session
+    (``PreviewOfMember``). Embed users, whose Sigma rights are exactly what the
+    token grants, can be previewed.
+    """
+    owner = embed.credential.owner_email
+    if identity.internal or (owner and identity.email.casefold() == owner.casefold()):
+        raise PreviewOfMember(
+            f"Sigma email {identity.email!r} is an existing Sigma member's "
+            f"({'internal mapping' if identity.internal else 'credential owner'})."
+        )
 
 
 def check_visible(*, user, embed: EmbedSnapshot | None) -> SigmaIdentity:

@@ -124,6 +124,24 @@ class OAuthUnavailable(Refusal):
     fixer = "An administrator must check SIGMA_OAUTH_TOKEN_PROVIDER."
 
 
+class PreviewOfMember(Refusal):
+    # Security: Sigma signs in an existing member as themselves, with their own
+    # rights (spec: "If it matches an existing Sigma member, that internal user is
+    # signed in with their own account"). A preview URL is loaded by the previewer's
+    # browser, so it would hand the previewer that member's Sigma session.
+    code = "preview_member"
+    title = "This user cannot be previewed"
+    message = (
+        "This user is signed in to Sigma as an existing member of the organization "
+        "(internal, or the credential owner), so a preview would open their own Sigma "
+        "account for you."
+    )
+    fixer = (
+        "Preview an embed user instead; only the user themselves can open content "
+        "as a Sigma member."
+    )
+
+
 class RateLimited(Refusal):
     code = "rate_limited"
     status = HTTPStatus.TOO_MANY_REQUESTS
@@ -161,6 +179,7 @@ ALL_REFUSALS: tuple[type[Refusal], ...] = (
     AmbiguousAccountType,
     AmbiguousConnection,
     OAuthUnavailable,
+    PreviewOfMember,
     RateLimited,
     ChangedWhileSigning,
 )

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import metrics, oauth, ratelimit, remote, signing, snapshots
-from .access import check_access, check_visible, token_lifetime
+from .access import check_access, check_previewable, check_visible, token_lifetime
 from .conf import sigma_settings
 from .controls import ControlValue, parse_control_value
 from .exceptions import (
@@ -125,12 +125,13 @@ def issue_embed_url(
         )
         raise
     logger.info(
-        "Issued Sigma embed URL jti=%s embed=%s user=%s credential=%s source=%s",
+        "Issued Sigma embed URL jti=%s embed=%s user=%s credential=%s source=%s actor=%s",
         signed.jti,
         target.slug,
         user.pk,
         target.credential.client_id,
         source,
+        getattr(actor, "pk", "-"),
     )
     metrics.count_issued(source=source)
     return signed
@@ -183,6 +184,8 @@ def _sign_and_record(
     ciphertext may have been re-encrypted since, so the caller reads afresh.
     """
     identity = check_access(user=user, embed=target)
+    if source == AccessRecord.Source.PREVIEW:
+        check_previewable(identity=identity, embed=target)
     try:
         secret = snapshots.signing_secret(target.credential)
     except CredentialBroken:
@@ -374,13 +377,15 @@ def record_refusal(
     # Names the credential (name and client ID), so "credential_broken" says which
     # one did not decrypt; never a secret, ciphertext or token.
     logger.warning(
-        "Refused Sigma embed URL rule=%s embed=%s user=%s source=%s credential=%r client_id=%s",
+        "Refused Sigma embed URL rule=%s embed=%s user=%s source=%s credential=%r "
+        "client_id=%s actor=%s",
         refusal.code,
         embed.slug if embed else "-",
         getattr(user, "pk", None),
         source,
         credential.name if credential else "-",
         credential.client_id if credential else "-",
+        getattr(actor, "pk", "-"),
     )
     metrics.count_refused(code=refusal.code, source=source)
     return AccessRecord.objects.create(

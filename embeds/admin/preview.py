@@ -9,6 +9,7 @@ session is never touched.
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from django import forms
 from django.contrib import admin
@@ -28,15 +29,42 @@ from ..views import client_ip
 PREVIEW_PERMISSION = "embeds.preview_embed"
 
 
+def previewable_users(previewer):
+    """The users ``previewer`` may choose to preview as.
+
+    Superusers: anyone. Everyone else: active users who are neither staff nor
+    superusers. A preview signs a real token that the previewer's browser holds, so
+    a staff user with only ``preview_embed`` must not be able to act as another
+    staff user or a superuser (whose Sigma identity is usually an organization
+    member); ``auth.view_user`` is not enough either, since seeing a user is not
+    being allowed to act as them. Whoever is chosen, a preview of an existing Sigma
+    member is refused when signing (``embeds.access.check_previewable``).
+    """
+    users = get_user_model().objects.order_by("username")
+    if previewer.is_superuser:
+        return users
+    return users.filter(is_active=True, is_staff=False, is_superuser=False)
+
+
 class PreviewForm(forms.Form):
     """Which user and which embed to preview; nothing here changes who is logged in."""
 
     user = forms.ModelChoiceField(
-        queryset=get_user_model().objects.order_by("username"),
+        queryset=get_user_model().objects.none(),
         label="Sign in as",
-        help_text="The token is signed for this user, with their own Sigma mapping.",
+        help_text=(
+            "The token is signed for this user, with their own Sigma mapping. Sigma "
+            "members (internal users, the credential owner) cannot be previewed."
+        ),
     )
     embed = forms.ModelChoiceField(queryset=Embed.objects.order_by("title"), label="Embed")
+
+    def __init__(self, *args, previewer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Security: the choice is limited on the server, so a posted pk outside the
+        # list is "not one of the available choices", never a signed token.
+        user_field = cast(forms.ModelChoiceField, self.fields["user"])
+        user_field.queryset = previewable_users(previewer)
 
 
 def _initial(request) -> dict:
@@ -99,7 +127,9 @@ def preview(request):
     if not request.user.has_perm(PREVIEW_PERMISSION):
         raise PermissionDenied
     form = PreviewForm(
-        request.POST if request.method == "POST" else None, initial=_initial(request)
+        request.POST if request.method == "POST" else None,
+        initial=_initial(request),
+        previewer=request.user,
     )
     result = None
     if form.is_valid():
