@@ -98,7 +98,9 @@ def build_wheel(tmp: Path) -> Path:
     source = tmp / "source"
     source.mkdir()
     shutil.copy(REPO / "pyproject.toml", source)
-    shutil.copy(REPO / "README.md", source)
+    shutil.copy(REPO / "LICENSE", source)
+    (source / "docs").mkdir()
+    shutil.copy(REPO / "docs" / "integration.md", source / "docs")
     shutil.copytree(
         REPO / "embeds", source / "embeds", ignore=shutil.ignore_patterns("__pycache__")
     )
