@@ -35,8 +35,9 @@ from .views import emulator_view
 logger = logging.getLogger(__name__)
 
 # Forms post to the emulator itself; no host frames these pages (clickjacking of
-# the revoke buttons, and the one-time secret).
-admin_view = emulator_view(form_action="'self'", framed=False)
+# the revoke buttons, and the one-time secret). No signed URL is ever in their
+# address, so "same-origin" (the Origin header Django's CSRF check compares).
+admin_view = emulator_view(form_action="'self'", framed=False, referrer_policy="same-origin")
 
 
 def _organization(org: str) -> Organization | None:

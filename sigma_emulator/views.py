@@ -68,12 +68,17 @@ def emulator_view(
     *,
     form_action: str = "'none'",
     framed: bool = True,
+    referrer_policy: str = "no-referrer",
 ) -> Any:
     """Refuse when the emulator is off; set the emulator's headers on every page.
 
     Content pages post no forms (``form-action 'none'``) and are framed by the
-    host; the organization's own admin pages pass ``form_action="'self'"`` and
-    ``framed=False`` (nobody frames them: one of them shows a secret).
+    host; their URLs carry a signed token, so they send no Referer at all. The
+    organization's own admin pages pass ``form_action="'self'"``,
+    ``framed=False`` (nobody frames them: one of them shows a secret) and
+    ``referrer_policy="same-origin"``: their URLs carry nothing secret, and under
+    ``no-referrer`` Chromium posts ``Origin: null``, which Django's CSRF check
+    refuses, so no form on them would work in a browser.
     """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -87,10 +92,10 @@ def emulator_view(
             response["Content-Security-Policy"] = content_security_policy(
                 frame_ancestors() if framed else [], form_action=form_action
             )
-            # Every URL carries a single-use token or a one-time secret: never
-            # cache, never leak it.
+            # Content URLs carry a single-use token, one admin page a one-time
+            # secret: never cache; content pages never leak their URL either.
             response["Cache-Control"] = "no-store"
-            response["Referrer-Policy"] = "no-referrer"
+            response["Referrer-Policy"] = referrer_policy
             return response
 
         if not framed:

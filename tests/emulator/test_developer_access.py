@@ -51,6 +51,10 @@ def test_created_secret_is_shown_once_then_never_again(emulator_client):
     assert "form-action 'self'" in response["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
+    # No signed URL in an admin page's address; "no-referrer" would make browsers
+    # post "Origin: null", which the CSRF check refuses (issue 22).
+    assert response["Referrer-Policy"] == "same-origin"
+    assert '<meta name="referrer" content="same-origin">' in html
 
     listing = emulator_client.get(PAGE).content.decode()
     assert client_id in listing

@@ -222,6 +222,7 @@ def test_emulator_pages_are_frameable_only_by_the_configured_host(
         assert "X-Frame-Options" not in response
         assert response["Cache-Control"] == "no-store"
         assert response["Referrer-Policy"] == "no-referrer"
+        assert '<meta name="referrer" content="no-referrer">' in response.content.decode()
 
 
 def test_emulator_pages_answer_404_when_disabled(emulator_client, emulator_credential, settings):
