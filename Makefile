@@ -45,7 +45,10 @@ env: install
 migrate: env
 	$(PY) manage.py migrate --noinput
 
+# .run.env records the addresses above for commands run by hand (settings read it in
+# development), so `.venv/bin/python manage.py sigma_check` follows `make run PORT=…`.
 seed: migrate
+	@$(PY) scripts/write_env.py --run .run.env
 	$(PY) manage.py seed_demo
 
 run: seed
@@ -98,4 +101,4 @@ loadtest: install
 	$(PY) -m bench.loadtest $(LOADTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .run.env

@@ -61,8 +61,10 @@ def check_access(*, user, embed: EmbedSnapshot) -> SigmaIdentity:
         )
     try:
         embed.embed.content  # noqa: B018  (parses and validates the stored URL)
-    except ValidationError:
-        raise EmbedMisconfigured(f"Embed {embed.slug!r} has an invalid URL.") from None
+    except ValidationError as error:
+        # The validator's messages name the origin and the allowed list, never a secret.
+        reason = " ".join(error.messages)
+        raise EmbedMisconfigured(f"Embed {embed.slug!r} has an invalid URL: {reason}") from None
     return identity
 
 

@@ -95,4 +95,8 @@ def build_logging(*, fmt: str = "text", level: str = "INFO", extra_loggers=()) -
         # (console for DEBUG, mail_admins, django.server): route them to ours.
         "loggers": {name: dict(own) for name in ("django", "django.server", *extra_loggers)},
     }
+    # httpx logs every request at INFO ("HTTP Request: GET …"), a dozen lines per
+    # `sigma_check --remote`; embeds.sigma_api logs what matters. Shown at DEBUG.
+    for name in ("httpx", "httpcore"):
+        config["loggers"][name] = {"level": "DEBUG" if level == "DEBUG" else "WARNING"}
     return redact_every_handler(config)

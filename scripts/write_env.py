@@ -2,8 +2,14 @@
 
 Keys come from URL-safe alphabets, so none starts with "$" (which django-environ
 would read as a reference to another variable).
+
+With ``--run PATH`` it records instead the demo's addresses that `make run` / `make
+seed` exported (PORT, EMULATOR) in PATH (.run.env), rewritten every time: the
+settings read it in development before .env, so a command run by hand afterwards
+(``sigma_embed_url``, ``sigma_check``) talks to the same emulator as the demo.
 """
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -28,6 +34,25 @@ SIGMA_API_BASE_URL=http://127.0.0.1:8001
 """
 
 
+# The variables the Makefile derives from HOST/PORT/EMULATOR for `make run`.
+RUN_VARIABLES = (
+    "SIGMA_EMULATOR_ORIGIN",
+    "SIGMA_API_BASE_URL",
+    "SIGMA_ALLOWED_ORIGINS",
+    "SIGMA_EMULATOR_FRAME_ANCESTORS",
+)
+RUN_HEADER = """\
+# Written by `make run` / `make seed` each time: the demo's addresses (PORT, EMULATOR).
+# Read in development before .env (which it overrides); the environment wins over both.
+"""
+
+
+def record_run(path: str) -> int:
+    lines = [f"{name}={os.environ[name]}" for name in RUN_VARIABLES if os.environ.get(name)]
+    Path(path).write_text(RUN_HEADER + "".join(line + "\n" for line in lines))
+    return 0
+
+
 def main(path: str) -> int:
     target = Path(path)
     if target.exists():
@@ -45,4 +70,6 @@ def main(path: str) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--run"]:
+        sys.exit(record_run(sys.argv[2] if len(sys.argv) > 2 else ".run.env"))
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else ".env"))

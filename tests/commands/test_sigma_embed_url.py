@@ -138,7 +138,9 @@ def _bad_url(embed: Embed) -> None:
             _bad_url,
             "embed_misconfigured",
             "Refused (embed_misconfigured): This content's Sigma address or options are not "
-            "valid. Embed 'sales' has an invalid URL.",
+            "valid. Embed 'sales' has an invalid URL: The host https://evil.example is not "
+            "an allowed Sigma origin. Allowed: https://app.sigmacomputing.com, "
+            "http://127.0.0.1:8001 (setting SIGMA_ALLOWED_ORIGINS).",
         ),
     ],
 )

@@ -108,3 +108,10 @@ def test_json_lines_are_objects_with_redacted_message_and_traceback(apply_loggin
 def test_build_logging_refuses_an_unknown_format():
     with pytest.raises(ValueError, match="unknown log format 'xml'"):
         build_logging(fmt="xml")
+
+
+@pytest.mark.parametrize(("level", "httpx_level"), [("INFO", "WARNING"), ("DEBUG", "DEBUG")])
+def test_httpx_request_lines_are_shown_only_at_debug(level, httpx_level):
+    loggers = build_logging(level=level)["loggers"]
+    assert loggers["httpx"] == {"level": httpx_level}
+    assert loggers["httpcore"] == {"level": httpx_level}

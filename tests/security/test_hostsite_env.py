@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,90 @@ def test_make_run_dotenv_declares_development():
     assert "run seed migrate env: export HOSTSITE_ENV ?= development" in (
         (ROOT / "Makefile").read_text()
     )
+
+
+def manage(folder: Path, *args: str, **variables: str) -> subprocess.CompletedProcess:
+    """``python manage.py ARGS`` in ``folder`` (its own hostsite copy and manage.py)."""
+    shutil.copy(ROOT / "manage.py", folder / "manage.py")
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **variables}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_command_without_mode_beside_a_dotenv_says_hostsite_env_first_in_two_lines(site):
+    result = manage(site, "check")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("HOSTSITE_ENV is not set, so .env is not read")
+    assert "HOSTSITE_ENV=development .venv/bin/python manage.py" in lines[0]
+    assert lines[1].startswith("Configuration error: Setting SECRET_KEY is missing.")
+    assert "Traceback" not in result.stderr
+    assert LEFTOVER_SECRET_KEY not in result.stdout + result.stderr
+
+
+def test_command_without_dotenv_names_the_missing_setting_in_one_line(site):
+    (site / ".env").unlink()
+    result = manage(site, "check")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Configuration error: Setting SECRET_KEY is missing. Generate one with: "
+        'python -c "import secrets; print(secrets.token_urlsafe(64))"'
+    ]
+
+
+RUN_PROBE = "import hostsite.settings as s; print(s.SIGMA_API_BASE_URL)"
+
+
+def test_run_dotenv_addresses_win_over_dotenv_and_lose_to_the_environment(site):
+    (site / ".run.env").write_text("SIGMA_API_BASE_URL=http://127.0.0.1:8601\n")
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+    recorded = probe(RUN_PROBE, {**env, "HOSTSITE_ENV": "development"}, cwd=site)
+    assert recorded.stdout.strip() == "http://127.0.0.1:8601", recorded.stderr
+    overridden = probe(
+        RUN_PROBE,
+        {**env, "HOSTSITE_ENV": "development", "SIGMA_API_BASE_URL": "http://127.0.0.1:9"},
+        cwd=site,
+    )
+    assert overridden.stdout.strip() == "http://127.0.0.1:9", overridden.stderr
+
+
+def test_run_dotenv_is_never_read_in_production(site):
+    (site / ".run.env").write_text("SIGMA_API_BASE_URL=http://127.0.0.1:8601\n")
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **PRODUCTION_KEYS}
+    result = probe(RUN_PROBE, {**env, "ALLOWED_HOSTS": "example.com"}, cwd=site)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() != "http://127.0.0.1:8601"
+
+
+def test_make_seed_records_the_demo_addresses(tmp_path, monkeypatch):
+    from scripts.write_env import record_run
+
+    monkeypatch.setenv("SIGMA_API_BASE_URL", "http://127.0.0.1:8601")
+    monkeypatch.setenv("SIGMA_EMULATOR_ORIGIN", "http://127.0.0.1:8601")
+    monkeypatch.delenv("SIGMA_ALLOWED_ORIGINS", raising=False)
+    monkeypatch.delenv("SIGMA_EMULATOR_FRAME_ANCESTORS", raising=False)
+    record_run(str(tmp_path / ".run.env"))
+    lines = (tmp_path / ".run.env").read_text().splitlines()
+    assert [line for line in lines if not line.startswith("#")] == [
+        "SIGMA_EMULATOR_ORIGIN=http://127.0.0.1:8601",
+        "SIGMA_API_BASE_URL=http://127.0.0.1:8601",
+    ]
+    assert "@$(PY) scripts/write_env.py --run .run.env\n" in (ROOT / "Makefile").read_text()
+
+
+SILENCED_PROBE = "import hostsite.settings as s; print(getattr(s, 'SILENCED_SYSTEM_CHECKS', []))"
+
+
+def test_sqlite_index_warning_is_silenced_in_development_only(site):
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+    development = probe(SILENCED_PROBE, {**env, "HOSTSITE_ENV": "development"}, cwd=site)
+    assert development.stdout.strip() == "['models.W040']", development.stderr
+    production = probe(SILENCED_PROBE, {**env, **PRODUCTION_KEYS, "ALLOWED_HOSTS": "x"}, cwd=site)
+    assert production.stdout.strip() == "[]", production.stderr
