@@ -8,14 +8,13 @@ Sigma has accepted (spec §1.2, replay).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 import uuid
 
 from django.db import IntegrityError, models, transaction
 from encrypted_model_fields.fields import EncryptedCharField
-
-from .verify import MAX_JTI_LENGTH
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
@@ -313,12 +312,21 @@ class ApiFault(models.Model):
         return f"{self.status} x{self.remaining}"
 
 
+def jti_key(jti: str) -> str:
+    """What ``SeenToken`` stores for a jti: its SHA-256, 64 hex characters.
+
+    Sigma documents no length limit for ``jti`` (255 characters is its legacy
+    ``:nonce`` rule), so the column holds a digest of any length of jti.
+    """
+    return hashlib.sha256(jti.encode()).hexdigest()
+
+
 class SeenToken(models.Model):
-    """A token ID Sigma has accepted once; a second use is a replay."""
+    """A token ID Sigma has accepted once (as ``jti_key``); a second use is a replay."""
 
     # The unique index, not a read-then-write check, is what makes two concurrent
     # loads of the same URL unable to both pass.
-    jti = models.CharField("JWT ID (jti)", max_length=MAX_JTI_LENGTH, unique=True)
+    jti = models.CharField("JWT ID (jti)", max_length=255, unique=True)
     seen_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -333,7 +341,7 @@ def claim_jti(jti: str) -> bool:
     try:
         # A savepoint, so a duplicate does not break an outer transaction.
         with transaction.atomic():
-            SeenToken.objects.create(jti=jti)
+            SeenToken.objects.create(jti=jti_key(jti))
     except IntegrityError:
         return False
     return True

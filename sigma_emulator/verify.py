@@ -5,7 +5,8 @@ checks every claim itself, so a bug in ``embeds.signing`` cannot be mirrored her
 Pure apart from the two callables it is given (secret lookup and jti recording);
 the clock is a parameter.
 
-Codes are Sigma's documented ones (EINVAL, EPERM, ENOENT; spec §8). Where Sigma
+Codes are Sigma's documented ones (EINVAL, EPERM, EACCES, ENOENT; spec §8; some
+refusals carry none, as on Sigma). Where Sigma
 publishes the message (its help center and quickstarts: "Invalid kid parameter",
 "Invalid time", "connection_oauth_tokens is only supported in ver 1.1", "Invalid
 encrypted token", ...) it is used verbatim. Where it publishes none (alg, iss,
@@ -40,11 +41,15 @@ MAX_SESSION_LENGTH = 2_592_000  # exp - iat, 30 days (spec §1.2)
 MAX_IAT_SKEW = 60  # seconds an iat may lie in the future [inference]
 # Epoch seconds pass this in the year 5138; a millisecond value is far above it.
 MAX_EPOCH_SECONDS = 100_000_000_000
-MAX_JTI_LENGTH = 255  # the SeenToken column
 
 CODE_INVALID = "EINVAL"
 CODE_NOT_FOUND = "ENOENT"
 CODE_PERMISSION = "EPERM"
+# Sigma's JWT error page ("Common embed error codes and messages"): EACCES when
+# "the embedded workbook is not shared or no longer shared with the user".
+CODE_ACCESS = "EACCES"
+# Some refusals "do not return a code, but display a message to the user" (same page).
+NO_CODE = ""
 
 MSG_INVALID_KID = "Invalid kid parameter"
 MSG_INVALID_CLIENT_ID = "Invalid clientID"
@@ -68,6 +73,20 @@ MSG_OWNER_ONLY = "Invalid sub parameter"
 MSG_INVALID_JTI = "Invalid jti parameter"
 MSG_REPLAY = "This embed URL has already been used (jti replay)"
 MSG_INVALID_PATH = "Invalid embed_path"
+# Sigma's text, verbatim ("Common embed error codes and messages", JWT).
+MSG_INTERNAL_USER_CLAIMS = (
+    "You don't have permission to access this page. Cannot update account type for internal users."
+)
+
+# "Internal users can't update optional claims in the JWT URL ... such as
+# first_name, last_name, user_attributes, teams or account_type" (the same page).
+INTERNAL_USER_REFUSED_CLAIMS = (
+    "account_type",
+    "teams",
+    "user_attributes",
+    "first_name",
+    "last_name",
+)
 
 # RFC 1035 labels (letters, digits, inner hyphens; RFC 1123 lets them start with a
 # digit), a TLD of letters, and a local part without whitespace or underscores.
@@ -156,14 +175,15 @@ class VerifyResult:
         return found + sorted(self.claims.get("connection_oauth_tokens") or {})
 
     @classmethod
-    def refuse(cls, rule: str, message: str, *, code: str = CODE_INVALID) -> VerifyResult:
-        return cls(
-            ok=False,
-            code=code,
-            message=message,
-            rule=rule,
-            status=HTTPStatus.UNAUTHORIZED,
-        )
+    def refuse(
+        cls,
+        rule: str,
+        message: str,
+        *,
+        code: str = CODE_INVALID,
+        status: int = HTTPStatus.UNAUTHORIZED,
+    ) -> VerifyResult:
+        return cls(ok=False, code=code, message=message, rule=rule, status=status)
 
 
 def _is_int(value: object) -> bool:
@@ -258,6 +278,7 @@ def verify_token(
     team_exists: Callable[[str], bool] | None = None,
     owner_allows: Callable[[str, str], bool] | None = None,
     connection_exists: Callable[[str], bool] | None = None,
+    is_internal_member: Callable[[str], bool] | None = None,
 ) -> VerifyResult:
     """Check an embed token the way Sigma does and return the verdict.
 
@@ -269,8 +290,10 @@ def verify_token(
     (Sigma's EINVAL "Invalid external_user_team" otherwise); ``owner_allows(kid,
     sub)`` applies Sigma's owner rule (a non-Admin owner's credentials sign in only
     the owner); ``connection_exists(id)`` says whether an ``eval_connection_id``
-    names one of the organization's connections. Each check is skipped when its
-    callable is not given.
+    names one of the organization's connections; ``is_internal_member(sub)`` says
+    whether ``sub`` is an internal member of the organization (who must not be
+    sent the embed-user claims). Each check is skipped when its callable is not
+    given.
 
     Refuses, in this order: a missing or malformed token, an alg other than HS256,
     a missing kid, an unknown or inactive kid, a bad signature, iss != kid, a ver
@@ -281,7 +304,10 @@ def verify_token(
     string, names that are not strings, user_attributes that are not string to
     string, an eval_connection_id that is not a connection UUID, a team the
     organization does not have, an unknown connection, a ``sub`` the credential's
-    owner may not sign in, a missing jti, and a jti already used.
+    owner may not sign in, an internal member's token carrying account_type,
+    teams, user_attributes or names (Sigma's message, no code, HTTP 403), a
+    missing jti, and a jti already used. Sigma documents no length limit for
+    ``jti`` (the 255 characters are its legacy ``:nonce`` rule), so none applies.
     """
     if not token:
         return VerifyResult.refuse("token_missing", MSG_INVALID_KID)
@@ -342,8 +368,17 @@ def verify_token(
     if owner_allows is not None and not owner_allows(kid, claims["sub"]):
         # Sigma: "Non-admins can only log in as themselves" -- a permission error.
         return VerifyResult.refuse("owner", MSG_OWNER_ONLY, code=CODE_PERMISSION)
+    sent = [name for name in INTERNAL_USER_REFUSED_CLAIMS if name in claims]
+    if sent and is_internal_member is not None and is_internal_member(claims["sub"]):
+        # Sigma refuses them for internal users instead of ignoring them.
+        return VerifyResult.refuse(
+            "internal_user_claims",
+            MSG_INTERNAL_USER_CLAIMS,
+            code=NO_CODE,
+            status=HTTPStatus.FORBIDDEN,
+        )
     jti = claims.get("jti")
-    if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
+    if not isinstance(jti, str) or not jti:
         return VerifyResult.refuse("jti", MSG_INVALID_JTI)
     # Every URL is single-use (spec §1.2, §8): the second load must fail.
     if claim_jti is not None and not claim_jti(jti):

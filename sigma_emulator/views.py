@@ -20,6 +20,7 @@ from .directory import directory
 from .models import claim_jti
 from .services import provision_embed_user
 from .verify import (
+    CODE_ACCESS,
     CODE_INVALID,
     CODE_NOT_FOUND,
     MSG_INVALID_PATH,
@@ -33,7 +34,6 @@ from .verify import (
 
 logger = logging.getLogger(__name__)
 
-CODE_PERMISSION = "EPERM"
 # Sigma documents the codes (spec §8), not the wording; these are the emulator's.
 MSG_NOT_SHARED = "Permission denied: this workbook is not shared with the user's teams"
 MSG_UNKNOWN_ACCOUNT_TYPE = "Invalid account_type: no such account type in this organization"
@@ -113,6 +113,11 @@ def current_time() -> int:
 
 
 def _error_page(request: HttpRequest, *, code: str, message: str, status: int) -> HttpResponse:
+    """Sigma's error page; it posts ``workbook:error`` only for an error with a code.
+
+    Sigma: "Some error messages do not return a code, but display a message to the
+    user" ("Common embed error codes and messages"): those pages post nothing.
+    """
     return render(
         request,
         "sigma_emulator/error.html",
@@ -155,6 +160,7 @@ def content(request: HttpRequest) -> HttpResponse:
         team_exists=directory.team_exists,
         owner_allows=directory.owner_allows,
         connection_exists=directory.connection_exists,
+        is_internal_member=directory.is_internal_member,
     )
     if not result.ok:
         logger.info("Emulator: refused token (%s, rule %s)", result.code, result.rule)
@@ -175,9 +181,11 @@ def content(request: HttpRequest) -> HttpResponse:
             status=HTTPStatus.UNAUTHORIZED,
         )
     if not org_content.can_view(resolved, member, claims):
-        logger.info("Emulator: EPERM, %s %r not shared", resolved.kind, resolved.name[:200])
+        # EACCES: Sigma's JWT error page ("The embedded workbook is not shared or no
+        # longer shared with the user"); its QuickStart QS03 says EPERM (docs/emulator.md).
+        logger.info("Emulator: EACCES, %s %r not shared", resolved.kind, resolved.name[:200])
         return _error_page(
-            request, code=CODE_PERMISSION, message=MSG_NOT_SHARED, status=HTTPStatus.FORBIDDEN
+            request, code=CODE_ACCESS, message=MSG_NOT_SHARED, status=HTTPStatus.FORBIDDEN
         )
     options, controls = split_query(request)
     attributes = claims.get("user_attributes") or {}

@@ -11,9 +11,9 @@ import pytest
 from sigma_emulator.content import can_view, control_filters, resolve
 from sigma_emulator.models import Member, Team, Workbook
 from sigma_emulator.sample import DATA_MODEL_URL_ID, REVENUE_CHART_ID, SALES_TABLE_ID
-from sigma_emulator.verify import MSG_INVALID_PATH
+from sigma_emulator.verify import MSG_INTERNAL_USER_CLAIMS, MSG_INVALID_PATH
 from sigma_emulator.views import MSG_NOT_SHARED, MSG_UNKNOWN_ACCOUNT_TYPE
-from tests.emulator.conftest import WORKBOOK_PATH, claims, make_token
+from tests.emulator.conftest import MISSING, WORKBOOK_PATH, claims, make_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now", "emulator_credential")]
 
@@ -122,7 +122,8 @@ def test_content_the_organization_does_not_have_is_enoent(emulator_client, path)
     assert MSG_INVALID_PATH in response.content.decode()
 
 
-def test_workbook_not_shared_with_the_users_teams_is_eperm(emulator_client):
+def test_workbook_not_shared_with_the_users_teams_is_eacces(emulator_client):
+    """Sigma's JWT error page: EACCES, "The embedded workbook is not shared"."""
     Team.objects.create(name="Marketing West")
 
     response = open_embed(emulator_client, teams=["Marketing West"])
@@ -130,7 +131,8 @@ def test_workbook_not_shared_with_the_users_teams_is_eperm(emulator_client):
     assert response.status_code == HTTPStatus.FORBIDDEN
     html = response.content.decode()
     assert MSG_NOT_SHARED in html
-    assert '<code id="error-code">EPERM</code>' in html
+    assert '<code id="error-code">EACCES</code>' in html
+    assert '"code": "EACCES"' in html  # the workbook:error event the page posts
 
 
 def test_unknown_account_type_is_refused(emulator_client):
@@ -154,17 +156,54 @@ def test_first_load_creates_the_embed_user_with_the_tokens_teams(emulator_client
     assert list(member.teams.values_list("name", flat=True)) == ["Sales"]
 
 
+# What a token for an internal member carries: none of the embed-user claims.
+INTERNAL = {"sub": "analyst@example.com", "account_type": MISSING, "teams": MISSING}
+INTERNAL["user_attributes"] = MISSING
+
+
 def test_internal_member_sees_a_workbook_through_their_own_teams(emulator_client):
     workbook = Workbook.objects.get()
     analyst = Member.objects.get(email="analyst@example.com")
 
-    refused = open_embed(emulator_client, sub="analyst@example.com", teams=["Sales"])
+    refused = open_embed(emulator_client, **INTERNAL)
     workbook.shared_with.get(name="Sales").members.add(analyst)
-    allowed = open_embed(emulator_client, sub="analyst@example.com", teams=["Sales"])
+    allowed = open_embed(emulator_client, **INTERNAL)
 
     assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert MSG_NOT_SHARED in refused.content.decode()
     assert allowed.status_code == HTTPStatus.OK
     assert Member.objects.get(email="analyst@example.com").kind == Member.Kind.INTERNAL
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        {"teams": ["Sales"]},
+        {"account_type": "View"},
+        {"user_attributes": {"region": "West"}},
+        {"first_name": "Ana", "last_name": "Lyst"},
+    ],
+)
+def test_internal_member_token_with_embed_user_claims_is_refused_without_a_code(
+    emulator_client, claim
+):
+    """Sigma: "Cannot update account type for internal users", a message without a
+    code, so the page posts no workbook:error; the member is left unchanged."""
+    analyst = Member.objects.get(email="analyst@example.com")
+    Workbook.objects.get().shared_with.get(name="Sales").members.add(analyst)
+    before = (analyst.kind, analyst.account_type.name, analyst.first_name, analyst.last_name)
+
+    response = open_embed(emulator_client, **{**INTERNAL, **claim})
+
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert MSG_INTERNAL_USER_CLAIMS.replace("'", "&#x27;") in html
+    assert 'id="error-code"' not in html
+    assert "sigma-emulator-data" not in html and "emulator.js" not in html
+    analyst.refresh_from_db()
+    after = (analyst.kind, analyst.account_type.name, analyst.first_name, analyst.last_name)
+    assert after == before and before[:2] == (Member.Kind.INTERNAL, "Build")
+    assert list(analyst.teams.values_list("name", flat=True)) == ["Sales"]
 
 
 def test_interface_options_are_applied(emulator_client):

@@ -9,6 +9,7 @@ import pytest
 
 from sigma_emulator.oauth import decrypt_sdk_token
 from sigma_emulator.verify import (
+    MSG_INTERNAL_USER_CLAIMS,
     MSG_INVALID_CONNECTION,
     MSG_INVALID_ENCRYPTED_TOKEN,
     MSG_INVALID_TEAMS,
@@ -182,6 +183,48 @@ def test_verify_token_applies_the_owner_rule_to_internal_users_too():
     internal = claims(account_type=MISSING, teams=MISSING, user_attributes=MISSING)
 
     assert check(make_token(internal), owner_allows=lambda kid, sub: False).rule == "owner"
+
+
+INTERNAL_ONLY = {
+    "account_type": MISSING,
+    "teams": MISSING,
+    "user_attributes": MISSING,
+    "eval_connection_id": CONNECTION,
+}
+
+
+@pytest.mark.spec("7")
+@pytest.mark.parametrize(
+    "claim",
+    [
+        {"account_type": "View"},
+        {"teams": ["Sales"]},
+        {"user_attributes": {"region": "West"}},
+        {"first_name": "Ada"},
+        {"last_name": "Lovelace"},
+    ],
+)
+def test_verify_token_refuses_embed_user_claims_for_an_internal_member(claim):
+    """Sigma: "Cannot update account type for internal users", shown without a code."""
+    token = make_token(claims(**{**INTERNAL_ONLY, **claim}))
+    calls: list[str] = []
+
+    result = check(token, is_internal_member=lambda sub: True, claim_jti=calls.append)
+
+    assert (result.ok, result.rule, result.code) == (False, "internal_user_claims", "")
+    assert result.message == MSG_INTERNAL_USER_CLAIMS
+    assert result.status == HTTPStatus.FORBIDDEN
+    assert calls == []  # a refused token does not use up its jti
+    # The same claims are an embed user's to send.
+    assert check(token, is_internal_member=lambda sub: False).ok
+
+
+@pytest.mark.spec("7")
+def test_verify_token_accepts_an_internal_members_token_without_embed_user_claims():
+    # eval_connection_id is not one of the embed-user claims (CLAIMS).
+    token = make_token(claims(**INTERNAL_ONLY))
+
+    assert check(token, is_internal_member=lambda sub: sub == "alice@example.com").ok
 
 
 @pytest.mark.spec("2.3")
