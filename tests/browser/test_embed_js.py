@@ -320,19 +320,26 @@ def fake_sigma_page(route, host: str, code: str, message: str) -> None:
     )
 
 
-def test_recovery_follows_the_error_code_not_its_wording(browser_page, page, sigma_site):
+# Sigma's JWT error page says EACCES for content not shared with the user; its JWT
+# QuickStart says EPERM for the same cause (docs/sigma-protocol.md): both alike.
+@pytest.mark.parametrize("code", ["EACCES", "EPERM"])
+def test_recovery_follows_the_error_code_not_its_wording(browser_page, page, sigma_site, code):
     sign_in(page, sigma_site, "alice")
     # The words of a spent URL, under a code a fresh URL cannot fix: no re-mount.
     page.route(
         f"{sigma_site.emulator}/**",
         lambda route: fake_sigma_page(
-            route, sigma_site.host, "EACCES", "This embed URL has already been used (jti replay)"
+            route, sigma_site.host, code, "This embed URL has already been used (jti replay)"
         ),
     )
     page.goto(sigma_site.url(EMBED))
     assert wait_for(page, "workbook:error")["recovering"] is False
     page.locator("[data-sigma-error]").wait_for()
-    assert page.inner_text("[data-sigma-error-code]") == "EACCES"
+    assert page.inner_text("[data-sigma-error-code]") == code
+    assert page.inner_text("[data-sigma-error-hint]") == (
+        "Sigma does not let your account open this content. An administrator of "
+        "this site can check that it is shared with your team in Sigma."
+    )
     assert not AccessRecord.objects.filter(source=AccessRecord.Source.REFRESH).exists()
     assert_clean(browser_page)
 
@@ -409,6 +416,40 @@ def test_payloads_are_rebuilt_and_unknown_types_dropped(browser_page, page, sigm
     types = page.evaluate("window.__sigma.map(e => e.type)")
     assert "workbook:unknown:event" not in types
     assert "workbook:sharinglink:update" not in types
+    assert_clean(browser_page)
+
+
+def test_messages_use_the_keys_of_sigmas_event_references(browser_page, page, sigma_site):
+    """selectedNodeId only (Inbound reference; embed-sdk 0.7.0 fixed its nodeId), and
+    variables read from workbook.variables only (Outbound reference; embed-sdk 0.6.0
+    fixed its top-level type)."""
+    open_embed(page, sigma_site)
+    frame = page.frame(url=lambda url: url.startswith(sigma_site.emulator))
+    frame.evaluate(
+        """() => { window.__received = [];
+                   window.addEventListener('message', (e) => window.__received.push(e.data)); }"""
+    )
+    api(page, "selectNode('el-7', 'element')")
+    frame.wait_for_function("() => window.__received.length > 0")
+    assert frame.evaluate("() => window.__received") == [
+        {"type": "workbook:selectednodeid:update", "selectedNodeId": "el-7", "nodeType": "element"}
+    ]
+
+    before = len(events(page, "workbook:variables:onchange"))
+    frame.evaluate(
+        """(origin) => {
+            parent.postMessage({type: 'workbook:variables:onchange',
+                variables: {Region: 'Top'}}, origin);
+            parent.postMessage({type: 'workbook:variables:onchange',
+                workbook: {variables: {Region: 'East'}}}, origin);
+        }""",
+        sigma_site.host,
+    )
+    wait_for(page, "workbook:variables:onchange", before + 2)
+    assert events(page, "workbook:variables:onchange")[before:] == [
+        {"variables": {}},
+        {"variables": {"Region": "East"}},
+    ]
     assert_clean(browser_page)
 
 

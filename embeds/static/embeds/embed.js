@@ -29,10 +29,14 @@
   // Sigma's page height is trusted only within these bounds (pixels).
   var MIN_HEIGHT = 50;
   var MAX_HEIGHT = 30000;
-  // Sigma documents EINVAL for "the JWT is expired" and "an embed URL nonce has
-  // already been used" ("Common embed error codes and messages"): the one code a
-  // fresh URL can fix. Only the code is read, never the wording of the message.
+  // Sigma's JWT "Common embed error codes and messages" gives EINVAL when "the JWT is
+  // expired": the one code a fresh URL can fix (a used nonce is EINVAL only on its
+  // legacy page). Only the code is read, never the wording of the message.
   var SPENT_URL_CODES = ["EINVAL"];
+  // Sigma refusing this user the content: EACCES ("not shared ... with the user",
+  // Sigma's JWT error page) or EPERM (its JWT QuickStart's code for the same
+  // cause). A fresh URL cannot fix either; the hint says who can.
+  var ACCESS_CODES = ["EACCES", "EPERM"];
   // Without workbook:loaded (nor workbook:error) this long after a mount, the URL is
   // re-signed and re-mounted once; after that, the user gets a Try again button.
   var LOAD_TIMEOUT_MS = 20000;
@@ -139,12 +143,9 @@
     "workbook:variables:onchange": {
       event: "sigma:variables",
       detail: function (data) {
-        // The Outbound event reference nests them in workbook; the SDK's type has
-        // them at the top level. Both are read, the documented place first.
-        var workbook = record(data.workbook);
-        return {
-          variables: stringValues(isPlainObject(workbook.variables) ? workbook.variables : data.variables)
-        };
+        // Nested in workbook: the Outbound event reference and the SDK's types.ts
+        // since embed-sdk 0.6.0 ("fixes the variable on change type").
+        return { variables: stringValues(record(data.workbook).variables) };
       }
     },
     "workbook:variables:current": {
@@ -618,9 +619,9 @@
     return this.send({ type: "workbook:fullscreen:update", nodeId: nodeId });
   };
 
-  // workbook:selectednodeid:update: select a page or an element. The Inbound event
-  // reference names the field selectedNodeId, the SDK's mutations.ts nodeId: both
-  // are sent, with the same value.
+  // workbook:selectednodeid:update: select a page or an element. The field is
+  // selectedNodeId (Inbound event reference; embed-sdk's mutations.ts since 0.7.0,
+  // "Fix bug with selected node id event using the wrong key").
   SigmaEmbed.prototype.selectNode = function (nodeId, nodeType) {
     if (nodeId !== null) {
       requireText(nodeId, "The node ID");
@@ -631,7 +632,6 @@
     return this.send({
       type: "workbook:selectednodeid:update",
       selectedNodeId: nodeId,
-      nodeId: nodeId,
       nodeType: nodeType
     });
   };
@@ -848,8 +848,11 @@
       "Sigma could not open this content",
       message || "Sigma reported an error without a message.",
       code,
-      "Try again. If it keeps happening, an administrator of this site can see this " +
-        "error in the site's error reports."
+      ACCESS_CODES.indexOf(code) >= 0
+        ? "Sigma does not let your account open this content. An administrator of " +
+            "this site can check that it is shared with your team in Sigma."
+        : "Try again. If it keeps happening, an administrator of this site can see " +
+            "this error in the site's error reports."
     );
   };
 
