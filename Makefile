@@ -79,9 +79,11 @@ browser:
 test: install-test browser
 	$(PY) -m pytest
 
+# ruff, then the import contracts of docs/architecture.md ([tool.importlinter]).
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 
 # mypy with django-stubs over the embeds app (configuration: [tool.mypy] in pyproject.toml).
 typecheck: install-test

@@ -49,8 +49,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from embeds.ratelimit import Rate, parse_rate
-from embeds.views import client_ip as request_client_ip
+from embeds.http import client_ip as request_client_ip
+from embeds.issuing.ratelimit import Rate, parse_rate
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def username_key(request: HttpRequest | None, credentials: dict | None) -> str:
 def client_ip(request: HttpRequest) -> str:
     """``AXES_CLIENT_IP_CALLABLE``: the app's one reading of the client address.
 
-    ``REMOTE_ADDR`` only (``embeds.views.client_ip``): ``X-Forwarded-For`` is
+    ``REMOTE_ADDR`` only (``embeds.http.client_ip``): ``X-Forwarded-For`` is
     client-controlled unless a trusted proxy rewrites it; a spoofable key would let
     an attacker take fresh slots at will.
     """

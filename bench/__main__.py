@@ -5,8 +5,8 @@
 
 What is timed (median of --repeat runs of --n calls each):
   jwt_encode      PyJWT's jwt.encode of the same claims: the floor of any signer.
-  build_and_sign  embeds.signing: claims + token + URL, no database.
-  issue_url       embeds.services.issue_embed_url as the page calls it: the cached
+  build_and_sign  embeds.protocol.signing: claims + token + URL, no database.
+  issue_url       embeds.issuing.issue_embed_url as the page calls it: the cached
                   snapshot, the checks, sign, the audit INSERT ... SELECT.
   issue_fresh     the same from an Embed (admin preview, command): read afresh.
   page_view       GET /embeds/<slug>/ through Django's test client (session, CSRF,
@@ -76,8 +76,8 @@ def run(args, Client) -> int:
     import jwt
     from django.contrib.auth import get_user_model
 
-    from embeds import signing
     from embeds.models import AccessRecord, Embed
+    from embeds.protocol import signing
 
     alice = get_user_model().objects.get(username="alice")
     embed = Embed.objects.select_related("credential").get(slug="sales-overview")
@@ -104,8 +104,8 @@ def run(args, Client) -> int:
         token = signing.sign_token(claims(), secret=secret, client_id=client_id)
         signing.build_embed_url(embed.url, token=token, interface_options=embed.interface_options())
 
-    from embeds.services import issue_embed_url
-    from embeds.snapshots import embed_snapshot
+    from embeds.issuing import issue_embed_url
+    from embeds.issuing.snapshots import embed_snapshot
 
     def issue_url() -> None:
         target = embed_snapshot(slug=embed.slug)

@@ -6,7 +6,7 @@ Creates its own database (``ACTIVITY_DATABASE_URL``, default
 ``postgres://postgres@127.0.0.1:5432/sigma_activity``, dropped and created afresh),
 migrates it, inserts ``--rows`` access records spread over 90 days (2,000 users,
 20 embeds, one in ten refused under four codes), runs VACUUM ANALYZE, then times
-``embeds.activity.activity_summary`` for the window (median of five) and prints
+``embeds.selectors.activity_summary`` for the window (median of five) and prints
 each query's ``EXPLAIN (ANALYZE, BUFFERS)``. Nothing is asserted.
 """
 
@@ -59,8 +59,8 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from embeds.activity import activity_summary
     from embeds.models import AccessRecord
+    from embeds.selectors import activity_summary
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()

@@ -22,15 +22,15 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from . import protocol
+from embeds.protocol import constants
 
 PREFIX = "SIGMA_"
 
 #: Default of every setting, keyed by its name without the ``SIGMA_`` prefix.
 DEFAULTS: dict[str, Any] = {
     # Origins Sigma content may come from (iframe src, CSP frame-src, postMessage).
-    "ALLOWED_ORIGINS": [protocol.DEFAULT_ORIGIN],
-    # Lifetime of a new embed's tokens, in seconds (60 .. protocol.MAX_TOKEN_TTL).
+    "ALLOWED_ORIGINS": [constants.DEFAULT_ORIGIN],
+    # Lifetime of a new embed's tokens, in seconds (60 .. constants.MAX_TOKEN_TTL).
     "DEFAULT_TOKEN_TTL": 3600,
     # Lifetime of preview tokens, in seconds (the embed's own if that is shorter).
     "PREVIEW_TOKEN_TTL": 300,
@@ -45,10 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "EMULATOR_ENABLED": False,
     "EMULATOR_FORCE": False,
     "EMULATOR_ORIGIN": "http://127.0.0.1:8001",
-    # Sigma's REST API for this organization's cloud (embeds.remote), e.g.
+    # Sigma's REST API for this organization's cloud (embeds.remote.usage), e.g.
     # https://aws-api.sigmacomputing.com; and which credential with the REST API
     # privilege to use when several have it (by name; "" = the only one).
-    "API_BASE_URL": protocol.DEFAULT_API_BASE_URL,
+    "API_BASE_URL": constants.DEFAULT_API_BASE_URL,
     "API_CREDENTIAL": "",
     # Dotted path to a callable ``(user) -> embeds.identity.SigmaIdentity``.
     "IDENTITY_RESOLVER": "embeds.identity.identity_from_mappings",
@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Rate:
-    """A limit of ``count`` events per ``seconds`` (``embeds.ratelimit``)."""
+    """A limit of ``count`` events per ``seconds`` (``embeds.issuing.ratelimit``)."""
 
     count: int
     seconds: int

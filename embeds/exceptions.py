@@ -71,7 +71,7 @@ class UserBlocked(Refusal):
 
 class UserInactive(Refusal):
     # One code for every signing path (page, refresh, preview, command): the rule
-    # lives in embeds.access.check_access, which all of them go through.
+    # lives in embeds.issuing.access.check_access, which all of them go through.
     code = "user_inactive"
     message = "This account is deactivated, so no content can be opened for it."
     fixer = "An administrator of this site can re-activate the account."

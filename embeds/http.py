@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 
-from .conf import sigma_settings
+from embeds.conf import sigma_settings
 
 CSP_HEADER = "Content-Security-Policy"
 FRAME_DIRECTIVES = ("frame-src", "child-src")
@@ -136,3 +136,13 @@ class SignedURLHeadersMiddleware:
         if carries_signed_url(request):
             allow_sigma_frames(response)
         return response
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client address for the audit trail and per-IP limits.
+
+    REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy
+    rewrites it, and a spoofable value would let an attacker dodge a limit or
+    forge the audit trail. Behind a proxy, have it set REMOTE_ADDR.
+    """
+    return request.META.get("REMOTE_ADDR") or None

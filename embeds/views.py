@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
 from functools import wraps
 from http import HTTPStatus
 
@@ -18,24 +17,34 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
-from . import protocol, ratelimit, services, signing
-from .access import HIDES_EMBED, check_visible, embeds_for_teams, visible_embeds
-from .conf import sigma_settings
-from .controls import ControlType, ControlValue, parse_query_values
-from .exceptions import RateLimited, Refusal, UserBlocked
-from .http import allow_sigma_frames, mark_signed_url_response
-from .identity import identity_for
-from .models import AccessRecord, Embed
-from .snapshots import EmbedSnapshot, embed_snapshot
+from embeds import issuing, services
+from embeds.conf import sigma_settings
+from embeds.exceptions import RateLimited, Refusal, UserBlocked
+from embeds.frames import (
+    MSG_LOGIN,
+    MSG_LOGIN_FIXER,
+    MSG_NOT_FOUND,
+    MSG_NOT_FOUND_FIXER,
+    InvalidEmbedRequest,
+    embed_frame,
+    with_options,
+)
+from embeds.http import allow_sigma_frames, client_ip, mark_signed_url_response
+from embeds.issuing import ratelimit
+from embeds.issuing.access import HIDES_EMBED, check_visible, embeds_for_teams, visible_embeds
+from embeds.issuing.identity import identity_for
+from embeds.issuing.snapshots import EmbedSnapshot, embed_snapshot
+from embeds.models import AccessRecord, Embed
+from embeds.protocol import constants
+from embeds.protocol.controls import ControlType, ControlValue, parse_query_values
 
 logger = logging.getLogger(__name__)
 
-# Error reports one user may send per window (embeds.ratelimit, per-user counter).
+# Error reports one user may send per window (embeds.issuing.ratelimit, per-user counter).
 ERROR_REPORT_LIMIT = 10
 ERROR_REPORT_WINDOW = 600  # seconds
 # The JSON endpoints take small bodies only.
@@ -43,7 +52,7 @@ MAX_JSON_BODY = 4096
 # Sigma's explore keys and bookmark IDs are opaque; accept only URL-safe ones.
 PLACE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 # The user's place in the content, in the order Sigma prefers them (bookmark wins).
-PLACE_NAMES = protocol.PLACE_OPTIONS
+PLACE_NAMES = constants.PLACE_OPTIONS
 
 MSG_CONTROL_VALUE = (
     "The page address sets the control %(control)s to a value Sigma cannot take "
@@ -57,41 +66,8 @@ MSG_TOO_LARGE = "The request body is larger than %(limit)d bytes."
 MSG_REPORT_CODE = "An error report needs a code (a non-empty string)."
 MSG_REPORT_MESSAGE = "An error report's message must be a string."
 MSG_RELOAD_FIXER = "Reload the page; if that does not help, tell an administrator of this site."
-MSG_LOGIN = "Your session on this site has ended."
-MSG_LOGIN_FIXER = "Sign in again to continue."
-MSG_NOT_FOUND = "This content does not exist."
-MSG_NOT_FOUND_FIXER = "Go back to your analytics and open it from the list."
 MSG_REPORTS_LIMITED = "Too many error reports were sent in a short time."
 MSG_REPORTS_LIMITED_FIXER = "Nothing else is needed; the earlier reports were kept."
-
-
-class InvalidEmbedRequest(Exception):
-    """Request input the page or an endpoint will not act on (shaped like a Refusal)."""
-
-    def __init__(
-        self, code: str, message: str, fixer: str, *, status: int = HTTPStatus.BAD_REQUEST
-    ) -> None:
-        self.code = code
-        self.message = message
-        self.fixer = fixer
-        self.status = status
-        self.title = "This request cannot be used"
-        self.detail = None
-        super().__init__(message)
-
-    @property
-    def user_message(self) -> str:
-        return f"{self.message} {self.fixer}"
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client address for the audit trail and per-IP limits.
-
-    REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy
-    rewrites it, and a spoofable value would let an attacker dodge a limit or
-    forge the audit trail. Behind a proxy, have it set REMOTE_ADDR.
-    """
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def render_refusal(
@@ -132,7 +108,7 @@ def query_control_values(embed: EmbedSnapshot, query) -> list[tuple[str, Control
 
     Only controls marked "page may set it" are read; every other parameter is
     ignored (a host page may carry its own). Each value is checked against the
-    control's type (``embeds.controls``): a list control takes every repeated
+    control's type (``embeds.protocol.controls``): a list control takes every repeated
     parameter and every comma-separated value in them (``?Region=East,West`` or
     ``?Region=East&Region=West``); other types take exactly one value, commas and
     all. A value the type cannot take is refused with ``InvalidEmbedRequest``;
@@ -170,7 +146,7 @@ def place_options(payload: dict, *, fixer: str = MSG_PLACE_FIXER) -> list[tuple[
             continue
         if not isinstance(value, str) or not PLACE_KEY.fullmatch(value):
             raise InvalidEmbedRequest("place", MSG_PLACE % {"name": name}, fixer)
-        chosen.append((protocol.option_param(name), value))
+        chosen.append((constants.option_param(name), value))
     return chosen[:1]
 
 
@@ -182,52 +158,19 @@ def query_place_options(query) -> list[tuple[str, str]]:
     interface options) is ignored, so a link can never add anything else to the
     signed URL.
     """
-    wanted = {name: query.get(protocol.option_param(name)) for name in PLACE_NAMES}
+    wanted = {name: query.get(constants.option_param(name)) for name in PLACE_NAMES}
     return place_options(wanted, fixer=MSG_CONTROL_FIXER)
-
-
-def with_options(url: str, options: list[tuple[str, str]]) -> str:
-    """Append interface parameters to a signed URL (they are outside the signature)."""
-    # The values matched PLACE_KEY, so encoding changes nothing; it is kept so that
-    # no value could ever end or extend the query string.
-    encoded = (f"&{name}={signing.encode_control_value(value)}" for name, value in options)
-    return url + "".join(encoded)
-
-
-def embed_frame(
-    request: HttpRequest,
-    embed: Embed,
-    signed: services.SignedEmbed,
-    *,
-    frame_id: str = "sigma-embed",
-    place: list[tuple[str, str]] | None = None,
-) -> dict:
-    """What ``embeds/_frame.html`` and ``embed.js`` need to mount and re-mount.
-
-    ``place`` (from ``place_options``) is appended to the signed URL, after signing.
-    """
-    return {
-        "id": frame_id,
-        "src": with_options(signed.url, place or []),
-        # A fresh frame name per render: the browser can never match it to a
-        # session-history entry holding an earlier (spent) URL.
-        "name": f"sigma-{secrets.token_hex(8)}",
-        "expires_in": signed.claims["exp"] - signed.claims["iat"],
-        "allowed_origins": json.dumps(list(sigma_settings.ALLOWED_ORIGINS)),
-        "refresh_url": reverse("embeds:refresh", kwargs={"slug": embed.slug}),
-        "error_report_url": reverse("embeds:error_report", kwargs={"slug": embed.slug}),
-    }
 
 
 @sensitive_variables("signed", "context")  # topmost: covers every frame below
 @never_cache  # the page carries a single-use signed URL: never store or reuse it
 @login_required
 def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
-    # Through the shared cache (embeds.snapshots): no query when it is warm.
+    # Through the shared cache (embeds.issuing.snapshots): no query when it is warm.
     target = embed_snapshot(slug=slug)
     if target is None:
         # The same page, status and audit row as an embed in none of the user's teams.
-        refusal = services.refuse_unknown_embed(
+        refusal = issuing.refuse_unknown_embed(
             user=request.user, source=AccessRecord.Source.PAGE, client_ip=client_ip(request)
         )
         return render_refusal(request, refusal)
@@ -239,7 +182,7 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
         hidden = _hidden_refusal(request.user, target)
         return render_refusal(request, hidden or problem, embed=embed)
     try:
-        signed = services.issue_embed_url(
+        signed = issuing.issue_embed_url(
             user=request.user,
             embed=target,
             source=AccessRecord.Source.PAGE,
@@ -354,7 +297,7 @@ def embed_refresh(request: HttpRequest, slug: str) -> JsonResponse:
     """
     target = embed_snapshot(slug=slug)
     if target is None:
-        refusal = services.refuse_unknown_embed(
+        refusal = issuing.refuse_unknown_embed(
             user=request.user, source=AccessRecord.Source.REFRESH, client_ip=client_ip(request)
         )
         return json_error(refusal)
@@ -364,7 +307,7 @@ def embed_refresh(request: HttpRequest, slug: str) -> JsonResponse:
     except InvalidEmbedRequest as problem:
         return json_error(_hidden_refusal(request.user, target) or problem)
     try:
-        signed = services.issue_embed_url(
+        signed = issuing.issue_embed_url(
             user=request.user,
             embed=target,
             source=AccessRecord.Source.REFRESH,
@@ -387,7 +330,7 @@ ERROR_REPORT_SCOPE = "error-report"
 
 
 def take_error_report_slot(user) -> ratelimit.Hit:
-    """Count one report against ``user`` (``embeds.ratelimit``'s cache counter)."""
+    """Count one report against ``user`` (``embeds.issuing.ratelimit``'s cache counter)."""
     rate = ratelimit.Rate(ERROR_REPORT_LIMIT, ERROR_REPORT_WINDOW)
     return ratelimit.hit(ERROR_REPORT_SCOPE, f"user:{user.pk}", rate)
 

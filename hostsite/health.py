@@ -25,7 +25,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from embeds.security_checks import check_key_decrypts_credentials
+from embeds.checks.security import check_key_decrypts_credentials
 
 from .metrics import METRICS_PATH, metrics
 

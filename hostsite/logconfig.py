@@ -4,7 +4,7 @@
 for gunicorn, so the server's own lines and the application's look alike. Text by
 default; ``LOG_FORMAT=json`` gives one JSON object per line (python-json-logger).
 
-The token-redaction filter (``embeds.logging.RedactTokensFilter``) is put on every
+The token-redaction filter (``embeds.observability.logging.RedactTokensFilter``) is put on every
 handler of the dict by ``redact_every_handler``, which settings.py applies last,
 whatever handlers a later edit adds: a filter on the root *logger* would not see records that child
 loggers propagate, a filter on each *handler* does. The formatters also redact
@@ -19,7 +19,7 @@ import logging
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-from embeds.redaction import redact
+from embeds.observability.redaction import redact
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 JSON_FIELDS = ["levelname", "name", "request_id", "message"]
@@ -53,7 +53,7 @@ class RedactingJsonFormatter(JsonFormatter):
 
 
 FILTERS = {
-    "redact_tokens": {"()": "embeds.logging.RedactTokensFilter"},
+    "redact_tokens": {"()": "embeds.observability.logging.RedactTokensFilter"},
     "request_id": {"()": "hostsite.requestid.RequestIdFilter"},
 }
 
@@ -96,7 +96,7 @@ def build_logging(*, fmt: str = "text", level: str = "INFO", extra_loggers=()) -
         "loggers": {name: dict(own) for name in ("django", "django.server", *extra_loggers)},
     }
     # httpx logs every request at INFO ("HTTP Request: GET …"), a dozen lines per
-    # `sigma_check --remote`; embeds.sigma_api logs what matters. Shown at DEBUG.
+    # `sigma_check --remote`; embeds.remote.client logs what matters. Shown at DEBUG.
     for name in ("httpx", "httpcore"):
         config["loggers"][name] = {"level": "DEBUG" if level == "DEBUG" else "WARNING"}
     return redact_every_handler(config)

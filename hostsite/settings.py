@@ -18,8 +18,8 @@ import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from embeds import protocol
 from embeds.conf import parse_rate
+from embeds.protocol import constants
 from hostsite.logconfig import LOG_FORMATS, build_logging, redact_every_handler
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -328,15 +328,17 @@ if SESSION_COOKIE_AGE < 60:
     raise _fail("SESSION_COOKIE_AGE", "is below 60 seconds", "Use seconds, e.g. 28800.")
 
 # Error reports (debug page, error e-mails) hide secret-named values in every frame
-# and scrub JWT-shaped strings and :jwt= URLs, even with DEBUG on (embeds.reporting).
+# and scrub JWT-shaped strings and :jwt= URLs, even with DEBUG on (embeds.observability.reporting).
 # https://docs.djangoproject.com/en/5.2/ref/settings/#default-exception-reporter-filter
-DEFAULT_EXCEPTION_REPORTER_FILTER = "embeds.reporting.SecretSafeExceptionReporterFilter"
-DEFAULT_EXCEPTION_REPORTER = "embeds.reporting.SecretSafeExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = (
+    "embeds.observability.reporting.SecretSafeExceptionReporterFilter"
+)
+DEFAULT_EXCEPTION_REPORTER = "embeds.observability.reporting.SecretSafeExceptionReporter"
 
 
 def _rate(name: str, default: str) -> str:
     """A "count/seconds" limit such as 60/60, or "off". Parsed at call time by
-    embeds.ratelimit; validated here (with the same parser) so a typo stops
+    embeds.issuing.ratelimit; validated here (with the same parser) so a typo stops
     start-up, naming the variable."""
     raw = os.environ.get(name)
     try:
@@ -348,7 +350,7 @@ def _rate(name: str, default: str) -> str:
     return "off" if rate is None else f"{rate.count}/{rate.seconds}"
 
 
-# Abuse limits (embeds.ratelimit). Counters live in the default cache (CACHE_URL),
+# Abuse limits (embeds.issuing.ratelimit). Counters live in the default cache (CACHE_URL),
 # so with Redis they hold across every process and host.
 # Signed URLs per user (page views, refreshes, commands; previews count for the admin).
 SIGMA_RATE_LIMIT = _rate("SIGMA_RATE_LIMIT", "60/60")
@@ -373,13 +375,13 @@ SIGMA_ALLOWED_ORIGINS = _origins("SIGMA_ALLOWED_ORIGINS", ["https://app.sigmacom
 # Default token lifetime in seconds; an embed may set its own. Sigma's hard limit
 # for exp - iat is 30 days.
 SIGMA_DEFAULT_TOKEN_TTL = _typed("SIGMA_DEFAULT_TOKEN_TTL", env.int, 3600)
-if not protocol.MIN_TOKEN_TTL <= SIGMA_DEFAULT_TOKEN_TTL <= protocol.MAX_TOKEN_TTL:
+if not constants.MIN_TOKEN_TTL <= SIGMA_DEFAULT_TOKEN_TTL <= constants.MAX_TOKEN_TTL:
     raise _fail(
         "SIGMA_DEFAULT_TOKEN_TTL",
         "is out of range",
-        f"Use seconds between {protocol.MIN_TOKEN_TTL} and {protocol.MAX_TOKEN_TTL} (30 days).",
+        f"Use seconds between {constants.MIN_TOKEN_TTL} and {constants.MAX_TOKEN_TTL} (30 days).",
     )
-# Sigma's REST API (embeds.remote: sigma_check --remote, the admin's "Check against
+# Sigma's REST API (embeds.remote.usage: sigma_check --remote, the admin's "Check against
 # Sigma", registry sync and pickers). The base URL depends on the organization's
 # cloud, e.g. https://aws-api.sigmacomputing.com; the emulator serves it on its origin.
 SIGMA_API_BASE_URL = _origins("SIGMA_API_BASE_URL", ["https://api.sigmacomputing.com"])[0]

@@ -19,7 +19,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from embeds import oauth  # noqa: E402
+from embeds.protocol import oauth  # noqa: E402
 
 SECRET = "x" * 48  # a Sigma embed secret is a long random string
 TOKEN = "t" * 1200  # an OAuth access token (a JWT) is ~1 KB

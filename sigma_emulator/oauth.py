@@ -1,7 +1,7 @@
 """How the emulated Sigma reads ``oauth_token`` / ``connection_oauth_tokens``.
 
 Its own reading of node-embed-sdk's ``decrypt`` (``encryption_utils.ts``), written
-apart from the host's ``embeds.oauth`` on purpose (standard-library PBKDF2 here,
+apart from the host's ``embeds.protocol.oauth`` on purpose (standard-library PBKDF2 here,
 ``cryptography``'s KDF there), so one bug cannot hide in both: split on ``.`` into
 salt, iv, tag, ciphertext; check 16/12/16 bytes; PBKDF2-HMAC-SHA256 with 600 000
 iterations gives the AES-256-GCM key.

@@ -1,7 +1,7 @@
 """Token checks of the local Sigma emulator, in Sigma's order (spec §1, §8).
 
 Independent of the host's signing code on purpose: it decodes with PyJWT and
-checks every claim itself, so a bug in ``embeds.signing`` cannot be mirrored here.
+checks every claim itself, so a bug in ``embeds.protocol.signing`` cannot be mirrored here.
 Pure apart from the two callables it is given (secret lookup and jti recording);
 the clock is a parameter.
 

@@ -39,7 +39,7 @@ def canary_secret() -> str:
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty cache: rate-limit counters (embeds.ratelimit)
+    """Each test starts with an empty cache: rate-limit counters (embeds.issuing.ratelimit)
     live there and user ids repeat across tests."""
     from django.core.cache import cache
 

@@ -13,7 +13,11 @@ this package; the modules themselves only define classes.
 
 from django.contrib import admin
 
-from ..models import (
+from embeds.admin.audit import AccessRecordAdmin, EmbedErrorReportAdmin, SecurityEventAdmin
+from embeds.admin.credentials import CredentialAdmin
+from embeds.admin.embeds import EmbedAdmin
+from embeds.admin.registry import AccountTypeAdmin, TeamAdmin, UserAttributeAdmin
+from embeds.models import (
     AccessRecord,
     AccountType,
     Credential,
@@ -23,10 +27,6 @@ from ..models import (
     Team,
     UserAttribute,
 )
-from .audit import AccessRecordAdmin, EmbedErrorReportAdmin, SecurityEventAdmin
-from .credentials import CredentialAdmin
-from .embeds import EmbedAdmin
-from .registry import AccountTypeAdmin, TeamAdmin, UserAttributeAdmin
 
 admin.site.register(Credential, CredentialAdmin)
 admin.site.register(Team, TeamAdmin)

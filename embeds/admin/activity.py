@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from ..activity import Activity, EmbedActivity, activity_summary
+from embeds.selectors import Activity, EmbedActivity, activity_summary
 
 WINDOWS = (7, 30, 90)  # days offered on the page
 DEFAULT_WINDOW = 30

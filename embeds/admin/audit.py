@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .activity import ActivityAdminMixin
+from embeds.admin.activity import ActivityAdminMixin
 
 
 class ReadOnlyAuditAdmin(admin.ModelAdmin):

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.response import TemplateResponse
 
-from ..models import Embed
+from embeds.models import Embed
 
 MSG_REASON_REQUIRED = "Say why: the reason is recorded with your name and the time."
 

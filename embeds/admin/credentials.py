@@ -22,15 +22,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from .. import services
-from ..models import Credential, validate_embed_secret
-from .common import (
+from embeds import services
+from embeds.admin.common import (
     Confirmation,
     ConfirmationMixin,
     ReasonForm,
     ServiceFormMixin,
     viewer_count,
 )
+from embeds.models import Credential, validate_embed_secret
 
 sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
 

@@ -13,11 +13,9 @@ from django.db import transaction
 from django.urls import path
 from django.utils.translation import ngettext
 
-from .. import services
-from ..models import Credential, Embed, EmbedControl
-from ..validators import BOOLEAN_OPTIONS, BUILTIN_THEMES, parse_sigma_url
-from . import preview, remote
-from .common import (
+from embeds import services
+from embeds.admin import preview, remote
+from embeds.admin.common import (
     Confirmation,
     ConfirmationMixin,
     ReasonForm,
@@ -25,6 +23,9 @@ from .common import (
     reason_field,
     viewer_count,
 )
+from embeds.models import Credential, Embed, EmbedControl
+from embeds.protocol.validators import BOOLEAN_OPTIONS, BUILTIN_THEMES
+from embeds.validators import parse_sigma_url
 
 MSG_DISABLED_REASON = (
     "Say why the embed is switched off: viewers are told it is off, admins see the reason."

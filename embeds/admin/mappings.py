@@ -18,12 +18,12 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from .. import services
-from ..exceptions import Refusal
-from ..identity import effective_team_ids, identity_for
-from ..models import GroupMapping, SigmaProfile, SigmaProfileAttribute, Team
-from .preview import PREVIEW_PERMISSION
-from .remote import check_users_against_sigma_action
+from embeds import services
+from embeds.admin.preview import PREVIEW_PERMISSION
+from embeds.admin.remote import check_users_against_sigma_action
+from embeds.exceptions import Refusal
+from embeds.issuing.identity import effective_team_ids, identity_for
+from embeds.models import GroupMapping, SigmaProfile, SigmaProfileAttribute, Team
 
 MSG_BLOCKED_REASON = "Say why this user's embeds are blocked: admins see the reason."
 

@@ -1,6 +1,6 @@
 """The admin's embed sandbox: preview an embed as another user, without switching login.
 
-The preview signs through ``services.issue_embed_url`` with ``source=PREVIEW`` and
+The preview signs through ``issuing.issue_embed_url`` with ``source=PREVIEW`` and
 the admin as ``actor``, so every host rule applies (teams, kill switches, the
 credential-owner rule) and the token is recorded as a preview. The admin's own
 session is never touched.
@@ -19,12 +19,11 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 
-from .. import services
-from ..exceptions import Refusal
-from ..http import allow_sigma_frames
-from ..identity import identity_for
-from ..models import AccessRecord, Embed
-from ..views import client_ip
+from embeds import issuing
+from embeds.exceptions import Refusal
+from embeds.http import allow_sigma_frames, client_ip
+from embeds.issuing.identity import identity_for
+from embeds.models import AccessRecord, Embed
 
 PREVIEW_PERMISSION = "embeds.preview_embed"
 
@@ -38,7 +37,7 @@ def previewable_users(previewer):
     staff user or a superuser (whose Sigma identity is usually an organization
     member); ``auth.view_user`` is not enough either, since seeing a user is not
     being allowed to act as them. Whoever is chosen, a preview of an existing Sigma
-    member is refused when signing (``embeds.access.check_previewable``).
+    member is refused when signing (``embeds.issuing.access.check_previewable``).
     """
     users = get_user_model().objects.order_by("username")
     if previewer.is_superuser:
@@ -93,7 +92,7 @@ def sign_preview(request, user, embed: Embed) -> dict:
     """
     embed = Embed.objects.select_related("credential").get(pk=embed.pk)
     try:
-        signed = services.issue_embed_url(
+        signed = issuing.issue_embed_url(
             user=user,
             embed=embed,
             source=AccessRecord.Source.PREVIEW,

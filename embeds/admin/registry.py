@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import path
 
-from ..models import Team
-from ..validators import validate_attribute_name
-from . import remote
+from embeds.admin import remote
+from embeds.models import Team
+from embeds.protocol.validators import validate_attribute_name
 
 MSG_NAME_WHITESPACE = (
     "Remove the spaces at the start or end: Sigma compares names exactly, so "

@@ -1,7 +1,7 @@
 """Admin pages that ask Sigma: check against Sigma, sync the registries, pick content.
 
 Every page asks Sigma's REST API with the credential that carries the REST API
-privilege (``embeds.remote``); when Sigma cannot answer, the page says why and what
+privilege (``embeds.remote.usage``); when Sigma cannot answer, the page says why and what
 to fix, and nothing changes.
 """
 
@@ -16,14 +16,14 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import ngettext
 
-from .. import services
-from ..remote import (
+from embeds import services
+from embeds.remote.client import SigmaAPIError
+from embeds.remote.usage import (
     RETIRE,
     api_client,
     check_against_sigma,
     plan_registry_sync,
 )
-from ..sigma_api import SigmaAPIError
 
 SYNC_PERMISSIONS = (
     "embeds.add_team",

@@ -6,7 +6,7 @@
   then apply through ``embeds.services`` in one transaction).
 """
 
-from .schema import (
+from embeds.config.schema import (
     FORMAT_VERSION,
     MAX_BYTES,
     MAX_DEPTH,
@@ -15,7 +15,13 @@ from .schema import (
     Document,
     parse_document,
 )
-from .transfer import ImportReport, export_config, import_config, read_config, secret_env_name
+from embeds.config.transfer import (
+    ImportReport,
+    export_config,
+    import_config,
+    read_config,
+    secret_env_name,
+)
 
 __all__ = [
     "FORMAT_VERSION",

@@ -33,7 +33,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from ..validators import BOOLEAN_OPTIONS
+from embeds.protocol.validators import BOOLEAN_OPTIONS
 
 FORMAT_VERSION = 1
 #: Largest file sigma_config reads, in bytes (10 MiB holds ~50,000 user mappings).
@@ -126,7 +126,7 @@ class CredentialItem(Item):
 
 class ControlItem(Item):
     control_id: Text
-    type: Text = "text"  # embeds.controls.ControlType; checked by the model's clean()
+    type: Text = "text"  # embeds.protocol.controls.ControlType; checked by the model's clean()
     default_value: Text = ""
     allow_from_query: Flag = False
 

@@ -24,10 +24,20 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .. import services
-from ..conf import sigma_settings
-from ..exceptions import CredentialBroken
-from ..models import (
+from embeds import services
+from embeds.conf import sigma_settings
+from embeds.config.schema import (
+    EMBED_FIELDS,
+    FORMAT_VERSION,
+    MAX_BYTES,
+    MSG_TOO_LARGE,
+    SECTIONS,
+    ConfigInvalid,
+    parse_document,
+    quoted,
+)
+from embeds.exceptions import CredentialBroken
+from embeds.models import (
     AccountType,
     Credential,
     Embed,
@@ -39,17 +49,7 @@ from ..models import (
     UserAttribute,
     validate_embed_secret,
 )
-from ..validators import validate_attribute_value, validate_connection_id
-from .schema import (
-    EMBED_FIELDS,
-    FORMAT_VERSION,
-    MAX_BYTES,
-    MSG_TOO_LARGE,
-    SECTIONS,
-    ConfigInvalid,
-    parse_document,
-    quoted,
-)
+from embeds.protocol.validators import validate_attribute_value, validate_connection_id
 
 DEFAULT_REVOKED_REASON = "Revoked in the sigma_config file."
 DEFAULT_DISABLED_REASON = "Disabled in the sigma_config file."

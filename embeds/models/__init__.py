@@ -10,8 +10,8 @@ State changes that matter (revoke, re-activate, replace a secret, issue a URL) g
 through ``embeds.services``; models hold fields, single-row rules and read helpers.
 """
 
-from .audit import AccessRecord, EmbedErrorReport, SecurityEvent
-from .credentials import (
+from embeds.models.audit import AccessRecord, EmbedErrorReport, SecurityEvent
+from embeds.models.credentials import (
     FINGERPRINT_LENGTH,
     MSG_SECRET_CHARACTERS,
     MSG_SECRET_EMPTY,
@@ -24,9 +24,9 @@ from .credentials import (
     secret_fingerprint,
     validate_embed_secret,
 )
-from .embeds import Embed, EmbedControl, EmbedQuerySet, default_token_ttl
-from .mappings import GroupMapping, SigmaProfile, SigmaProfileAttribute
-from .registry import AccountType, Team, UserAttribute
+from embeds.models.embeds import Embed, EmbedControl, EmbedQuerySet, default_token_ttl
+from embeds.models.mappings import GroupMapping, SigmaProfile, SigmaProfileAttribute
+from embeds.models.registry import AccountType, Team, UserAttribute
 
 __all__ = [
     "FINGERPRINT_LENGTH",

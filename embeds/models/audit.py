@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .credentials import Credential
-from .embeds import Embed
+from embeds.models.credentials import Credential
+from embeds.models.embeds import Embed
 
 
 class AccessRecord(models.Model):
@@ -63,7 +63,7 @@ class AccessRecord(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["outcome", "created_at"]),
-            # The admin activity page (embeds.activity) groups a time window by
+            # The admin activity page (embeds.selectors) groups a time window by
             # these columns; on PostgreSQL it reads them from the index alone.
             # Elsewhere (no INCLUDE) it is the plain created_at index.
             models.Index(

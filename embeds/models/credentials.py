@@ -10,7 +10,7 @@ from django.db import models
 from django.views.decorators.debug import sensitive_variables
 from encrypted_model_fields.fields import EncryptedCharField
 
-from ..exceptions import CredentialBroken
+from embeds.exceptions import CredentialBroken
 
 # HS256 keys below 32 bytes are below RFC 7518 §3.2's minimum; PyJWT warns on
 # them (InsecureKeyLengthWarning). Sigma's own secrets are far longer.
@@ -108,7 +108,7 @@ class Credential(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Sigma gives one client ID + secret an "embed" and/or a "REST API" privilege
     # (Developer Access page). Only embed credentials sign URLs; only API
-    # credentials are used by embeds.remote to ask Sigma about its organization.
+    # credentials are used by embeds.remote.usage to ask Sigma about its organization.
     embed_privilege = models.BooleanField(
         "embed privilege",
         default=True,

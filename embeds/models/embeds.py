@@ -7,22 +7,26 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
-from .. import protocol
-from ..conf import sigma_settings
-from ..controls import CONTROL_TYPE_CHOICES, ControlType, ControlValue, parse_control_value
-from ..validators import (
+from embeds.conf import sigma_settings
+from embeds.models.credentials import Credential
+from embeds.models.mappings import eval_connection_id_field
+from embeds.models.registry import Team
+from embeds.protocol import constants
+from embeds.protocol.controls import (
+    CONTROL_TYPE_CHOICES,
+    ControlType,
+    ControlValue,
+    parse_control_value,
+)
+from embeds.protocol.validators import (
     BOOLEAN_OPTIONS,
     MENU_POSITIONS,
     SigmaContent,
-    parse_sigma_url,
     validate_control_id,
     validate_language,
-    validate_sigma_url,
     validate_theme,
 )
-from .credentials import Credential
-from .mappings import eval_connection_id_field
-from .registry import Team
+from embeds.validators import parse_sigma_url, validate_sigma_url
 
 
 def default_token_ttl() -> int:
@@ -68,8 +72,8 @@ class Embed(models.Model):
         "token lifetime (seconds)",
         default=default_token_ttl,
         validators=[
-            MinValueValidator(protocol.MIN_TOKEN_TTL),
-            MaxValueValidator(protocol.MAX_TOKEN_TTL),
+            MinValueValidator(constants.MIN_TOKEN_TTL),
+            MaxValueValidator(constants.MAX_TOKEN_TTL),
         ],
         help_text="How long a signed URL stays valid: 60 s to 30 days (Sigma's limit).",
     )
@@ -123,14 +127,14 @@ class Embed(models.Model):
         """The URL parameters for the interface options set on this embed."""
         options: list[tuple[str, str]] = []
         if self.theme:
-            options.append((protocol.OPTION_THEME, self.theme))
+            options.append((constants.OPTION_THEME, self.theme))
         if self.menu_position:
-            options.append((protocol.OPTION_MENU_POSITION, self.menu_position))
+            options.append((constants.OPTION_MENU_POSITION, self.menu_position))
         if self.language:
-            options.append((protocol.OPTION_LANGUAGE, self.language))
+            options.append((constants.OPTION_LANGUAGE, self.language))
         for name in BOOLEAN_OPTIONS:
             if getattr(self, name):
-                options.append((protocol.option_param(name), "true"))
+                options.append((constants.option_param(name), "true"))
         return options
 
     def clean(self) -> None:

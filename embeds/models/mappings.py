@@ -14,12 +14,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from ..validators import (
+from embeds.models.registry import AccountType, Team, UserAttribute
+from embeds.protocol.validators import (
     validate_attribute_value,
     validate_connection_id,
     validate_sigma_email,
 )
-from .registry import AccountType, Team, UserAttribute
 
 MSG_EMAIL_TAKEN = (
     "The Sigma email %(email)s is already the identity of the active user(s) "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from ..validators import validate_attribute_name
+from embeds.protocol.validators import validate_attribute_name
 
 
 def sigma_id_field() -> models.CharField:

@@ -6,7 +6,7 @@
     {% sigma_embed "sales-overview" %}
 
 renders the embed for the signed-in user: a URL signed through the one issuing
-service (``embeds.services.issue_embed_url``, audit source "tag") in the markup
+service (``embeds.issuing.issue_embed_url``, audit source "tag") in the markup
 ``embeds/static/embeds/embed.js`` mounts, plus that script (once per page). When
 the user may not see the embed, the tag renders the friendly refusal instead
 (what is wrong and who can fix it), never an error page.
@@ -30,19 +30,18 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.debug import sensitive_variables
 
-from embeds import services
+from embeds import issuing
 from embeds.exceptions import Refusal
-from embeds.http import note_signed_url
-from embeds.models import AccessRecord, Embed
-from embeds.views import (
+from embeds.frames import (
     MSG_LOGIN,
     MSG_LOGIN_FIXER,
     MSG_NOT_FOUND,
     MSG_NOT_FOUND_FIXER,
     InvalidEmbedRequest,
-    client_ip,
     embed_frame,
 )
+from embeds.http import client_ip, note_signed_url
+from embeds.models import AccessRecord, Embed
 
 register = template.Library()
 
@@ -87,7 +86,7 @@ def sigma_embed(context: template.Context, slug: str, frame_id: str = "") -> Saf
             ),
         )
     try:
-        signed = services.issue_embed_url(
+        signed = issuing.issue_embed_url(
             user=request.user,
             embed=embed,
             source=AccessRecord.Source.TAG,

@@ -227,10 +227,10 @@ def test_pushed_control_value_reaches_the_emulator_and_comes_back(browser_page, 
 def test_expired_token_shows_a_readable_error_and_retry_recovers(
     browser_page, page, sigma_site, monkeypatch
 ):
-    from embeds import services
+    from embeds.issuing import issue
 
     past = timezone.now() - timedelta(hours=2)
-    monkeypatch.setattr(services, "timezone", types.SimpleNamespace(now=lambda: past))
+    monkeypatch.setattr(issue, "timezone", types.SimpleNamespace(now=lambda: past))
     sign_in(page, sigma_site, "alice")
     page.goto(sigma_site.url(EMBED))
     # The first error re-mounts on its own; the refreshed token (signed with the

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from embeds import protocol
 from embeds.conf import DEFAULTS, PREFIX, Rate, sigma_settings
 from embeds.models import Embed
+from embeds.protocol import constants
 from embeds.validators import parse_sigma_url
 
 WB = "https://app.sigmacomputing.com/acme/workbook/Sales-Overview-4bq2ZtkLmV8xWn3pRs6HyA"
@@ -22,7 +22,7 @@ def test_every_setting_has_a_default_when_the_site_sets_nothing(settings, name):
 
 def test_defaults_are_working_values():
     assert DEFAULTS["ALLOWED_ORIGINS"] == ["https://app.sigmacomputing.com"]
-    assert protocol.MIN_TOKEN_TTL <= DEFAULTS["DEFAULT_TOKEN_TTL"] <= protocol.MAX_TOKEN_TTL
+    assert constants.MIN_TOKEN_TTL <= DEFAULTS["DEFAULT_TOKEN_TTL"] <= constants.MAX_TOKEN_TTL
     assert sigma_settings.rate("RATE_LIMIT") is not None
     assert DEFAULTS["EMULATOR_ENABLED"] is False
 

@@ -4,10 +4,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from embeds.identity import identity_for
+from embeds.checks.security import check_demo_accounts
+from embeds.issuing.identity import identity_for
 from embeds.management.commands.seed_demo import DEMO_USERNAMES
 from embeds.models import Credential, Embed
-from embeds.security_checks import check_demo_accounts
 
 
 @pytest.mark.django_db

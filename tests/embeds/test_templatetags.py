@@ -11,10 +11,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Template
 
 from embeds.exceptions import NoTeam
+from embeds.frames import MSG_LOGIN, MSG_NOT_FOUND
 from embeds.http import replace_frame_sources
 from embeds.models import AccessRecord
 from embeds.templatetags.sigma_embed import MSG_NO_REQUEST
-from embeds.views import MSG_LOGIN, MSG_NOT_FOUND
 from tests.conftest import CANARY_SECRET
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.embeds.tag_urls")]

@@ -324,7 +324,7 @@ def test_refresh_passes_on_rate_limiting_with_retry_after(alice_client, embed, m
     def limited(**kwargs):
         raise RateLimited("test", retry_after=17)
 
-    monkeypatch.setattr(views.services, "issue_embed_url", limited)
+    monkeypatch.setattr(views.issuing, "issue_embed_url", limited)
     response = post_json(alice_client, refresh_url(embed), {})
     assert response.status_code == 429
     assert response["Retry-After"] == "17"

@@ -1,6 +1,6 @@
 """Fixtures of the emulator tests (the top-level conftest may import the server ones).
 
-Tokens are built with PyJWT directly, never with ``embeds.signing``: the emulator
+Tokens are built with PyJWT directly, never with ``embeds.protocol.signing``: the emulator
 is the independent check of the host's signing code.
 """
 

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from embeds.logging import RedactTokensFilter
+from embeds.observability.logging import RedactTokensFilter
 from hostsite.logconfig import build_logging, redact_every_handler
 from hostsite.requestid import request_id_var
 
@@ -69,15 +69,15 @@ def test_text_lines_have_time_level_logger_and_request_id(apply_logging):
     apply_logging(config)
     token = request_id_var.set("trace-0000000000000003")
     try:
-        logging.getLogger("embeds.services").info("Issued %s", "x")
+        logging.getLogger("embeds.issuing.issue").info("Issued %s", "x")
     finally:
         request_id_var.reset(token)
-    logging.getLogger("embeds.services").info("outside")
+    logging.getLogger("embeds.issuing.issue").info("outside")
     first, second = stream.getvalue().splitlines()
     date, time, rest = first.split(" ", 2)
     assert len(date) == 10 and len(time) == 12  # 2026-11-25 10:00:00,000
-    assert rest == "INFO embeds.services [trace-0000000000000003] Issued x"
-    assert second.endswith("INFO embeds.services [-] outside")
+    assert rest == "INFO embeds.issuing.issue [trace-0000000000000003] Issued x"
+    assert second.endswith("INFO embeds.issuing.issue [-] outside")
 
 
 def test_json_lines_are_objects_with_redacted_message_and_traceback(apply_logging):

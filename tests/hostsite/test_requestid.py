@@ -77,10 +77,10 @@ def test_log_lines_written_during_a_request_carry_its_id(
     assert [
         (r["logger"], r["request_id"], r["message"].split(" ")[0])
         for r in records
-        if r["logger"] in {"embeds.services", "django.request"}
+        if r["logger"] in {"embeds.issuing.issue", "embeds.issuing.audit", "django.request"}
     ] == [
-        ("embeds.services", "trace-0000000000000001", "Issued"),
-        ("embeds.services", "trace-0000000000000002", "Refused"),
+        ("embeds.issuing.issue", "trace-0000000000000001", "Issued"),
+        ("embeds.issuing.audit", "trace-0000000000000002", "Refused"),
         # Django logs the 403 after the middleware returned: still the same id.
         ("django.request", "trace-0000000000000002", "Forbidden:"),
     ]

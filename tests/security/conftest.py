@@ -1,3 +1,3 @@
 """Fixtures for the hostile-review tests: the admin's least-privileged staff user."""
 
-from tests.admin.conftest import staff_factory  # noqa: F401
+from tests.embeds.admin.conftest import staff_factory  # noqa: F401

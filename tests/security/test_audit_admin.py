@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from embeds import services
+from embeds import issuing
 from embeds.admin.audit import AccessRecordAdmin, EmbedErrorReportAdmin
 from embeds.exceptions import Refusal
 from embeds.models import AccessRecord, EmbedErrorReport
@@ -19,9 +19,9 @@ CHANGELIST = "admin:embeds_accessrecord_changelist"
 @pytest.fixture
 def records(alice, bob, embed_factory):
     embed = embed_factory(slug="sales")
-    signed = services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE)
+    signed = issuing.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE)
     try:
-        services.issue_embed_url(user=bob, embed=embed, source=AccessRecord.Source.PAGE)
+        issuing.issue_embed_url(user=bob, embed=embed, source=AccessRecord.Source.PAGE)
     except Refusal:
         pass
     return signed

@@ -11,7 +11,7 @@ import threading
 import pytest
 from django.db import connection
 
-from embeds import services
+from embeds import issuing, services
 from embeds.exceptions import CredentialInactive
 from embeds.models import AccessRecord, Credential, Embed
 
@@ -48,7 +48,7 @@ def test_no_token_issued_after_revoke_commits(settings, alice, embed_factory):
                 # Read before the call: a call that *starts* after the commit must fail.
                 started_after_commit = revoked.is_set()
                 try:
-                    signed = services.issue_embed_url(
+                    signed = issuing.issue_embed_url(
                         user=alice, embed=stale, source=AccessRecord.Source.PAGE
                     )
                 except CredentialInactive:

@@ -17,9 +17,9 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from embeds import signing
-from embeds import validators as account_validators
-from embeds import validators as embed_validators
+from embeds.protocol import signing
+from embeds.protocol import validators as account_validators
+from embeds.protocol import validators as embed_validators
 from tests.conftest import CANARY_SECRET
 
 TRIED: Counter[str] = Counter()
@@ -349,7 +349,7 @@ def test_issue_embed_url_never_signs_invalid_stored_identity(
     settings, alice, embed_factory, email, attribute
 ):
     """Rows written around validation (raw updates) are refused, never signed."""
-    from embeds import services
+    from embeds import issuing
     from embeds.exceptions import Refusal
     from embeds.models import AccessRecord, SigmaProfile, SigmaProfileAttribute
 
@@ -361,7 +361,7 @@ def test_issue_embed_url_never_signs_invalid_stored_identity(
     SigmaProfile.objects.filter(user=alice).update(sigma_email=email)
     SigmaProfileAttribute.objects.filter(profile__user=alice).update(value=attribute)
     try:
-        signed = services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE)
+        signed = issuing.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE)
     except Refusal as refusal:
         assert one_line(refusal.user_message)
         assert refusal.code in {"no_email"}

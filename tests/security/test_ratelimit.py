@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from embeds import ratelimit, services
+from embeds import issuing
 from embeds.exceptions import RateLimited
+from embeds.issuing import ratelimit
 from embeds.models import AccessRecord
 from tests.conftest import CANARY_SECRET
 
@@ -54,9 +55,9 @@ def test_issue_embed_url_refuses_past_limit_and_records_refusal(settings, alice,
     settings.SIGMA_RATE_LIMIT = "3/60"
     embed = embed_factory()
     for _ in range(3):
-        services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
+        issuing.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
     with pytest.raises(RateLimited) as caught:
-        services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
+        issuing.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
     assert caught.value.retry_after == 50
     assert caught.value.user_message == (
         "Too many pieces of content were opened in a short time. Wait a minute and try again."
@@ -76,10 +77,10 @@ def test_issue_rate_counts_per_user(settings, alice, user_factory, embed_factory
     settings.SIGMA_RATE_LIMIT = "1/60"
     carol = user_factory("carol", teams=["Sales"])
     embed = embed_factory()
-    services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
-    services.issue_embed_url(user=carol, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
+    issuing.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
+    issuing.issue_embed_url(user=carol, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
     with pytest.raises(RateLimited):
-        services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
+        issuing.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
 
 
 @pytest.mark.django_db
@@ -89,9 +90,7 @@ def test_issue_rate_counts_refused_attempts(settings, bob, embed_factory):
     rules = []
     for _ in range(3):
         try:
-            services.issue_embed_url(
-                user=bob, embed=embed, source=AccessRecord.Source.PAGE, now=NOW
-            )
+            issuing.issue_embed_url(user=bob, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
         except Exception as exc:  # noqa: BLE001
             rules.append(exc.code)
     assert rules == ["no_team", "no_team", "rate_limited"]
@@ -101,14 +100,14 @@ def test_issue_rate_counts_refused_attempts(settings, bob, embed_factory):
 def test_preview_counts_against_the_admin_not_the_user(settings, alice, admin_user, embed_factory):
     settings.SIGMA_RATE_LIMIT = "1/60"
     embed = embed_factory()
-    services.issue_embed_url(
+    issuing.issue_embed_url(
         user=alice, embed=embed, source=AccessRecord.Source.PREVIEW, actor=admin_user, now=NOW
     )
     # alice's own budget is untouched by the admin's preview ...
-    services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
+    issuing.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
     # ... and the admin's is spent.
     with pytest.raises(RateLimited):
-        services.issue_embed_url(
+        issuing.issue_embed_url(
             user=alice, embed=embed, source=AccessRecord.Source.PREVIEW, actor=admin_user, now=NOW
         )
 
@@ -118,7 +117,7 @@ def test_rate_limit_off_never_refuses(settings, alice, embed_factory):
     settings.SIGMA_RATE_LIMIT = "off"
     embed = embed_factory()
     for _ in range(5):
-        services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
+        issuing.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE, now=NOW)
     assert AccessRecord.objects.filter(outcome="issued").count() == 5
 
 
@@ -162,7 +161,7 @@ def test_embed_page_burst_gets_friendly_429_with_retry_after(
 CHILD = """
 import os, sys, django
 django.setup()
-from embeds import ratelimit
+from embeds.issuing import ratelimit
 rate = ratelimit.Rate(50, 3600)
 allowed = sum(not ratelimit.hit("proc-test", sys.argv[1], rate, now=float(sys.argv[2])).exceeded
               for _ in range(30))

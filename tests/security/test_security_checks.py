@@ -12,8 +12,8 @@ from cryptography.fernet import Fernet, MultiFernet
 from django.core import checks
 from encrypted_model_fields import fields
 
-from embeds import security_checks
-from embeds.security_checks import KEY_HINT
+from embeds.checks import security as security_checks
+from embeds.checks.security import KEY_HINT
 from tests.conftest import CANARY_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

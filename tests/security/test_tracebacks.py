@@ -21,11 +21,14 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.views.debug import ExceptionReporter, get_exception_reporter_class
 
-from embeds import commandline, keys, services, signing, views
+from embeds import encryption as keys
+from embeds import issuing, services, views
 from embeds.admin import preview as admin_preview
+from embeds.management import commandline
 from embeds.models import AccessRecord, Credential
 from embeds.models.credentials import secret_fingerprint, validate_embed_secret
-from embeds.reporting import SUBSTITUTE, SecretSafeExceptionReporterFilter, scrub
+from embeds.observability.reporting import SUBSTITUTE, SecretSafeExceptionReporterFilter, scrub
+from embeds.protocol import signing
 from tests.conftest import CANARY_SECRET
 
 TOKEN_SHAPES = re.compile(r"eyJ[A-Za-z0-9_-]{4,}|:jwt=(?!\[redacted)|%3Ajwt=(?!\[redacted)", re.I)
@@ -92,7 +95,7 @@ def test_exception_reporter_text_shows_neither_secret_nor_token(
     request = RequestFactory().get("/embeds/x/?q=1")
     request.user = alice
     try:
-        services.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE)
+        issuing.issue_embed_url(user=alice, embed=embed, source=AccessRecord.Source.PAGE)
     except (DatabaseError, RuntimeError):
         exc_info = sys.exc_info()
     else:
@@ -163,7 +166,7 @@ def test_scrub_replaces_encoded_and_bare_tokens():
 @pytest.mark.parametrize(
     "function",
     [
-        services.issue_embed_url,
+        issuing.issue_embed_url,
         services.create_credential,
         services.replace_credential_secret,
         signing.sign_token,

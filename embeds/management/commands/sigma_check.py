@@ -6,11 +6,11 @@ from django.conf import settings
 from django.core import checks
 from django.core.management.base import CommandError
 
-from embeds.checks import sigma_checks
-from embeds.commandline import EXIT_ERROR, EXIT_WARNINGS, SigmaCommand, write_json
-from embeds.remote import api_client, api_credential, check_against_sigma
-from embeds.remote_checks import ERROR
-from embeds.sigma_api import SigmaAPIError
+from embeds.checks.config import sigma_checks
+from embeds.management.commandline import EXIT_ERROR, EXIT_WARNINGS, SigmaCommand, write_json
+from embeds.remote.client import SigmaAPIError
+from embeds.remote.findings import ERROR
+from embeds.remote.usage import api_client, api_credential, check_against_sigma
 
 
 class Command(SigmaCommand):

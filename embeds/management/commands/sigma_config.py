@@ -9,8 +9,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from embeds.commandline import EXIT_ERROR, SigmaCommand, write_json
 from embeds.config import ConfigInvalid, export_config, import_config, read_config
+from embeds.management.commandline import EXIT_ERROR, SigmaCommand, write_json
 
 
 class Command(SigmaCommand):

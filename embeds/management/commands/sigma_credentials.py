@@ -9,7 +9,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
 from embeds import services
-from embeds.commandline import (
+from embeds.management.commandline import (
     EXIT_ERROR,
     SigmaCommand,
     get_credential,

@@ -6,8 +6,9 @@ from django.core.management.base import CommandError
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
-from embeds import protocol
-from embeds.commandline import (
+from embeds.exceptions import Refusal
+from embeds.issuing import issue_embed_url
+from embeds.management.commandline import (
     EXIT_ERROR,
     SigmaCommand,
     get_embed,
@@ -15,12 +16,11 @@ from embeds.commandline import (
     refusal_error,
     write_json,
 )
-from embeds.exceptions import Refusal
 from embeds.models import AccessRecord
-from embeds.services import issue_embed_url
+from embeds.protocol import constants
 
-MIN_TTL = protocol.MIN_TOKEN_TTL
-MAX_TTL = protocol.MAX_TOKEN_TTL
+MIN_TTL = constants.MIN_TOKEN_TTL
+MAX_TTL = constants.MAX_TOKEN_TTL
 
 
 class Command(SigmaCommand):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from embeds.commandline import EXIT_ERROR, SigmaCommand, write_json
-from embeds.keys import ReencryptionFailed, reencrypt_secrets
+from embeds.encryption import ReencryptionFailed, reencrypt_secrets
+from embeds.management.commandline import EXIT_ERROR, SigmaCommand, write_json
 
 
 class Command(SigmaCommand):

@@ -1,0 +1,330 @@
+"""System checks for the Sigma configuration (ids embeds.E0xx / embeds.W0xx).
+
+Messages name a setting, a credential or an embed, never a value of a secret.
+Settings checks always run. Checks that read the database are tagged ``database``
+and return nothing unless ``databases`` is given, as Django's own
+``core/checks/database.py`` does: ``manage.py check --database default``,
+``migrate`` and ``manage.py sigma_check`` run them; a database without our
+tables (before the first ``migrate``) yields no finding.
+
+Ids (the emulator and key checks are in ``embeds.checks.security``, E1xx/W1xx):
+  E001 SIGMA_ALLOWED_ORIGINS has an http origin while DEBUG is off
+  E003 SIGMA_ALLOWED_ORIGINS is empty
+  E010 a credential's secret does not decrypt with FIELD_ENCRYPTION_KEY
+  E011 a credential decrypts to a value that cannot be a Sigma secret
+  W010 a credential's secret is encrypted with an older key (run sigma_reencrypt)
+  E020 an enabled embed's Sigma URL is not valid
+  W020 an enabled embed uses a revoked credential
+  E021 an enabled embed's token lifetime is outside 60 s .. 30 days
+  W021 an enabled embed has no team, so nobody can view it
+  W022 a team an enabled embed needs has no member path
+  E022 a non-Admin-owned credential signs an embed that other users view
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import checks
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connections
+from django.db.models import Q
+
+from embeds.conf import sigma_settings
+from embeds.encryption import KeyStatus, configured_keys, key_status, stored_ciphertexts
+from embeds.exceptions import CredentialBroken
+from embeds.models import Credential, Embed, GroupMapping, SigmaProfile, Team, validate_embed_secret
+from embeds.protocol import constants
+from embeds.validators import parse_sigma_url
+
+MIN_TTL = constants.MIN_TOKEN_TTL
+MAX_TTL = constants.MAX_TOKEN_TTL  # Sigma's limit for exp - iat (spec §1.2)
+
+
+@checks.register(checks.Tags.security)
+def check_sigma_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    if not settings.DEBUG:
+        for origin in sigma_settings.ALLOWED_ORIGINS:
+            if urlsplit(origin).scheme != "https":
+                messages.append(
+                    checks.Error(
+                        "SIGMA_ALLOWED_ORIGINS lists a non-https origin while DEBUG is off.",
+                        hint="Only the local emulator uses http; list https origins in production.",
+                        id="embeds.E001",
+                    )
+                )
+                break
+    if not sigma_settings.ALLOWED_ORIGINS:
+        messages.append(
+            checks.Error(
+                "SIGMA_ALLOWED_ORIGINS is empty, so no embed URL can be valid.",
+                hint="Set SIGMA_ALLOWED_ORIGINS=https://app.sigmacomputing.com (or your "
+                "Sigma origin).",
+                id="embeds.E003",
+            )
+        )
+    return messages
+
+
+def _tables_ready(alias: str) -> bool:
+    """True once our tables exist (the check also runs before the first migrate)."""
+    needed = {m._meta.db_table for m in (Credential, Embed, Team, SigmaProfile, GroupMapping)}
+    try:
+        return needed <= set(connections[alias].introspection.table_names())
+    except DatabaseError:
+        return False
+
+
+def _database_aliases(databases) -> list[str]:
+    if not databases:
+        return []
+    return [alias for alias in databases if _tables_ready(alias)]
+
+
+@checks.register(checks.Tags.database)
+def check_sigma_credentials(app_configs=None, databases=None, **kwargs):
+    """Every credential decrypts, with the first key, to a plausible secret."""
+    messages: list[checks.CheckMessage] = []
+    for alias in _database_aliases(databases):
+        try:
+            credentials = list(Credential.objects.using(alias).order_by("name"))
+            tokens = stored_ciphertexts(Credential.objects.using(alias))
+        except DatabaseError:  # e.g. a migration adding a column not applied yet
+            continue
+        keys = configured_keys()
+        for credential in credentials:
+            try:
+                value = credential.signing_secret()
+            except CredentialBroken:
+                messages.append(
+                    checks.Error(
+                        f"Credential {credential.name!r} does not decrypt with "
+                        "FIELD_ENCRYPTION_KEY.",
+                        hint="Put back the key that encrypted it (FIELD_ENCRYPTION_KEY "
+                        "lists keys newest first), or enter the secret again with "
+                        f"`manage.py sigma_credentials rotate {credential.name!r}`.",
+                        obj=credential,
+                        id="embeds.E010",
+                    )
+                )
+                continue
+            try:
+                validate_embed_secret(value)
+            except ValidationError:
+                messages.append(
+                    checks.Error(
+                        f"Credential {credential.name!r} holds a value that cannot be a "
+                        "Sigma embed secret (empty, padded, too short or too long).",
+                        hint="Enter the secret Sigma showed with `manage.py "
+                        f"sigma_credentials rotate {credential.name!r}`.",
+                        obj=credential,
+                        id="embeds.E011",
+                    )
+                )
+                continue
+            if key_status(tokens.get(credential.pk, ""), keys) is KeyStatus.OLD_KEY:
+                messages.append(
+                    checks.Warning(
+                        f"Credential {credential.name!r} is encrypted with an older key of "
+                        "FIELD_ENCRYPTION_KEY.",
+                        hint="Run `manage.py sigma_reencrypt` before removing old keys.",
+                        obj=credential,
+                        id="embeds.W010",
+                    )
+                )
+    return messages
+
+
+def _viewer_emails(alias: str, team_ids: set[int]) -> set[str]:
+    """Sigma emails (casefolded) of every user with a path to one of ``team_ids``."""
+    User = get_user_model()
+    users = User._default_manager.using(alias).filter(
+        pk__in=SigmaProfile.objects.using(alias).filter(teams__in=team_ids).values("user_id")
+    ) | User._default_manager.using(alias).filter(
+        groups__in=GroupMapping.objects.using(alias).filter(teams__in=team_ids).values("group_id")
+    )
+    profiles = dict(SigmaProfile.objects.using(alias).values_list("user_id", "sigma_email"))
+    emails = set()
+    for pk, email in users.distinct().values_list("pk", "email"):
+        emails.add((profiles.get(pk) or email or "").casefold())
+    return emails
+
+
+def _team_has_members(alias: str, team) -> bool:
+    if SigmaProfile.objects.using(alias).filter(teams=team).exists():
+        return True
+    return GroupMapping.objects.using(alias).filter(teams=team, group__user__isnull=False).exists()
+
+
+@checks.register(checks.Tags.database)
+def check_sigma_embeds(app_configs=None, databases=None, **kwargs):
+    """Every enabled embed is valid, uses an active credential and has viewers."""
+    messages: list[checks.CheckMessage] = []
+    for alias in _database_aliases(databases):
+        try:
+            embeds = list(
+                Embed.objects.using(alias)
+                .filter(is_enabled=True)
+                .select_related("credential")
+                .prefetch_related("teams")
+                .order_by("slug")
+            )
+        except DatabaseError:
+            continue
+        reported_teams: set[int] = set()
+        for embed in embeds:
+            teams = list(embed.teams.all())
+            messages += _embed_url_problems(embed)
+            messages += _embed_credential_problems(embed)
+            messages += _embed_lifetime_problems(embed)
+            messages += _embed_team_problems(alias, embed, teams, reported_teams)
+            messages += _embed_owner_problems(alias, embed, teams)
+    return messages
+
+
+def _embed_url_problems(embed) -> list[checks.CheckMessage]:
+    """E020: the stored URL no longer passes the spec's rules (or the allowed origins)."""
+    try:
+        parse_sigma_url(embed.url)
+    except ValidationError as exc:
+        return [
+            checks.Error(
+                f"Embed {embed.slug!r} has an invalid Sigma URL: {exc.messages[0]}",
+                hint="Correct the URL in the admin or in the sigma_config file.",
+                obj=embed,
+                id="embeds.E020",
+            )
+        ]
+    return []
+
+
+def _embed_credential_problems(embed) -> list[checks.CheckMessage]:
+    """W020: an enabled embed signs with a revoked credential."""
+    credential = embed.credential
+    if credential.is_active:
+        return []
+    return [
+        checks.Warning(
+            f"Embed {embed.slug!r} uses the revoked credential "
+            f"{credential.name!r}, so every view of it is refused.",
+            hint="Switch the embed to an active credential, disable it, or "
+            "re-activate the credential (`manage.py sigma_credentials "
+            "activate`).",
+            obj=embed,
+            id="embeds.W020",
+        )
+    ]
+
+
+def _embed_lifetime_problems(embed) -> list[checks.CheckMessage]:
+    """E021: the token lifetime is outside what Sigma (and the host) accept."""
+    if MIN_TTL <= embed.token_ttl <= MAX_TTL:
+        return []
+    return [
+        checks.Error(
+            f"Embed {embed.slug!r} has a token lifetime of {embed.token_ttl} s, "
+            f"outside {MIN_TTL} to {MAX_TTL} (Sigma's limit is 30 days).",
+            hint=f"Set a lifetime between {MIN_TTL} and {MAX_TTL} seconds.",
+            obj=embed,
+            id="embeds.E021",
+        )
+    ]
+
+
+def _embed_team_problems(alias: str, embed, teams, reported_teams: set[int]):
+    """W021: no team; W022: a team nobody belongs to (each team reported once)."""
+    if not teams:
+        return [
+            checks.Warning(
+                f"Embed {embed.slug!r} has no team, so nobody can view it.",
+                hint="Give it at least one team.",
+                obj=embed,
+                id="embeds.W021",
+            )
+        ]
+    messages: list[checks.CheckMessage] = []
+    for team in teams:
+        if team.pk in reported_teams or _team_has_members(alias, team):
+            continue
+        reported_teams.add(team.pk)
+        messages.append(
+            checks.Warning(
+                f"Team {team.name!r}, needed by embed {embed.slug!r}, has no "
+                "members: no user mapping and no group with members maps to it.",
+                hint="Add the team to a user's or a group's Sigma mapping.",
+                obj=team,
+                id="embeds.W022",
+            )
+        )
+    return messages
+
+
+def _embed_owner_problems(alias: str, embed, teams) -> list[checks.CheckMessage]:
+    """E022: Sigma's own rule, non-Admin credentials sign in only their owner."""
+    credential = embed.credential
+    if credential.owner_is_admin or not teams:
+        return []
+    owner = (credential.owner_email or "").casefold()
+    others = _viewer_emails(alias, {t.pk for t in teams}) - {owner}
+    if not others:
+        return []
+    return [
+        checks.Error(
+            f"Credential {credential.name!r} is not owned by a Sigma Admin "
+            f"but signs embed {embed.slug!r}, which {len(others)} other "
+            "user(s) can view; Sigma signs in only the owner with it.",
+            hint="Use credentials owned by a Sigma Admin for this embed, "
+            "or limit its teams to the owner.",
+            obj=embed,
+            id="embeds.E022",
+        )
+    ]
+
+
+@checks.register(checks.Tags.database)
+def check_sigma_email_conflicts(app_configs=None, databases=None, **kwargs):
+    """E030: two active mapped users with one Sigma identity (they act as one user)."""
+    messages: list[checks.CheckMessage] = []
+    User = get_user_model()
+    for alias in _database_aliases(databases):
+        try:
+            rows = list(
+                User._default_manager.using(alias)
+                .filter(is_active=True)
+                .filter(Q(sigma_profile__isnull=False) | Q(groups__sigma_mapping__isnull=False))
+                .values_list(User.USERNAME_FIELD, "email", "sigma_profile__sigma_email")
+            )
+        except DatabaseError:
+            continue
+        users_by_email: dict[str, set[str]] = defaultdict(set)
+        for username, email, sigma_email in rows:
+            identity = (sigma_email or email or "").strip().casefold()
+            if identity:
+                users_by_email[identity].add(username)
+        for identity, names in sorted(users_by_email.items()):
+            if len(names) > 1:
+                messages.append(
+                    checks.Error(
+                        f"Sigma email {identity} is the identity of {len(names)} active "
+                        f"users ({', '.join(sorted(names))}): Sigma sees one user, with "
+                        "one set of rights and saved work.",
+                        hint="Give each user their own Sigma email (admin: the user's "
+                        "Sigma mapping, or sigma_config). See docs/security.md.",
+                        id="embeds.E030",
+                    )
+                )
+    return messages
+
+
+def sigma_checks() -> list:
+    """Every registered check from the embeds app (this module and
+    ``embeds.checks.security``), deployment checks included: what ``sigma_check`` runs."""
+    return [
+        check
+        for check in checks.registry.registry.get_checks(include_deployment_checks=True)
+        if getattr(check, "__module__", "").startswith("embeds.")
+    ]

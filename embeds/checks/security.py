@@ -1,0 +1,185 @@
+"""Security system checks (ids embeds.E1xx / embeds.W1xx): keys, dev tools, limits.
+
+Messages name a setting or a credential, never a value. Per-credential decryption
+is also checked in ``embeds.checks.config``; the check here is about the key itself: a
+configured key that decrypts *none* of the stored credentials is the wrong key (or
+the right one was lost), and nothing will sign until it is fixed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import checks
+from django.db import DatabaseError
+from encrypted_model_fields import fields as encrypted_fields
+
+from embeds.conf import sigma_settings
+from embeds.exceptions import CredentialBroken
+from embeds.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAMES
+from embeds.models import Credential
+
+logger = logging.getLogger(__name__)
+
+KEY_HINT = (
+    "Set FIELD_ENCRYPTION_KEY to the key the secrets were encrypted with (newest "
+    "first, older keys after a comma), or re-enter the secrets in the admin."
+)
+_PROBE = b"sigma-key-probe"
+
+
+def _configured_keys() -> list[str]:
+    value = getattr(settings, "FIELD_ENCRYPTION_KEY", None)
+    if isinstance(value, str):
+        value = [value]
+    return [k for k in (value or []) if isinstance(k, str) and k.strip()]
+
+
+@checks.register(checks.Tags.security)
+def check_encryption_key(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """E101: no usable key; E102: the library's crypter is not built from it."""
+    keys = _configured_keys()
+    try:
+        fernets = [Fernet(k) for k in keys]
+    except (ValueError, TypeError):
+        fernets = []
+    if not keys or not fernets:
+        return [
+            checks.Error(
+                "FIELD_ENCRYPTION_KEY is missing or not a list of Fernet keys.",
+                hint=KEY_HINT,
+                id="embeds.E101",
+            )
+        ]
+    # django-encrypted-model-fields builds its MultiFernet once, at import. If the
+    # setting changed afterwards (or another module replaced it), secrets would be
+    # written with a key the setting does not list.
+    try:
+        written = encrypted_fields.CRYPTER.encrypt(_PROBE)
+        fernets[0].decrypt(written)
+        encrypted_fields.CRYPTER.decrypt(fernets[0].encrypt(_PROBE))
+    except (InvalidToken, AttributeError, TypeError):
+        return [
+            checks.Error(
+                "The field-encryption library is not using the first FIELD_ENCRYPTION_KEY.",
+                hint="Restart the process after changing FIELD_ENCRYPTION_KEY; do not "
+                "replace encrypted_model_fields.fields.CRYPTER at run time.",
+                id="embeds.E102",
+            )
+        ]
+    return []
+
+
+@checks.register(checks.Tags.security, checks.Tags.database)
+def check_key_decrypts_credentials(
+    app_configs=None, databases=None, **kwargs
+) -> list[checks.CheckMessage]:
+    """E103: stored credentials exist and the configured keys decrypt none of them.
+
+    Tagged ``database`` and silent without one, like Django's own database checks,
+    so ``migrate`` on an empty database is never blocked; ``migrate``,
+    ``check --database default`` and ``sigma_check`` run it.
+    """
+    if not databases or "default" not in databases:
+        return []
+
+    names_ok, names_broken = [], []
+    try:
+        for credential in Credential.objects.order_by("name"):
+            try:
+                credential.signing_secret()  # proves decryption; the value is dropped
+            except CredentialBroken:
+                names_broken.append(credential.name)
+            else:
+                names_ok.append(credential.name)
+    except DatabaseError:  # tables not migrated yet: nothing to check
+        return []
+    if names_broken and not names_ok:
+        shown = ", ".join(repr(n) for n in names_broken[:5])
+        more = f" and {len(names_broken) - 5} more" if len(names_broken) > 5 else ""
+        for name in names_broken:
+            logger.error("Credential %r could not be decrypted with FIELD_ENCRYPTION_KEY", name)
+        return [
+            checks.Error(
+                f"FIELD_ENCRYPTION_KEY decrypts none of the {len(names_broken)} stored "
+                f"credential(s) ({shown}{more}): the key is wrong or the right one was lost.",
+                hint=KEY_HINT,
+                id="embeds.E103",
+            )
+        ]
+    return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """W101 emulator forced on; W102 a limit switched off; W103 per-process cache."""
+    if settings.DEBUG:
+        return []
+    messages: list[checks.CheckMessage] = []
+    if sigma_settings.EMULATOR_ENABLED:
+        messages.append(
+            checks.Warning(
+                "The local Sigma emulator is enabled with DEBUG off (SIGMA_EMULATOR_FORCE).",
+                hint="Set SIGMA_EMULATOR_ENABLED=false and SIGMA_EMULATOR_FORCE=false in "
+                "production.",
+                id="embeds.W101",
+            )
+        )
+    off = [
+        name
+        for name in ("SIGMA_RATE_LIMIT", "SIGMA_LOGIN_RATE_LIMIT", "SIGMA_LOGIN_IP_RATE_LIMIT")
+        if str(getattr(sigma_settings, name.removeprefix("SIGMA_"))).strip().lower() == "off"
+    ]
+    if off:
+        messages.append(
+            checks.Warning(
+                f"{', '.join(off)} switched off with DEBUG off.",
+                hint="Use a count/seconds limit such as 60/60 (README, Settings).",
+                id="embeds.W102",
+            )
+        )
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        messages.append(
+            checks.Warning(
+                "The default cache is per process, so signing rate limits, cached "
+                "sessions and the issuing-path cache do not hold across processes.",
+                hint="Set CACHE_URL to a shared cache, e.g. redis://host:6379/0.",
+                id="embeds.W103",
+            )
+        )
+    return messages
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_demo_accounts(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """W104: a seed_demo account still signs in with the published password.
+
+    Deploy-only and not tagged ``database``, so ``check --deploy`` runs it without
+    ``--database``; a database without tables yet reports nothing.
+    """
+    if settings.DEBUG:
+        return []
+    try:
+        users = list(get_user_model()._default_manager.filter(username__in=DEMO_USERNAMES))
+    except DatabaseError:
+        return []
+    # Security: the password is in the README; such an account is anyone's.
+    found = sorted(
+        user.get_username()
+        for user in users
+        if user.is_active and user.has_usable_password() and user.check_password(DEMO_PASSWORD)
+    )
+    if not found:
+        return []
+    return [
+        checks.Warning(
+            f"Demo accounts with the published password exist with DEBUG off: {', '.join(found)}.",
+            hint="Delete them, deactivate them or set a new password "
+            "(manage.py changepassword USERNAME); seed_demo is for development.",
+            id="embeds.W104",
+        )
+    ]

@@ -1,0 +1,166 @@
+"""The Sigma identity of a host user: who the JWT says they are.
+
+:func:`identity_for` is the one entry point: it calls the resolver named by
+``SIGMA_IDENTITY_RESOLVER`` (``embeds.conf``). The default,
+:func:`identity_from_mappings`, works for a plain Django user through this app's
+mappings (the user's own ``SigmaProfile`` plus their groups' ``GroupMapping``). A
+site with its own rules points the setting at a callable ``(user) -> SigmaIdentity``
+that raises the refusals of ``embeds.exceptions`` when it cannot answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q
+
+from embeds.conf import sigma_settings
+from embeds.exceptions import (
+    AmbiguousAccountType,
+    AmbiguousConnection,
+    NoAccountType,
+    NoEmail,
+    UserBlocked,
+)
+from embeds.models import GroupMapping, SigmaProfile, Team
+from embeds.protocol.validators import sigma_email_problem
+
+
+@dataclass(frozen=True)
+class SigmaIdentity:
+    """What the JWT says about a user. Same values on every embed (spec §1.2).
+
+    ``internal`` marks an existing Sigma member: their token carries no
+    ``account_type``, ``teams``, ``user_attributes`` or names (``account_type`` may
+    then be empty); ``teams``/``team_ids`` still decide which embeds they may open.
+    ``eval_connection_id`` is the user's or their groups' connection, if any (the
+    embed's own applies when it is empty).
+    """
+
+    email: str
+    account_type: str
+    teams: tuple[str, ...]
+    team_ids: frozenset[int]
+    user_attributes: tuple[tuple[str, str], ...]
+    internal: bool = False
+    first_name: str = ""
+    last_name: str = ""
+    eval_connection_id: str = ""
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return dict(self.user_attributes)
+
+
+def effective_teams(user):
+    """Teams of the user's own mapping plus every group mapping's, as one queryset."""
+    own = SigmaProfile.teams.through.objects.filter(sigmaprofile__user=user).values("team_id")
+    from_groups = GroupMapping.teams.through.objects.filter(groupmapping__group__user=user).values(
+        "team_id"
+    )
+    return Team.objects.filter(Q(id__in=own) | Q(id__in=from_groups))
+
+
+def effective_team_ids(user) -> set[int]:
+    return set(effective_teams(user).values_list("id", flat=True))
+
+
+def identity_for(user) -> SigmaIdentity:
+    """The identity Sigma will see for ``user``, from ``SIGMA_IDENTITY_RESOLVER``.
+
+    Every path that signs, previews or lists embeds asks here. Raises what the
+    resolver raises (a ``Refusal``), and ``ImproperlyConfigured`` when the setting
+    names something that is not a callable.
+    """
+    resolver = sigma_settings.identity_resolver()
+    if resolver is identity_for:
+        # Pointing the setting at this function would recurse forever.
+        raise ImproperlyConfigured(
+            "SIGMA_IDENTITY_RESOLVER must name a resolver, not embeds.identity.identity_for; "
+            "the default is embeds.identity.identity_from_mappings."
+        )
+    return resolver(user)
+
+
+def _agreed(values: set[str], disagreement: Exception) -> str:
+    """The one value groups agree on ("" for none); raise ``disagreement`` otherwise."""
+    if len(values) > 1:
+        raise disagreement
+    return next(iter(values), "")
+
+
+def identity_from_mappings(user) -> SigmaIdentity:
+    """The default resolver: the identity from this app's user and group mappings.
+
+    Refuses with ``UserBlocked`` (kill switch), ``NoEmail`` (no usable email:
+    empty, whitespace, underscores, not RFC-1035), ``NoAccountType`` (an embed
+    user without one: Sigma gives the *highest* account type when none is sent),
+    ``AmbiguousAccountType`` / ``AmbiguousConnection`` (groups disagree and the
+    user has none of their own). A user is internal when their own mapping or any
+    of their groups' says so; the most specific ``eval_connection_id`` wins (own,
+    then groups'). Names come from the host user. Having no team is decided per
+    embed, in ``embeds.issuing.access``.
+    """
+    profile = SigmaProfile.objects.select_related("account_type").filter(user=user).first()
+    if profile is not None and profile.is_blocked:
+        raise UserBlocked(f"User {user.get_username()!r} is blocked.")
+
+    email = (profile.sigma_email if profile and profile.sigma_email else user.email) or ""
+    if sigma_email_problem(email):
+        raise NoEmail(f"User {user.get_username()!r} has no valid Sigma email.")
+
+    # The groups' mappings are read only when the user's own one leaves something
+    # open (account type, internal flag, connection): one query, this runs on every
+    # page view.
+    own_type = profile.account_type.name if profile and profile.account_type else ""
+    own_internal = bool(profile and profile.internal)
+    own_connection = profile.eval_connection_id if profile else ""
+    groups: list[tuple[str | None, bool, str]] = []
+    if not (own_type and own_internal and own_connection):
+        groups = list(
+            GroupMapping.objects.filter(group__user=user).values_list(
+                "account_type__name", "internal", "eval_connection_id"
+            )
+        )
+    internal = own_internal or any(flag for _, flag, _ in groups)
+
+    # The user's own value wins; otherwise their groups' values must agree.
+    username = user.get_username()
+    group_types = {name for name, _, _ in groups if name}
+    account_type = own_type or _agreed(
+        group_types,
+        AmbiguousAccountType(
+            f"User {username!r} gets {', '.join(sorted(group_types))} from groups."
+        ),
+    )
+    if not account_type and not internal:
+        # Internal users keep their Sigma account type; nothing is sent.
+        raise NoAccountType(f"User {username!r} has no account type.")
+    connection = own_connection or _agreed(
+        {value for _, _, value in groups if value},
+        AmbiguousConnection(f"User {username!r} gets different connections from groups."),
+    )
+
+    # Names and ids in one query: this runs on every page view.
+    rows = sorted(effective_teams(user).values_list("name", "id"))
+    teams = tuple(name for name, _ in rows)
+    team_ids = {team_id for _, team_id in rows}
+    attributes: tuple[tuple[str, str], ...] = ()
+    if profile is not None:
+        attributes = tuple(
+            profile.attributes.select_related("attribute")
+            .order_by("attribute__name")
+            .values_list("attribute__name", "value")
+        )
+    return SigmaIdentity(
+        email=email,
+        account_type=account_type,
+        teams=teams,
+        team_ids=frozenset(team_ids),
+        user_attributes=attributes,
+        internal=internal,
+        first_name=(getattr(user, "first_name", "") or "").strip(),
+        last_name=(getattr(user, "last_name", "") or "").strip(),
+        eval_connection_id=connection,
+    )

@@ -1,0 +1,86 @@
+"""The host's OAuth token provider: ``SIGMA_OAUTH_TOKEN_PROVIDER``, asked while issuing.
+
+The provider's plaintext tokens are encrypted with the embed secret by the pure
+``embeds.protocol.oauth``; only the encrypted claims leave this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from embeds.exceptions import OAuthUnavailable
+from embeds.protocol.oauth import oauth_claims
+from embeds.protocol.validators import CONNECTION_ID
+
+logger = logging.getLogger(__name__)
+
+
+class OAuthProviderError(ValueError):
+    """SIGMA_OAUTH_TOKEN_PROVIDER is missing, failed or returned a bad value."""
+
+
+MSG_PROVIDER_RESULT = (
+    "SIGMA_OAUTH_TOKEN_PROVIDER must return None, a token string, or a dict of "
+    "connection ID to token string."
+)
+
+
+def load_provider() -> Callable[[Any, Any], Any] | None:
+    """The callable named by ``SIGMA_OAUTH_TOKEN_PROVIDER`` (read at call time)."""
+    path = getattr(settings, "SIGMA_OAUTH_TOKEN_PROVIDER", None)
+    if not path:
+        return None
+    try:
+        return import_string(path)
+    except ImportError:
+        raise OAuthProviderError("SIGMA_OAUTH_TOKEN_PROVIDER cannot be imported.") from None
+
+
+def provided_tokens(user: Any, embed: Any) -> str | dict[str, str] | None:
+    """Ask the provider for ``user`` on ``embed`` and check the shape of its answer.
+
+    A ``str`` is an organization-level token (``oauth_token``); a dict maps
+    connection IDs to tokens (``connection_oauth_tokens``). Empty answers mean
+    "no token". Refuses (:class:`OAuthProviderError`) any other shape, an empty
+    token, or a key that is not a Sigma connection ID. Never reads the request.
+    """
+    provider = load_provider()
+    if provider is None:
+        return None
+    result = provider(user, embed)
+    if result is None or result == "" or result == {}:
+        return None
+    if isinstance(result, str):
+        return result
+    if isinstance(result, Mapping) and all(
+        isinstance(k, str) and CONNECTION_ID.match(k) and isinstance(v, str) and v
+        for k, v in result.items()
+    ):
+        return dict(result)
+    raise OAuthProviderError(MSG_PROVIDER_RESULT)
+
+
+def oauth_claims_for(user: Any, embed: Any, *, secret: str) -> dict[str, Any]:
+    """The encrypted OAuth claims for ``user`` on ``embed``, from the provider.
+
+    Raises :class:`~embeds.exceptions.OAuthUnavailable` when the provider cannot be
+    imported, fails, or answers with a bad shape. Only the exception's class is
+    logged: a provider's message may carry the token.
+    """
+    try:
+        tokens = provided_tokens(user, embed)
+    except Exception as error:
+        logger.warning(
+            "SIGMA_OAUTH_TOKEN_PROVIDER failed for user=%s embed=%s: %s",
+            getattr(user, "pk", None),
+            getattr(embed, "slug", "-"),
+            type(error).__name__,
+        )
+        detail = f"The OAuth token provider failed ({type(error).__name__})."
+        raise OAuthUnavailable(detail) from None
+    return oauth_claims(tokens, secret=secret)

@@ -1,0 +1,124 @@
+"""Abuse limits kept in the Django cache: signed URLs per user, error reports.
+
+Failed sign-ins are counted elsewhere: in the database, where Django authenticates
+(django-axes; ``accounts.signin``).
+
+Counters live in the default cache (``CACHE_URL``), so with Redis or memcached one
+limit holds across every process and host; with the local-memory default it holds
+per process only (fine for development, documented in docs/security.md).
+
+A limit is "count/seconds" (``SIGMA_RATE_LIMIT`` = "60/60"), counted in fixed
+windows aligned to the epoch: window ``n`` covers ``[n*seconds, (n+1)*seconds)``.
+A client can therefore get at most ``2*count`` through across one window boundary;
+for the limits here that is an acceptable price for one atomic ``incr`` per hit.
+Settings are read at call time, so tests and operators can change them live.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from embeds.conf import Rate, parse_rate, sigma_settings
+from embeds.exceptions import RateLimited
+
+__all__ = ["Rate", "parse_rate"]  # re-exported: the rate type lives in embeds.conf
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "sigma-rl"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """The state of one counter after (or without) counting a hit."""
+
+    count: int
+    limit: int
+    retry_after: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.limit
+
+
+def _window(rate: Rate, now: float) -> tuple[int, int]:
+    index = int(now // rate.seconds)
+    retry_after = max(1, int((index + 1) * rate.seconds - now + 0.999))
+    return index, retry_after
+
+
+def _key(scope: str, ident: str, rate: Rate, index: int) -> str:
+    # The identity is hashed into the key: usernames may hold characters memcached
+    # refuses, and a cache dump should not list who tried to sign in.
+    digest = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
+    return f"{KEY_PREFIX}:{scope}:{rate.count}/{rate.seconds}:{digest}:{index}"
+
+
+def hit(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> Hit:
+    """Count one hit for ``ident`` in ``scope`` and return the new state.
+
+    ``cache.incr`` (after ``cache.add`` for a new window) is atomic on Redis,
+    memcached and the local-memory cache, so concurrent processes never lose a
+    count; ``add`` never overwrites a counter another process created first.
+    """
+    now = time.time() if now is None else now
+    index, retry_after = _window(rate, now)
+    key = _key(scope, ident, rate, index)
+    try:
+        # Once the window's counter exists (every hit but the first), incr alone.
+        count = cache.incr(key)
+    except ValueError:
+        # The key outlives its window by a little so a slow incr never races expiry.
+        cache.add(key, 0, timeout=rate.seconds + 5)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # a cache that stores nothing (DummyCache, check W103)
+            count = 1
+    return Hit(count=count, limit=rate.count, retry_after=retry_after)
+
+
+def peek(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> Hit:
+    """The current state without counting a hit."""
+    now = time.time() if now is None else now
+    index, retry_after = _window(rate, now)
+    count = cache.get(_key(scope, ident, rate, index), 0)
+    return Hit(count=count, limit=rate.count, retry_after=retry_after)
+
+
+def reset(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    index, _ = _window(rate, now)
+    cache.delete(_key(scope, ident, rate, index))
+
+
+# --- Signed URLs per user ------------------------------------------------------
+
+ISSUE_SCOPE = "issue"
+
+
+def check_issue_rate(*, user, actor=None, now: float | None = None) -> None:
+    """Count one signing attempt and raise :class:`RateLimited` past the limit.
+
+    The counter belongs to whoever asked: the user on their own pages, refreshes
+    and commands; the admin (``actor``) for a preview, so previews can neither use
+    up nor escape a limit by acting as someone else. Attempts are counted before
+    the access rules run, so refused attempts count as well: hammering the
+    endpoint with a blocked account is abuse too.
+    """
+    rate = sigma_settings.rate("RATE_LIMIT")
+    if rate is None:
+        return
+    who = actor if getattr(actor, "pk", None) else user
+    ident = f"user:{getattr(who, 'pk', None)}"
+    state = hit(ISSUE_SCOPE, ident, rate, now=now)
+    if state.exceeded:
+        raise RateLimited(
+            f"User pk={getattr(who, 'pk', None)} asked for more than {rate.count} "
+            f"signed URLs in {rate.seconds} s.",
+            retry_after=state.retry_after,
+        )

@@ -1,0 +1,1 @@
+"""What operators see: ``redaction``, ``logging``, ``reporting``, ``metrics``."""

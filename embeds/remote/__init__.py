@@ -1,0 +1,1 @@
+"""Sigma's REST API: ``client`` (HTTP), ``usage`` (host vs Sigma), ``findings``."""

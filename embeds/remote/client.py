@@ -1,0 +1,358 @@
+"""A small client for Sigma's REST API (v2): what the host asks the Sigma organization.
+
+OAuth client credentials at ``POST {base}/v2/auth/token``; the bearer token is kept
+in process memory until shortly before it expires; list endpoints follow Sigma's
+pagination (``entries`` + ``nextPage``, passed back as ``page``); 429 and 5xx answers
+and network failures are retried with backoff. Pure of Django: no ORM, no settings;
+callers hand in the base URL, client ID and secret.
+
+Nothing secret leaves this module: the client secret and the bearer token never
+appear in a log line, an exception message or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+from django.views.decorators.debug import sensitive_variables
+
+from embeds.observability.redaction import REDACTED, redact_untrusted
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PATH = "/v2/auth/token"  # noqa: S105 - a URL path, not a secret
+PAGE_LIMIT = 1000  # Sigma's maximum page size
+MAX_PAGES = 1000  # a loop guard: 1,000,000 rows is far beyond any organization here
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Refresh the bearer token this long before Sigma says it expires, so a request
+# never leaves with a token that dies in flight.
+TOKEN_EXPIRY_MARGIN = 60.0
+MAX_RETRY_AFTER = 30.0
+
+
+class SigmaAPIError(Exception):
+    """Sigma's API did not answer as expected. The message is safe to show an admin."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = "") -> None:
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+class SigmaAPIUnreachable(SigmaAPIError):
+    """No answer: connection refused, DNS, TLS or a timeout, after every retry."""
+
+
+class SigmaAPIAuthFailed(SigmaAPIError):
+    """Sigma refused the client ID and secret (or they lack the REST API privilege)."""
+
+
+class SigmaAPIRateLimited(SigmaAPIError):
+    """Sigma kept answering 429 after every retry."""
+
+
+def _safe_text(value: Any, limit: int = 200) -> str:
+    """Render untrusted text from a response for a message: repr'd and capped."""
+    text = str(value)
+    return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+
+def validate_api_base_url(value: str) -> str:
+    """Return the base URL without a trailing slash, or raise ``ValueError``.
+
+    https only, except loopback http (the local emulator); no path beyond ``/``,
+    no query, no credentials.
+    """
+    parts = urlsplit(value)
+    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if (
+        parts.scheme not in {"https", "http"}
+        or (parts.scheme == "http" and not loopback)
+        or not parts.hostname
+        or parts.path not in {"", "/"}
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise ValueError(
+            "A Sigma API base URL is https://host (http only on loopback), e.g. "
+            "https://aws-api.sigmacomputing.com."
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float  # monotonic seconds
+
+
+class SigmaAPIClient:
+    """Talk to one Sigma organization's API with one client ID and secret.
+
+    ``transport``, ``sleep`` and ``clock`` are for tests (httpx.MockTransport, no
+    real sleeping, a fake clock). A client is safe to share between threads.
+    """
+
+    @sensitive_variables("client_secret")
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise SigmaAPIAuthFailed("The API credential has no client ID or secret.")
+        self.base_url = validate_api_base_url(base_url)
+        self.client_id = client_id
+        self.__secret = client_secret
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self._sleep = sleep
+        self._clock = clock
+        self._token: _Token | None = None
+        self._lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "django-sigma-embed"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"<SigmaAPIClient {self.base_url} client_id={self.client_id}>"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SigmaAPIClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- The bearer token ---------------------------------------------------------
+
+    @sensitive_variables("data", "body")
+    def _fetch_token(self) -> _Token:
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.__secret,
+        }
+        response = self._send("POST", TOKEN_PATH, data=data, authenticated=False)
+        if response.status_code in (400, 401, 403):
+            raise SigmaAPIAuthFailed(
+                f"Sigma refused the API credential {self.client_id} "
+                f"(HTTP {response.status_code}). Check the client ID and secret, and that "
+                "they carry the REST API privilege.",
+                status=response.status_code,
+                code=self._error_code(response),
+            )
+        self._raise_for_status(response)
+        body = self._json(response)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        expires_in = body.get("expires_in", 3600) if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
+            raise SigmaAPIError("Sigma's token answer had no access_token or expires_in.")
+        lifetime = max(float(expires_in) - TOKEN_EXPIRY_MARGIN, 0.0)
+        logger.info("Sigma API token obtained client_id=%s", self.client_id)
+        return _Token(value=token, expires_at=self._clock() + lifetime)
+
+    def _bearer(self, *, renew: bool = False) -> str:
+        with self._lock:
+            if renew or self._token is None or self._clock() >= self._token.expires_at:
+                self._token = self._fetch_token()
+            return self._token.value
+
+    # --- Requests -------------------------------------------------------------------
+
+    @sensitive_variables("headers", "kwargs")
+    def _send(self, method: str, path: str, *, authenticated: bool = True, **kwargs):
+        """Send one request, retrying 429/5xx and network failures with backoff."""
+        attempt = 0
+        while True:
+            headers = {}
+            if authenticated:
+                headers["Authorization"] = f"Bearer {self._bearer()}"
+            try:
+                response = self._http.request(method, path, headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt >= self.max_retries:
+                    raise SigmaAPIUnreachable(
+                        f"Sigma's API at {self.base_url} did not answer "
+                        f"({type(exc).__name__}) after {attempt + 1} tries."
+                    ) from None
+                self._wait(attempt, None)
+                attempt += 1
+                continue
+            if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
+                logger.warning(
+                    "Sigma API %s %s answered %s; retrying (%s of %s)",
+                    method,
+                    path,
+                    response.status_code,
+                    attempt + 1,
+                    self.max_retries,
+                )
+                self._wait(attempt, response.headers.get("Retry-After"))
+                attempt += 1
+                continue
+            return response
+
+    def _wait(self, attempt: int, retry_after: str | None) -> None:
+        delay = self.backoff * (2**attempt)
+        if retry_after is not None:
+            try:
+                delay = max(delay, float(retry_after))
+            except ValueError:
+                pass
+        self._sleep(min(delay, MAX_RETRY_AFTER))
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET ``path`` as JSON; renews an expired bearer token once on 401."""
+        response = self._send("GET", path, params=params)
+        if response.status_code == 401:
+            # Sigma's tokens last an hour; a 401 mid-session means it expired (or was
+            # revoked): fetch a fresh one once, then give up.
+            self._bearer(renew=True)
+            response = self._send("GET", path, params=params)
+        self._raise_for_status(response)
+        return self._json(response)
+
+    def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict]:
+        """Every entry of a list endpoint, following ``nextPage`` to the end.
+
+        Accepts both answers Sigma gives: a bare list (older, unpaginated) and
+        ``{"entries": [...], "nextPage": "..."|null}``.
+        """
+        query = {"limit": PAGE_LIMIT, **(params or {})}
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            body = self.get(path, params=query)
+            if isinstance(body, list):
+                yield from body
+                return
+            if not isinstance(body, dict) or not isinstance(body.get("entries"), list):
+                raise SigmaAPIError(f"Sigma's answer to {path} is not a list of entries.")
+            yield from body["entries"]
+            next_page = body.get("nextPage")
+            if next_page in (None, ""):
+                return
+            if not isinstance(next_page, str | int) or str(next_page) in seen:
+                raise SigmaAPIError(f"Sigma's answer to {path} repeats a page.")
+            seen.add(str(next_page))
+            query = {**query, "page": str(next_page)}
+        raise SigmaAPIError(f"Sigma's answer to {path} has more than {MAX_PAGES} pages.")
+
+    # --- What the host asks ---------------------------------------------------------
+
+    def list_teams(self) -> list[dict]:
+        return list(self.paginate("/v2/teams"))
+
+    def list_account_types(self) -> list[dict]:
+        return list(self.paginate("/v2/accountTypes"))
+
+    def list_user_attributes(self) -> list[dict]:
+        return list(self.paginate("/v2/user-attributes"))
+
+    def list_members(self) -> list[dict]:
+        return list(self.paginate("/v2/members"))
+
+    def list_workbooks(self) -> list[dict]:
+        return list(self.paginate("/v2/workbooks"))
+
+    def list_workbook_pages(self, workbook_id: str) -> list[dict]:
+        return list(self.paginate(f"/v2/workbooks/{quote(workbook_id, safe='')}/pages"))
+
+    def list_page_elements(self, workbook_id: str, page_id: str) -> list[dict]:
+        path = (
+            f"/v2/workbooks/{quote(workbook_id, safe='')}/pages/{quote(page_id, safe='')}/elements"
+        )
+        return list(self.paginate(path))
+
+    def list_workbook_grants(self, workbook_id: str) -> list[dict]:
+        return list(self.paginate(f"/v2/workbooks/{quote(workbook_id, safe='')}/grants"))
+
+    def list_data_models(self) -> list[dict]:
+        return list(self.paginate("/v2/dataModels"))
+
+    def list_connections(self) -> list[dict]:
+        return list(self.paginate("/v2/connections"))
+
+    # --- Answers --------------------------------------------------------------------
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise SigmaAPIError(
+                f"Sigma's API answered HTTP {response.status_code} with something that is not JSON."
+            ) from None
+
+    @staticmethod
+    def _error_code(response: httpx.Response) -> str:
+        try:
+            body = response.json()
+        except ValueError:
+            return ""
+        code = body.get("code") if isinstance(body, dict) else None
+        return str(code)[:100] if code else ""
+
+    @sensitive_variables("text")
+    def _scrub(self, text: str) -> str:
+        """Sigma's own words, minus anything of ours it might echo back.
+
+        An error body is shown to admins and written to command output: our secret
+        and bearer token are replaced wherever they appear, and so is anything
+        token-shaped.
+        """
+        for value in (self.__secret, self._token.value if self._token else ""):
+            if value:
+                text = text.replace(value, REDACTED)
+        return redact_untrusted(text)
+
+    def _raise_for_status(self, response: httpx.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        code = self._error_code(response)
+        path = response.request.url.path
+        if status == 429:
+            raise SigmaAPIRateLimited(
+                f"Sigma's API kept answering 429 (rate limited) for {path}; try again later.",
+                status=status,
+                code=code,
+            )
+        if status in (401, 403):
+            raise SigmaAPIAuthFailed(
+                f"Sigma refused {path} (HTTP {status}): the API credential "
+                f"{self.client_id} lacks the access it needs.",
+                status=status,
+                code=code,
+            )
+        try:
+            detail = response.json().get("message", "")
+        except (ValueError, AttributeError):
+            detail = ""
+        suffix = f": {_safe_text(self._scrub(str(detail)))}" if detail else ""
+        raise SigmaAPIError(
+            f"Sigma's API answered HTTP {status} for {path}{suffix}", status=status, code=code
+        )

@@ -1,0 +1,340 @@
+"""Ask the Sigma organization about the host's configuration (read side).
+
+:func:`api_client` builds a REST API client from the credential that carries the
+REST API privilege; :func:`collect_usage` gathers every name the host sends to
+Sigma (teams, account types, attributes, content, owners, emails) with what
+depends on it; :func:`check_against_sigma` runs ``embeds.remote.findings`` on both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.views.decorators.debug import sensitive_variables
+
+from embeds.conf import sigma_settings
+from embeds.exceptions import Refusal
+from embeds.issuing.identity import identity_for
+from embeds.models import (
+    AccountType,
+    Credential,
+    Embed,
+    GroupMapping,
+    SigmaProfile,
+    SigmaProfileAttribute,
+    Team,
+    UserAttribute,
+)
+from embeds.remote.client import SigmaAPIClient, SigmaAPIError
+from embeds.remote.findings import (
+    ConfigUsage,
+    CredentialUsage,
+    EmbedUsage,
+    Finding,
+    UserUsage,
+    find_remote_problems,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class NoAPICredential(SigmaAPIError):
+    """No usable credential with the REST API privilege."""
+
+
+def api_credential(name: str | None = None) -> Credential:
+    """The active credential with the REST API privilege (by ``name`` when given).
+
+    Refuses (``NoAPICredential``) when there is none, when ``name`` names none, or
+    when several qualify and no name (``SIGMA_API_CREDENTIAL``) picks one.
+    """
+    name = name or sigma_settings.API_CREDENTIAL or None
+    candidates = Credential.objects.active().filter(api_privilege=True)
+    if name is not None:
+        candidates = candidates.filter(name=name)
+    found = list(candidates[:2])
+    if not found:
+        which = f"named {name!r} " if name else ""
+        raise NoAPICredential(
+            f"No active credential {which}has the REST API privilege. Create REST API "
+            "client credentials in Sigma (Administration > Developer Access) and add them "
+            "with 'REST API privilege' ticked."
+        )
+    if len(found) > 1:
+        raise NoAPICredential(
+            "Several active credentials have the REST API privilege: name one with "
+            "SIGMA_API_CREDENTIAL or --credential."
+        )
+    return found[0]
+
+
+@sensitive_variables("secret")
+def api_client(credential: Credential | None = None, **client_options) -> SigmaAPIClient:
+    """A REST API client for ``credential`` (default: :func:`api_credential`).
+
+    The secret is decrypted and proven (``Credential.signing_secret``) before use:
+    a value that did not decrypt is never sent to Sigma.
+    """
+    credential = credential or api_credential()
+    if not credential.api_privilege:
+        raise NoAPICredential(
+            f"Credential {credential.name!r} does not have the REST API privilege."
+        )
+    try:
+        secret = credential.signing_secret()
+    except Refusal:
+        raise NoAPICredential(
+            f"Credential {credential.name!r} cannot be read with this site's keys "
+            "(FIELD_ENCRYPTION_KEY); manage.py sigma_check explains what is wrong."
+        ) from None
+    return SigmaAPIClient(
+        base_url=sigma_settings.API_BASE_URL,
+        client_id=credential.client_id,
+        client_secret=secret,
+        **client_options,
+    )
+
+
+def _embed_usage(embed: Embed) -> EmbedUsage | None:
+    try:
+        content = embed.content
+    except ValidationError:
+        return None  # the local checks (embeds.E0xx) already report an invalid URL
+    return EmbedUsage(
+        slug=embed.slug,
+        credential=embed.credential.name,
+        kind=content.kind,
+        workbook_url_id=getattr(content, "workbook_id", None) or None,
+        page_id=getattr(content, "page_id", None),
+        element_id=getattr(content, "element_id", None),
+        data_model_url_id=getattr(content, "data_model_id", None),
+        teams=tuple(sorted(team.name for team in embed.teams.all())),
+        eval_connection_id=getattr(embed, "eval_connection_id", "") or "",
+    )
+
+
+def collect_usage() -> ConfigUsage:
+    """Every Sigma name the host uses, with the embeds and users that depend on it.
+
+    Users are those with a Sigma mapping (own or through a group) who are active;
+    their identity comes from ``SIGMA_IDENTITY_RESOLVER``, exactly what would be
+    signed. A user the resolver refuses is left out (the local checks report why).
+    """
+    usage = ConfigUsage()
+    embeds = Embed.objects.select_related("credential").prefetch_related("teams")
+    for embed in embeds:
+        for team in embed.teams.all():
+            usage.teams.setdefault(team.name, set()).add(f"embed {embed.slug}")
+        found = _embed_usage(embed)
+        if found is not None:
+            usage.embeds.append(found)
+    for credential in Credential.objects.active().filter(embed_privilege=True):
+        usage.credentials.append(
+            CredentialUsage(
+                name=credential.name,
+                client_id=credential.client_id,
+                owner_email=credential.owner_email,
+                owner_is_admin=credential.owner_is_admin,
+                embeds=tuple(
+                    sorted(credential.embeds.filter(is_enabled=True).values_list("slug", flat=True))
+                ),
+            )
+        )
+    for user in _mapped_users():
+        try:
+            identity = identity_for(user)
+        except Refusal:
+            continue
+        who = f"user {user.get_username()}"
+        internal = bool(getattr(identity, "internal", False))
+        for team in identity.teams:
+            usage.teams.setdefault(team, set()).add(who)
+        if identity.account_type:
+            usage.account_types.setdefault(identity.account_type, set()).add(who)
+        for name, _value in identity.user_attributes:
+            usage.attributes.setdefault(name, set()).add(who)
+        usage.users.append(
+            UserUsage(
+                username=user.get_username(),
+                sigma_email=identity.email,
+                internal=internal,
+                eval_connection_id=getattr(identity, "eval_connection_id", "") or "",
+            )
+        )
+    return usage
+
+
+def _mapped_users():
+    User = get_user_model()
+    mapped = Q(pk__in=SigmaProfile.objects.values("user_id")) | Q(
+        groups__in=GroupMapping.objects.values("group_id")
+    )
+    return User.objects.filter(mapped, is_active=True).distinct().order_by(User.USERNAME_FIELD)
+
+
+def check_against_sigma(*, client: SigmaAPIClient | None = None) -> list[Finding]:
+    """Findings of every remote check; raises ``SigmaAPIError`` when Sigma cannot answer."""
+    owned = client is None
+    client = client or api_client()
+    try:
+        findings = find_remote_problems(directory=client, usage=collect_usage())
+    finally:
+        if owned:
+            client.close()
+    logger.info(
+        "Checked the configuration against Sigma: %s error(s), %s warning(s)",
+        sum(1 for f in findings if f.level == "error"),
+        sum(1 for f in findings if f.level == "warning"),
+    )
+    return findings
+
+
+# --- Registry sync: plan (read) -------------------------------------------------------
+
+ADD, RENAME, LINK, RETIRE = "add", "rename", "link", "retire"
+
+
+@dataclass(frozen=True)
+class RegistryChange:
+    """One step that brings a host registry in line with Sigma."""
+
+    kind: str  # "team", "account type", "user attribute"
+    action: str  # ADD, RENAME, LINK (same name: record Sigma's id), RETIRE
+    name: str  # the name in Sigma (add, rename, link) or in the host (retire)
+    sigma_id: str = ""
+    old_name: str = ""  # rename: the host's current name
+    used_by: tuple[str, ...] = ()  # retire: what still uses it (then it is kept)
+
+    @property
+    def blocked(self) -> bool:
+        return self.action == RETIRE and bool(self.used_by)
+
+
+#: The registry models (each has ``name`` and ``sigma_id``).
+RegistryModel = type[Team] | type[AccountType] | type[UserAttribute]
+
+
+@dataclass(frozen=True)
+class _Registry:
+    kind: str
+    model: RegistryModel
+    fetch: Callable[[SigmaAPIClient], list[dict]]
+    id_key: str
+    name_keys: tuple[str, ...]
+    users: Callable[[Any], tuple[str, ...]]
+
+
+def _team_users(team: Team) -> tuple[str, ...]:
+    embeds = [f"embed {slug}" for slug in team.embeds.values_list("slug", flat=True)]
+    users = [
+        f"user {name}"
+        for name in SigmaProfile.objects.filter(teams=team).values_list("user__username", flat=True)
+    ]
+    groups = [
+        f"group {name}"
+        for name in GroupMapping.objects.filter(teams=team).values_list("group__name", flat=True)
+    ]
+    return tuple(sorted(embeds + users + groups))
+
+
+def _account_type_users(account_type: AccountType) -> tuple[str, ...]:
+    users = SigmaProfile.objects.filter(account_type=account_type).values_list(
+        "user__username", flat=True
+    )
+    groups = GroupMapping.objects.filter(account_type=account_type).values_list(
+        "group__name", flat=True
+    )
+    return tuple(sorted([f"user {u}" for u in users] + [f"group {g}" for g in groups]))
+
+
+def _attribute_users(attribute: UserAttribute) -> tuple[str, ...]:
+    users = SigmaProfileAttribute.objects.filter(attribute=attribute).values_list(
+        "profile__user__username", flat=True
+    )
+    return tuple(sorted(f"user {u}" for u in users))
+
+
+REGISTRIES = (
+    _Registry("team", Team, SigmaAPIClient.list_teams, "teamId", ("name",), _team_users),
+    _Registry(
+        "account type",
+        AccountType,
+        SigmaAPIClient.list_account_types,
+        "accountTypeId",
+        ("accountTypeName", "name"),
+        _account_type_users,
+    ),
+    _Registry(
+        "user attribute",
+        UserAttribute,
+        SigmaAPIClient.list_user_attributes,
+        "userAttributeId",
+        ("name",),
+        _attribute_users,
+    ),
+)
+
+
+def _sigma_rows(registry: _Registry, client: SigmaAPIClient) -> dict[str, str]:
+    rows = {}
+    for row in registry.fetch(client):
+        if row.get("isArchived"):
+            continue
+        name = next((row[k] for k in registry.name_keys if isinstance(row.get(k), str)), "")
+        ident = str(row.get(registry.id_key) or "")
+        if name and ident:
+            rows[ident] = name
+    return rows
+
+
+def plan_registry_sync(client: SigmaAPIClient) -> list[RegistryChange]:
+    """What a sync would change in the team, account type and attribute registries.
+
+    A Sigma row the host knows by id but under another name is a rename (the
+    host's mappings follow it); one the host has by name only is linked (its id is
+    recorded); one the host lacks is added. A host row Sigma no longer has is
+    retired, unless something still uses it: then it is listed with its users and
+    kept, for an admin to remap first.
+    """
+    changes: list[RegistryChange] = []
+    for registry in REGISTRIES:
+        sigma = _sigma_rows(registry, client)
+        host: list[Team | AccountType | UserAttribute] = list(registry.model.objects.all())
+        by_id = {row.sigma_id: row for row in host if row.sigma_id}
+        by_name = {row.name: row for row in host}
+        matched: set[int] = set()
+        for ident, name in sorted(sigma.items(), key=lambda item: item[1]):
+            row = by_id.get(ident)
+            if row is not None:
+                matched.add(row.pk)
+                if row.name != name:
+                    changes.append(RegistryChange(registry.kind, RENAME, name, ident, row.name))
+                continue
+            row = by_name.get(name)
+            if row is not None:
+                matched.add(row.pk)
+                changes.append(RegistryChange(registry.kind, LINK, name, ident))
+            else:
+                changes.append(RegistryChange(registry.kind, ADD, name, ident))
+        for row in host:
+            if row.pk not in matched:
+                changes.append(
+                    RegistryChange(registry.kind, RETIRE, row.name, used_by=registry.users(row))
+                )
+    return changes
+
+
+def registry_model(kind: str) -> RegistryModel:
+    return next(r.model for r in REGISTRIES if r.kind == kind)
+
+
+def registry_users(kind: str, row: models.Model) -> tuple[str, ...]:
+    """What still uses a registry row (embeds, users, groups), by name."""
+    return next(r for r in REGISTRIES if r.kind == kind).users(row)

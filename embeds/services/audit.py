@@ -1,0 +1,110 @@
+"""Writes to the trails: security events (inside each switch's transaction), error reports."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+
+from django.utils import timezone
+
+from embeds.models import (
+    Credential,
+    Embed,
+    EmbedErrorReport,
+    SecurityEvent,
+)
+from embeds.observability.redaction import redact_untrusted
+
+logger = logging.getLogger(__name__)
+
+# --- Security events and switches -------------------------------------------------
+#
+# One function per switch (embeds on/off, which credential signs an embed, a user's
+# kill switch), used by the admin forms and actions, the commands and the config
+# import. Each writes its row and its ``SecurityEvent`` in one transaction.
+
+
+def _actor_name(actor) -> str:
+    if getattr(actor, "pk", None):
+        return actor.get_username()
+    return ""
+
+
+def _target(kind: str, *, credential=None, embed=None, subject=None) -> str:
+    """The event's target as named now (the row may be renamed or deleted later)."""
+    if kind.startswith("user_") and subject is not None:
+        return subject.get_username()
+    if kind.startswith("embed_") and embed is not None:
+        return f"{embed.title} ({embed.slug})"
+    if credential is not None:
+        return str(credential)  # name and client ID, never the secret
+    return ""
+
+
+def record_security_event(
+    kind: str,
+    *,
+    actor=None,
+    credential: Credential | None = None,
+    embed: Embed | None = None,
+    subject=None,
+    reason: str = "",
+    detail: str = "",
+    now: datetime | None = None,
+) -> SecurityEvent:
+    """Append one event to the security trail (call inside the switch's transaction)."""
+    return SecurityEvent.objects.create(
+        created_at=now or timezone.now(),
+        kind=kind,
+        target=_target(kind, credential=credential, embed=embed, subject=subject)[:300],
+        credential=credential,
+        embed=embed,
+        subject=subject if getattr(subject, "pk", None) else None,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=_actor_name(actor),
+        reason=reason,
+        detail=detail[:300],
+    )
+
+
+# --- Errors reported from inside the iframe ---------------------------------------
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _clean_report_text(value: str, limit: int | None) -> str:
+    # A report is browser input; it must never carry a token, even one without
+    # the usual "eyJ" prefix.
+    text = redact_untrusted(value)
+    return _CONTROL_CHARS.sub(" ", text).strip()[:limit]
+
+
+def record_embed_error(*, user, embed: Embed, code: str, message: str = "") -> EmbedErrorReport:
+    """Store a ``workbook:error`` the browser reported for ``embed``.
+
+    ``code`` and ``message`` come from a cross-origin frame via the browser: every
+    signed token in them is replaced, control characters become spaces, and both
+    are cut to their column lengths. Refuses (``ValueError``) an empty code.
+    """
+    code_limit = EmbedErrorReport._meta.get_field("code").max_length
+    message_limit = EmbedErrorReport._meta.get_field("message").max_length
+    clean_code = _clean_report_text(code, code_limit)
+    if not clean_code:
+        raise ValueError("An error report needs a code.")
+    report = EmbedErrorReport.objects.create(
+        embed=embed,
+        embed_slug=embed.slug,
+        user=user,
+        username=user.get_username(),
+        code=clean_code,
+        message=_clean_report_text(message, message_limit),
+    )
+    logger.info(
+        "Sigma embed error reported id=%s embed=%s user=%s code=%r",
+        report.pk,
+        embed.slug,
+        user.pk,
+        clean_code[:40],
+    )
+    return report

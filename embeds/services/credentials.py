@@ -1,0 +1,146 @@
+"""Credential lifecycle: create, revoke, re-activate, replace the secret; each one audited."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from embeds.models import (
+    Credential,
+    SecurityEvent,
+)
+from embeds.services.audit import record_security_event
+
+logger = logging.getLogger(__name__)
+
+# --- Credential lifecycle -------------------------------------------------------
+
+
+@sensitive_variables("secret")
+def create_credential(
+    *,
+    name: str,
+    client_id: str,
+    secret: str,
+    description: str = "",
+    owner_email: str = "",
+    owner_is_admin: bool = False,
+    embed_privilege: bool = True,
+    api_privilege: bool = False,
+    actor=None,
+) -> Credential:
+    """Create credentials; validates everything before writing; recorded as an event.
+
+    ``embed_privilege`` and ``api_privilege`` record what Sigma granted the client
+    ID: only embed credentials sign URLs, only API credentials ask Sigma's REST API.
+    """
+    if not (embed_privilege or api_privilege):
+        raise ValidationError(
+            "Credentials need the embed privilege, the REST API privilege, or both.",
+            code="no_privilege",
+        )
+    credential = Credential(
+        name=name,
+        client_id=client_id,
+        description=description,
+        owner_email=owner_email,
+        owner_is_admin=owner_is_admin,
+        embed_privilege=embed_privilege,
+        api_privilege=api_privilege,
+        secret_rotated_at=timezone.now(),
+    )
+    credential.set_secret(secret)
+    credential.full_clean()
+    with transaction.atomic():
+        credential.save()
+        record_security_event(
+            SecurityEvent.Kind.CREDENTIAL_CREATED, credential=credential, actor=actor
+        )
+    logger.info("Created Sigma credential %s (%s)", credential.name, credential.client_id)
+    return credential
+
+
+def revoke_credential(*, credential: Credential, actor=None, reason: str) -> Credential:
+    """Switch credentials off: the next request for any embed using them is refused.
+
+    The credential's ``revoked_*`` fields describe the current revocation; the
+    event trail (``SecurityEvent``) keeps every one.
+    """
+    if not reason or not reason.strip():
+        raise ValueError("A reason is required to revoke credentials.")
+    with transaction.atomic():
+        locked = Credential.objects.select_for_update().get(pk=credential.pk)
+        locked.is_active = False
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = actor if getattr(actor, "pk", None) else None
+        locked.revoked_reason = reason.strip()
+        locked.save(
+            update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"]
+        )
+        record_security_event(
+            SecurityEvent.Kind.CREDENTIAL_REVOKED,
+            credential=locked,
+            actor=actor,
+            reason=locked.revoked_reason,
+            now=locked.revoked_at,
+        )
+    logger.warning(
+        "Revoked Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None)
+    )
+    return locked
+
+
+def activate_credential(*, credential: Credential, actor=None, reason: str = "") -> Credential:
+    """Re-activate revoked credentials.
+
+    The credential's current-revocation fields are cleared; the revocation and this
+    re-activation both stay in the event trail.
+    """
+    with transaction.atomic():
+        locked = Credential.objects.select_for_update().get(pk=credential.pk)
+        locked.is_active = True
+        locked.revoked_at = None
+        locked.revoked_by = None
+        locked.revoked_reason = ""
+        locked.save(
+            update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"]
+        )
+        record_security_event(
+            SecurityEvent.Kind.CREDENTIAL_REACTIVATED,
+            credential=locked,
+            actor=actor,
+            reason=reason.strip(),
+        )
+    logger.warning(
+        "Re-activated Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None)
+    )
+    return locked
+
+
+@sensitive_variables("secret")
+def replace_credential_secret(*, credential: Credential, secret: str, actor=None) -> Credential:
+    """Replace the embed secret; the old value is overwritten, not kept."""
+    with transaction.atomic():
+        locked = Credential.objects.select_for_update().get(pk=credential.pk)
+        locked.set_secret(secret)
+        locked.secret_rotated_at = timezone.now()
+        locked.save(
+            update_fields=["secret", "secret_fingerprint", "secret_rotated_at", "updated_at"]
+        )
+        # Names the credential only: never the secret or its fingerprint.
+        record_security_event(
+            SecurityEvent.Kind.SECRET_REPLACED,
+            credential=locked,
+            actor=actor,
+            now=locked.secret_rotated_at,
+        )
+    logger.warning(
+        "Replaced the secret of Sigma credential %s by user=%s",
+        locked.name,
+        getattr(actor, "pk", None),
+    )
+    return locked
