@@ -30,6 +30,14 @@ from embeds.validators import parse_sigma_url
 MSG_DISABLED_REASON = (
     "Say why the embed is switched off: viewers are told it is off, admins see the reason."
 )
+# Sigma's "Embed URL parameters" (JWT): hide_menu "only applies when menu_position
+# is set to top or bottom", and menu_position "When no value is specified, defaults
+# to none". A no-op, not an error: the embed is saved, the admin is told.
+MSG_HIDE_MENU_WITHOUT_MENU = (
+    "Hide menu has no effect here: Sigma applies it only when the menu position is "
+    "top or bottom (with no menu position, Sigma uses none)."
+)
+HELP_HIDE_MENU = "Only with menu position top or bottom; Sigma ignores it otherwise."
 CONFIRM_TEMPLATE = "admin/embeds/embed/confirm.html"
 MSG_SAME_CREDENTIAL = "Choose a different credential: some embeds already use it."
 
@@ -79,6 +87,7 @@ class EmbedAdminForm(forms.ModelForm):
             "theme": "Light, Dark, Surface, or the exact name of a custom theme defined in "
             "Sigma (case-sensitive). Empty: Sigma's default.",
             "language": "A Sigma locale, e.g. English or fr-ca. Empty: the workbook's own.",
+            "hide_menu": HELP_HIDE_MENU,
             "is_enabled": "Kill switch: when off, every view of this embed is refused "
             "(the embed and its settings are kept).",
         }
@@ -247,6 +256,8 @@ class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Every form and inline is valid by now: write the row through the service.
         form.instance = services.save_embed(embed=obj, actor=request.user)
+        if obj.hide_menu and obj.menu_position not in ("top", "bottom"):
+            messages.warning(request, MSG_HIDE_MENU_WITHOUT_MENU)
 
     def _confirm_embeds(self, request, queryset, confirmation: Confirmation):
         embeds = list(queryset.select_related("credential").prefetch_related("teams"))

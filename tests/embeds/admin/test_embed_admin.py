@@ -8,7 +8,7 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from embeds.admin.common import MSG_REASON_REQUIRED
-from embeds.admin.embeds import MSG_DISABLED_REASON
+from embeds.admin.embeds import HELP_HIDE_MENU, MSG_DISABLED_REASON, MSG_HIDE_MENU_WITHOUT_MENU
 from embeds.admin.registry import MSG_NAME_WHITESPACE
 from embeds.models import AccessRecord, Embed, Team
 from embeds.protocol.validators import (
@@ -96,6 +96,33 @@ def test_disabling_embed_in_form_requires_a_reason(admin_client, credential_fact
     )
 
     assert response.context["adminform"].form.errors["disabled_reason"] == [MSG_DISABLED_REASON]
+
+
+@pytest.mark.parametrize(
+    ("menu_position", "warned"),
+    [("", True), ("none", True), ("top", False), ("bottom", False)],
+)
+def test_hide_menu_without_a_top_or_bottom_menu_is_saved_with_a_warning(
+    admin_client, credential_factory, team_factory, menu_position, warned
+):
+    """Sigma ignores hide_menu unless menu_position is top or bottom (JWT "Embed URL
+    parameters"); the combination is not refused, so the admin only warns."""
+    payload = embed_payload(
+        credential_factory(), team_factory("Sales"), menu_position=menu_position, hide_menu="on"
+    )
+
+    response = admin_client.post(ADD_URL, payload, follow=True)
+
+    embed = Embed.objects.get(slug="pipeline")
+    assert (embed.hide_menu, embed.menu_position) == (True, menu_position)
+    shown = [str(message) for message in response.context["messages"]]
+    assert (MSG_HIDE_MENU_WITHOUT_MENU in shown) is warned
+
+
+def test_hide_menu_help_text_names_the_menu_positions_it_needs(admin_client):
+    html = admin_client.get(ADD_URL).content.decode()
+
+    assert HELP_HIDE_MENU in html
 
 
 @pytest.mark.parametrize(
