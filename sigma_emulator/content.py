@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q
+
 from .models import DataModel, Element, Member, Organization, Page, UserAttribute, Workbook
 from .verify import Content
 
@@ -46,11 +48,16 @@ def resolve(content: Content) -> Resolved | None:
     if document == "ask":
         return Resolved(kind="ask", name="Ask Sigma")
     if document == "data-model":
-        model = DataModel.objects.filter(url_id=content.workbook_id).first()
+        model = DataModel.objects.filter(
+            Q(url_id=content.workbook_id) | Q(data_model_id=content.workbook_id)
+        ).first()
         return None if model is None else Resolved("data-model", model.name, data_model=model)
     if document != "workbook":
         return None
-    workbook = Workbook.objects.filter(url_id=content.workbook_id, is_archived=False).first()
+    # The browser and REST forms carry the workbookUrlId, the API syntax the workbookId.
+    workbook = Workbook.objects.filter(
+        Q(url_id=content.workbook_id) | Q(workbook_id=content.workbook_id), is_archived=False
+    ).first()
     if workbook is None:
         return None
     pages = list(workbook.pages.all())

@@ -246,3 +246,13 @@ def rename_team(*, team: Team, name: str) -> Team:
     team.save(update_fields=["name", "updated_at"])
     logger.info("Emulator: team %r renamed to %r.", old[:200], name[:200])
     return team
+
+
+def deactivate_member(*, member: Member) -> Member:
+    """Deactivate a member as Sigma's ``DELETE /v2/members/{memberId}`` does: the
+    member is marked archived (Sigma's "Deactivate member" reference)."""
+    if not member.is_archived:
+        member.is_archived = True
+        member.save(update_fields=["is_archived", "updated_at"])
+        logger.info("Emulator: member %s deactivated.", member.member_id)
+    return member

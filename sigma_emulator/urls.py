@@ -15,27 +15,7 @@ app_name = "sigma_emulator"
 ORG = "<slug:org>"
 
 urlpatterns = [
-    path("v2/auth/token", api.auth_token, name="api-token"),
-    path("v2/teams", api.teams, name="api-teams"),
-    path("v2/teams/<str:team_id>", api.team_detail, name="api-team"),
-    path("v2/teams/<str:team_id>/members", api.team_members, name="api-team-members"),
-    path("v2/accountTypes", api.account_types, name="api-account-types"),
-    path("v2/user-attributes", api.user_attributes, name="api-user-attributes"),
-    path("v2/members", api.members, name="api-members"),
-    path("v2/members/<str:member_id>", api.member_detail, name="api-member"),
-    path("v2/members/<str:member_id>/teams", api.member_teams, name="api-member-teams"),
-    path("v2/workbooks", api.workbooks, name="api-workbooks"),
-    path("v2/workbooks/<str:workbook_id>", api.workbook_detail, name="api-workbook"),
-    path("v2/workbooks/<str:workbook_id>/pages", api.workbook_pages, name="api-pages"),
-    path(
-        "v2/workbooks/<str:workbook_id>/pages/<str:page_id>/elements",
-        api.page_elements,
-        name="api-elements",
-    ),
-    path("v2/workbooks/<str:workbook_id>/grants", api.workbook_grants, name="api-grants"),
-    path("v2/dataModels", api.data_models, name="api-data-models"),
-    path("v2/connections", api.connections, name="api-connections"),
-    path("v2/connections/<str:connection_id>", api.connection_detail, name="api-connection"),
+    *(path(route, view, name=name) for route, name, view in api.route_patterns()),
     re_path(r"^v2/(?P<path>.*)$", api.not_found, name="api-not-found"),
     path(f"{ORG}/admin/", admin_views.administration, name="administration"),
     path(f"{ORG}/admin/developer-access", admin_views.developer_access, name="developer-access"),

@@ -109,7 +109,10 @@ CONTENT_PATHS = (
     ("workbook", "url", rf"/workbook/(?P<workbook_name>[^/?#]+)-{_WB_ID}{_TAG_PART}{_NODE_PART}?"),
     ("data-model", "url", rf"/data-model/(?P<workbook_name>[^/?#]+)-{_WB_ID}{_TAG_PART}"),
     ("workbook", "api", rf"/workbook/(?P<workbook_name>[^/?#]+)/{_WB_ID}{_TAG_PART}{_NODE_PART}?"),
-    ("workbook", "api", rf"/workbook/{_WB_ID}{_NODE_PART}"),
+    # The REST API's ``url`` (no name segment), or the bare id before /page, /element.
+    ("workbook", "api", rf"/workbook/{_WB_ID}{_TAG_PART}{_NODE_PART}?"),
+    ("data-model", "api", rf"/data-model/(?P<workbook_name>[^/?#]+)/{_WB_ID}{_TAG_PART}"),
+    ("data-model", "api", rf"/data-model/{_WB_ID}{_TAG_PART}"),
     ("ask", "url", r"/ask"),
 )
 CONTENT_PATH_PATTERNS = tuple(

@@ -7,8 +7,10 @@ nowhere in what they produce.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
+import httpx
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -32,9 +34,47 @@ EMULATOR_ORIGIN = "http://127.0.0.1:8001"
 _counter = itertools.count(1)
 
 
+@dataclasses.dataclass
+class ContractLog:
+    """What the REST API client asked in a test (``sigma_rest_contract``)."""
+
+    called: list[str] = dataclasses.field(default_factory=list)
+    violations: list[str] = dataclasses.field(default_factory=list)
+
+
 @pytest.fixture
 def canary_secret() -> str:
     return CANARY_SECRET
+
+
+@pytest.fixture(autouse=True)
+def sigma_rest_contract(monkeypatch):
+    """Every request the REST API client sends, in every test, is checked against
+    Sigma's OpenAPI document (tests/sigma_openapi.py): an operation the document
+    lacks, or a query parameter it does not declare, fails the test. Returns the
+    log: ``called`` (the operationIds, in order) and ``violations``."""
+    from embeds.remote.client import SigmaAPIClient
+    from tests.sigma_openapi import ContractViolation, sigma_openapi
+
+    log = ContractLog()
+    called, violations = log.called, log.violations
+    original = SigmaAPIClient.__init__
+
+    def check(request: httpx.Request) -> None:
+        try:
+            called.append(sigma_openapi().check_request(request).operation_id)
+        except ContractViolation as exc:
+            violations.append(str(exc))
+            raise
+
+    def init(self, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        self._http.event_hooks["request"].append(check)
+
+    monkeypatch.setattr(SigmaAPIClient, "__init__", init)
+    yield log
+    # Also caught where the code under test swallows the AssertionError.
+    assert not violations, violations
 
 
 @pytest.fixture(autouse=True)

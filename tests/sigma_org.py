@@ -19,12 +19,14 @@ from sigma_emulator.handler import get_emulator_application
 from sigma_emulator.models import Member
 from sigma_emulator.sample import seed_organization
 from sigma_emulator.services import create_credential
+from tests.sigma_openapi import check_exchange
 
 EMULATOR = "http://127.0.0.1:8001"
 
 
 class EmulatorTransport(httpx.BaseTransport):
-    """The emulator in-process, counting requests per path."""
+    """The emulator in-process, counting requests per path. Every answer it gives
+    is checked against Sigma's OpenAPI document (tests/sigma_openapi.py)."""
 
     def __init__(self) -> None:
         self.inner = httpx.WSGITransport(app=get_emulator_application())
@@ -43,10 +45,12 @@ class EmulatorTransport(httpx.BaseTransport):
             # what sends request_finished.
             content = b"".join(response.stream)
             response.close()
-            return httpx.Response(response.status_code, headers=response.headers, content=content)
+            answer = httpx.Response(response.status_code, headers=response.headers, content=content)
         finally:
             request_started.connect(close_old_connections)
             request_finished.connect(close_old_connections)
+        check_exchange(request, answer)
+        return answer
 
 
 def hold_emulator_credentials(*, name: str = "Sigma") -> Credential:

@@ -164,6 +164,7 @@ def content_picker(request: HttpRequest) -> HttpResponse:
                 data_models = [
                     _pick_row(add_url, d.get("name", ""), d.get("url", ""))
                     for d in client.list_data_models()
+                    if not d.get("isArchived")
                 ]
                 connections = client.list_connections()
             elif not page_id:

@@ -33,7 +33,11 @@ _CONTENT_PATHS = (
     ("workbook", "url", re.compile(rf"{_ORG}/workbook/(?P<name>[^/?#]+)-{_ID}{_TAG}{_NODE}/?\Z")),
     ("data-model", "url", re.compile(rf"{_ORG}/data-model/(?P<name>[^/?#]+)-{_ID}{_TAG}/?\Z")),
     ("workbook", "api", re.compile(rf"{_ORG}/workbook/(?P<name>[^/?#]+)/{_ID}{_TAG}/?\Z")),
-    ("workbook", "api", re.compile(rf"{_ORG}/workbook/{_ID}{_NODE[:-1]}/?\Z")),
+    # The REST API's ``url`` (``/{org}/workbook/{workbookUrlId}``, no name) and the API
+    # syntax's bare id, optionally a tag, then a page or an element.
+    ("workbook", "api", re.compile(rf"{_ORG}/workbook/{_ID}{_TAG}{_NODE}/?\Z")),
+    ("data-model", "api", re.compile(rf"{_ORG}/data-model/(?P<name>[^/?#]+)/{_ID}{_TAG}/?\Z")),
+    ("data-model", "api", re.compile(rf"{_ORG}/data-model/{_ID}{_TAG}/?\Z")),
     ("ask", "url", re.compile(rf"{_ORG}/ask/?\Z")),
 )
 
@@ -54,9 +58,10 @@ MSG_FRAGMENT = "Remove the fragment (from '#' on)."
 MSG_CREDENTIALS_IN_URL = "Remove the user name or password from the URL."
 MSG_BAD_PATH = (
     "This is not a Sigma workbook, page, element, data model or Ask Sigma URL. "
-    "Expected /{org}/workbook/{Name}-{workbookId}, optionally followed by "
-    "/tag/{tag} and /page/{pageId} or /element/{elementId}; "
-    "/{org}/data-model/{Name}-{dataModelId}; or /{org}/ask."
+    "Expected /{org}/workbook/{Name}-{workbookId} (or the REST API's "
+    "/{org}/workbook/{workbookId}), optionally followed by /tag/{tag} and "
+    "/page/{pageId} or /element/{elementId}; /{org}/data-model/{Name}-{dataModelId} "
+    "(or /{org}/data-model/{dataModelId}); or /{org}/ask."
 )
 MSG_DOT_SEGMENTS = (
     "The path must not contain '.' or '..' segments (also percent-encoded, e.g. "

@@ -1,10 +1,12 @@
 """A small client for Sigma's REST API (v2): what the host asks the Sigma organization.
 
 OAuth client credentials at ``POST {base}/v2/auth/token``; the bearer token is kept
-in process memory until shortly before it expires; list endpoints follow Sigma's
-pagination (``entries`` + ``nextPage``, passed back as ``page``); 429 and 5xx answers
-and network failures are retried with backoff. Pure of Django: no ORM, no settings;
-callers hand in the base URL, client ID and secret.
+in process memory until shortly before it expires; list endpoints follow the two
+pagination schemes of Sigma's OpenAPI document (``page``/``limit`` → ``nextPage``,
+``pageToken``/``pageSize`` → ``nextPageToken``); 429 and 5xx answers and network
+failures are retried with backoff. Every operation called is one the document
+declares, with only the query parameters it declares (``OPERATIONS``). Pure of
+Django: no ORM, no settings; callers hand in the base URL, client ID and secret.
 
 Nothing secret leaves this module: the client secret and the bearer token never
 appear in a log line, an exception message or a ``repr``.
@@ -35,6 +37,48 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # never leaves with a token that dies in flight.
 TOKEN_EXPIRY_MARGIN = 60.0
 MAX_RETRY_AFTER = 30.0
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """One of the two pagination schemes of Sigma's OpenAPI document."""
+
+    size: str  # the page size parameter
+    token: str  # the parameter that takes the previous answer's token
+    next: str  # the answer's field holding the next token
+
+
+#: Most list operations: ``limit``/``page`` → ``nextPage`` (null on the last page).
+PAGE = Pagination(size="limit", token="page", next="nextPage")  # noqa: S106 - names
+#: ``listAccountTypes`` and a few others: ``pageSize``/``pageToken`` → ``nextPageToken``.
+TOKEN = Pagination(size="pageSize", token="pageToken", next="nextPageToken")  # noqa: S106
+
+#: The operations the client calls, by the operationId of Sigma's OpenAPI document
+#: (tests/embeds/remote/test_client_contract.py checks each against the document).
+OPERATIONS = {
+    "postToken": ("POST", "/v2/auth/token"),
+    "whoami": ("GET", "/v2/whoami"),
+    "getMember": ("GET", "/v2/members/{memberId}"),
+    "listTeams": ("GET", "/v2/teams"),
+    "listAccountTypes": ("GET", "/v2/accountTypes"),
+    "listUserAttributes": ("GET", "/v2/user-attributes"),
+    "listMembers": ("GET", "/v2/members"),
+    "deleteMember": ("DELETE", "/v2/members/{memberId}"),
+    "listWorkbooks": ("GET", "/v2/workbooks"),
+    "listWorkbookPages": ("GET", "/v2/workbooks/{workbookId}/pages"),
+    "listWorkbookPageElements": ("GET", "/v2/workbooks/{workbookId}/pages/{pageId}/elements"),
+    "listGrants": ("GET", "/v2/grants"),
+    "listDataModels": ("GET", "/v2/dataModels"),
+    "listConnections": ("GET", "/v2/connections"),
+}
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _skip(skip_permission_check: bool) -> dict[str, str] | None:
+    return {"skipPermissionCheck": "true"} if skip_permission_check else None
 
 
 class SigmaAPIError(Exception):
@@ -236,13 +280,27 @@ class SigmaAPIClient:
         self._raise_for_status(response)
         return self._json(response)
 
-    def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict]:
-        """Every entry of a list endpoint, following ``nextPage`` to the end.
+    def delete(self, path: str) -> Any:
+        """DELETE ``path``; renews an expired bearer token once on 401."""
+        response = self._send("DELETE", path)
+        if response.status_code == 401:
+            self._bearer(renew=True)
+            response = self._send("DELETE", path)
+        self._raise_for_status(response)
+        return self._json(response) if response.content else None
 
-        Accepts both answers Sigma gives: a bare list (older, unpaginated) and
-        ``{"entries": [...], "nextPage": "..."|null}``.
+    def paginate(
+        self, path: str, params: dict[str, Any] | None = None, *, scheme: Pagination = PAGE
+    ) -> Iterator[dict]:
+        """Every entry of a list endpoint, following its pagination to the end.
+
+        ``scheme`` is the operation's, as Sigma's document declares it: ``PAGE``
+        (``limit``/``page`` → ``nextPage``, null at the end) or ``TOKEN``
+        (``pageSize``/``pageToken`` → ``nextPageToken``, absent at the end). A bare
+        list, the other answer form of the ``oneOf`` list operations, is the whole
+        list. A repeated token, or more than ``MAX_PAGES`` pages, stops with an error.
         """
-        query = {"limit": PAGE_LIMIT, **(params or {})}
+        query = {scheme.size: PAGE_LIMIT, **(params or {})}
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             body = self.get(path, params=query)
@@ -252,48 +310,80 @@ class SigmaAPIClient:
             if not isinstance(body, dict) or not isinstance(body.get("entries"), list):
                 raise SigmaAPIError(f"Sigma's answer to {path} is not a list of entries.")
             yield from body["entries"]
-            next_page = body.get("nextPage")
-            if next_page in (None, ""):
+            token = body.get(scheme.next)
+            if token in (None, ""):
                 return
-            if not isinstance(next_page, str | int) or str(next_page) in seen:
+            if not isinstance(token, str | int) or str(token) in seen:
                 raise SigmaAPIError(f"Sigma's answer to {path} repeats a page.")
-            seen.add(str(next_page))
-            query = {**query, "page": str(next_page)}
+            seen.add(str(token))
+            query = {**query, scheme.token: str(token)}
         raise SigmaAPIError(f"Sigma's answer to {path} has more than {MAX_PAGES} pages.")
 
-    # --- What the host asks ---------------------------------------------------------
+    # --- What the host asks (operationIds of Sigma's OpenAPI document) --------------
+
+    def whoami(self) -> dict:
+        """``whoami``: the member who owns the API credentials (``userId``)."""
+        body = self.get("/v2/whoami")
+        return body if isinstance(body, dict) else {}
+
+    def get_member(self, member_id: str) -> dict:
+        """``getMember``."""
+        body = self.get(f"/v2/members/{_segment(member_id)}")
+        return body if isinstance(body, dict) else {}
 
     def list_teams(self) -> list[dict]:
+        """``listTeams``."""
         return list(self.paginate("/v2/teams"))
 
     def list_account_types(self) -> list[dict]:
-        return list(self.paginate("/v2/accountTypes"))
+        """``listAccountTypes``: the token scheme; Sigma answers it to Admins only."""
+        return list(self.paginate("/v2/accountTypes", scheme=TOKEN))
 
     def list_user_attributes(self) -> list[dict]:
+        """``listUserAttributes``."""
         return list(self.paginate("/v2/user-attributes"))
 
-    def list_members(self) -> list[dict]:
-        return list(self.paginate("/v2/members"))
+    def find_members(self, email: str) -> list[dict]:
+        """``listMembers`` filtered by ``email`` (one member, or none)."""
+        return list(self.paginate("/v2/members", {"email": email}))
 
-    def list_workbooks(self) -> list[dict]:
-        return list(self.paginate("/v2/workbooks"))
-
-    def list_workbook_pages(self, workbook_id: str) -> list[dict]:
-        return list(self.paginate(f"/v2/workbooks/{quote(workbook_id, safe='')}/pages"))
-
-    def list_page_elements(self, workbook_id: str, page_id: str) -> list[dict]:
-        path = (
-            f"/v2/workbooks/{quote(workbook_id, safe='')}/pages/{quote(page_id, safe='')}/elements"
+    def list_members(self, *, include_inactive: bool = False) -> list[dict]:
+        """``listMembers``: every member of the organization but the deactivated
+        (archived) ones; ``includeInactive`` adds those Sigma marks inactive."""
+        return list(
+            self.paginate("/v2/members", {"includeInactive": "true"} if include_inactive else None)
         )
-        return list(self.paginate(path))
 
-    def list_workbook_grants(self, workbook_id: str) -> list[dict]:
-        return list(self.paginate(f"/v2/workbooks/{quote(workbook_id, safe='')}/grants"))
+    def deactivate_member(self, member_id: str) -> None:
+        """``deleteMember`` ("Deactivate member"): Sigma archives the member."""
+        self.delete(f"/v2/members/{_segment(member_id)}")
 
-    def list_data_models(self) -> list[dict]:
-        return list(self.paginate("/v2/dataModels"))
+    def list_workbooks(self, *, skip_permission_check: bool = False) -> list[dict]:
+        """``listWorkbooks``; ``skipPermissionCheck`` (Admins) lists every workbook."""
+        return list(self.paginate("/v2/workbooks", _skip(skip_permission_check)))
+
+    def list_workbook_pages(self, workbook_id: str, *, tag: str | None = None) -> list[dict]:
+        """``listWorkbookPages`` (of the version tagged ``tag``, when given)."""
+        path = f"/v2/workbooks/{_segment(workbook_id)}/pages"
+        return list(self.paginate(path, {"tag": tag} if tag else None))
+
+    def list_page_elements(
+        self, workbook_id: str, page_id: str, *, tag: str | None = None
+    ) -> list[dict]:
+        """``listWorkbookPageElements`` (of the version tagged ``tag``, when given)."""
+        path = f"/v2/workbooks/{_segment(workbook_id)}/pages/{_segment(page_id)}/elements"
+        return list(self.paginate(path, {"tag": tag} if tag else None))
+
+    def list_grants(self, inode_id: str) -> list[dict]:
+        """``listGrants`` of one document (``inodeId``: a workbookId or dataModelId)."""
+        return list(self.paginate("/v2/grants", {"inodeId": inode_id}))
+
+    def list_data_models(self, *, skip_permission_check: bool = False) -> list[dict]:
+        """``listDataModels``; ``skipPermissionCheck`` (Admins) lists every one."""
+        return list(self.paginate("/v2/dataModels", _skip(skip_permission_check)))
 
     def list_connections(self) -> list[dict]:
+        """``listConnections``."""
         return list(self.paginate("/v2/connections"))
 
     # --- Answers --------------------------------------------------------------------

@@ -8,9 +8,12 @@ client, and returns findings. Each finding names what is wrong, what it breaks
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from embeds.remote.client import SigmaAPIError
 
 ERROR = "error"
 WARNING = "warning"
@@ -38,13 +41,16 @@ class Finding:
 class EmbedUsage:
     slug: str
     credential: str  # the credential's name
-    kind: str  # workbook, page, element, data_model, ...
+    kind: str  # workbook, page, element, data model, ask
+    # The id the embed URL carries: a workbookUrlId (browser and REST ``url`` forms)
+    # or a workbookId UUID (API syntax); likewise for data models.
     workbook_url_id: str | None
     page_id: str | None
     element_id: str | None
     data_model_url_id: str | None
     teams: tuple[str, ...]
     eval_connection_id: str = ""
+    tag: str | None = None  # a version tag: pages and elements are the tagged version's
 
 
 @dataclass(frozen=True)
@@ -79,16 +85,30 @@ class ConfigUsage:
 class SigmaDirectory(Protocol):
     """What the checks ask Sigma (``embeds.remote.client.SigmaAPIClient`` answers it)."""
 
+    def whoami(self) -> dict: ...
+    def get_member(self, member_id: str) -> dict: ...
     def list_teams(self) -> list[dict]: ...
     def list_account_types(self) -> list[dict]: ...
     def list_user_attributes(self) -> list[dict]: ...
-    def list_members(self) -> list[dict]: ...
-    def list_workbooks(self) -> list[dict]: ...
-    def list_workbook_pages(self, workbook_id: str) -> list[dict]: ...
-    def list_page_elements(self, workbook_id: str, page_id: str) -> list[dict]: ...
-    def list_workbook_grants(self, workbook_id: str) -> list[dict]: ...
-    def list_data_models(self) -> list[dict]: ...
+    def find_members(self, email: str) -> list[dict]: ...
+    def list_workbooks(self, *, skip_permission_check: bool = False) -> list[dict]: ...
+    def list_workbook_pages(self, workbook_id: str, *, tag: str | None = None) -> list[dict]: ...
+    def list_page_elements(
+        self, workbook_id: str, page_id: str, *, tag: str | None = None
+    ) -> list[dict]: ...
+    def list_grants(self, inode_id: str) -> list[dict]: ...
+    def list_data_models(self, *, skip_permission_check: bool = False) -> list[dict]: ...
     def list_connections(self) -> list[dict]: ...
+
+
+#: A Sigma workbookId or dataModelId (API syntax); a urlId is 16 to 32 alphanumerics.
+_UUID = re.compile(r"^[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
+
+
+def _id_key(ident: str, *, uuid_key: str, url_key: str) -> str:
+    """Which field of Sigma's answer an id from an embed URL is: API syntax carries
+    the UUID (``workbookId``), the browser and REST ``url`` forms the urlId."""
+    return uuid_key if _UUID.match(ident) else url_key
 
 
 def _names(rows: Iterable[Mapping[str, Any]], *keys: str) -> set[str]:
@@ -145,29 +165,54 @@ class _Memo:
         self.directory = directory
         self.cache: dict[tuple[str, ...], list[dict]] = {}
 
-    def _get(self, key: tuple[str, ...], fetch) -> list[dict]:
+    def _get(self, key: tuple[str, ...], fetch: Callable[[], list[dict]]) -> list[dict]:
         if key not in self.cache:
             self.cache[key] = fetch()
         return self.cache[key]
 
-    def pages(self, workbook_id: str) -> list[dict]:
+    def pages(self, workbook_id: str, tag: str | None) -> list[dict]:
         return self._get(
-            ("pages", workbook_id), lambda: self.directory.list_workbook_pages(workbook_id)
+            ("pages", workbook_id, tag or ""),
+            lambda: self.directory.list_workbook_pages(workbook_id, tag=tag),
         )
 
-    def elements(self, workbook_id: str, page_id: str) -> list[dict]:
+    def elements(self, workbook_id: str, page_id: str, tag: str | None) -> list[dict]:
         return self._get(
-            ("elements", workbook_id, page_id),
-            lambda: self.directory.list_page_elements(workbook_id, page_id),
+            ("elements", workbook_id, page_id, tag or ""),
+            lambda: self.directory.list_page_elements(workbook_id, page_id, tag=tag),
         )
 
-    def grants(self, workbook_id: str) -> list[dict]:
-        return self._get(
-            ("grants", workbook_id), lambda: self.directory.list_workbook_grants(workbook_id)
+    def grants(self, inode_id: str) -> list[dict]:
+        return self._get(("grants", inode_id), lambda: self.directory.list_grants(inode_id))
+
+    def member(self, email: str) -> dict | None:
+        """The active member with this email (``listMembers?email=``), or None."""
+        key = ("member", email.casefold())
+        found = self._get(key, lambda: self.directory.find_members(email))
+        return next(
+            (
+                m
+                for m in found
+                if str(m.get("email", "")).casefold() == email.casefold()
+                and not m.get("isArchived")
+            ),
+            None,
         )
 
 
-def find_remote_problems(*, directory: SigmaDirectory, usage: ConfigUsage) -> list[Finding]:
+@dataclass(frozen=True)
+class RemoteSettings:
+    """Host settings the remote checks read (passed in: this module is pure)."""
+
+    oauth_token_provider: bool = False  # SIGMA_OAUTH_TOKEN_PROVIDER is set
+
+
+def find_remote_problems(
+    *,
+    directory: SigmaDirectory,
+    usage: ConfigUsage,
+    host: RemoteSettings | None = None,
+) -> list[Finding]:
     """Every mismatch between ``usage`` and the Sigma organization behind ``directory``.
 
     Findings (ids): a team (R001), account type (R002) or user attribute (R003)
@@ -177,22 +222,38 @@ def find_remote_problems(*, directory: SigmaDirectory, usage: ConfigUsage) -> li
     (R006) or whose Admin status does not match the host's setting (R007 error when
     the host says Admin and Sigma does not, warning the other way round); a host
     user whose Sigma email belongs to an internal Sigma member while mapped as an
-    embed user (R008); an ``eval_connection_id`` that names no connection (R009).
+    embed user (R008); an ``eval_connection_id`` that names no connection (R009);
+    an API credential whose owner is not an Admin, so Sigma shows it only what its
+    owner can see (R011, warning); a connection that uses OAuth while the host has
+    no ``SIGMA_OAUTH_TOKEN_PROVIDER`` (R012, warning).
     """
+    host = host or RemoteSettings()
+    memo = _Memo(directory)
     findings: list[Finding] = []
+    api_admin = _api_owner_is_admin(directory)
+    if not api_admin:
+        findings.append(_not_admin_finding())
     teams = directory.list_teams()
     team_names = _names(teams, "name")
     team_ids = {t.get("teamId"): t.get("name") for t in teams if not t.get("isArchived")}
     findings += _missing_names(
         usage.teams, team_names, id_="embeds.R001", what="Team", where="Administration > Teams"
     )
-    findings += _missing_names(
-        usage.account_types,
-        _names(directory.list_account_types(), "accountTypeName", "name"),
-        id_="embeds.R002",
-        what="Account type",
-        where="Administration > Account types",
-    )
+    if usage.account_types:
+        try:
+            account_types = directory.list_account_types()
+        except SigmaAPIError:
+            # Sigma answers listAccountTypes to Admins only; R011 already says so.
+            if api_admin:
+                raise
+        else:
+            findings += _missing_names(
+                usage.account_types,
+                _names(account_types, "accountTypeName", "name"),
+                id_="embeds.R002",
+                what="Account type",
+                where="Administration > Account types",
+            )
     findings += _missing_names(
         usage.attributes,
         _names(directory.list_user_attributes(), "name"),
@@ -200,35 +261,64 @@ def find_remote_problems(*, directory: SigmaDirectory, usage: ConfigUsage) -> li
         what="User attribute",
         where="Administration > User attributes",
     )
-    findings += _content_findings(directory, usage, team_ids)
-    members = [m for m in directory.list_members() if not m.get("isArchived")]
-    by_email = {str(m.get("email", "")).casefold(): m for m in members if m.get("email")}
-    findings += _owner_findings(usage, by_email)
-    findings += _internal_member_findings(usage, by_email)
-    findings += _connection_findings(directory, usage)
+    findings += _content_findings(directory, memo, usage, team_ids, skip=api_admin)
+    findings += _owner_findings(usage, memo)
+    findings += _internal_member_findings(usage, memo)
+    findings += _connection_findings(directory, usage, host)
     return findings
 
 
+def _api_owner_is_admin(directory: SigmaDirectory) -> bool:
+    """Whether the API credential's owner is an Admin (``whoami`` then ``getMember``)."""
+    user_id = directory.whoami().get("userId")
+    if not isinstance(user_id, str) or not user_id:
+        return False
+    return str(directory.get_member(user_id).get("memberType", "")).casefold() == "admin"
+
+
+def _not_admin_finding() -> Finding:
+    return Finding(
+        WARNING,
+        "embeds.R011",
+        "The REST API credential is not owned by a Sigma Admin: Sigma answers it only "
+        "what its owner can see (workbooks and data models shared with them; no "
+        "account types), so content and account types may be reported missing "
+        "(R004, R002) that exist.",
+        "Create the REST API client credentials as a member with the Admin account "
+        "type (Administration > Developer Access), then replace the host's credential.",
+        "REST API credential",
+    )
+
+
 def _content_findings(
-    directory: SigmaDirectory, usage: ConfigUsage, team_ids: dict[Any, Any]
+    directory: SigmaDirectory,
+    memo: _Memo,
+    usage: ConfigUsage,
+    team_ids: dict[Any, Any],
+    *,
+    skip: bool,
 ) -> list[Finding]:
     findings: list[Finding] = []
     if not usage.embeds:
         return findings
-    workbooks = {w.get("workbookUrlId"): w for w in directory.list_workbooks()}
-    memo = _Memo(directory)
-    data_models: dict[Any, dict] | None = None
+    workbooks: list[dict] | None = None
+    data_models: list[dict] | None = None
     for embed in usage.embeds:
         obj = f"embed {embed.slug!r}"
         if embed.data_model_url_id:
             if data_models is None:
-                data_models = {d.get("dataModelUrlId"): d for d in directory.list_data_models()}
-            if embed.data_model_url_id not in data_models:
+                data_models = directory.list_data_models(skip_permission_check=skip)
+            key = _id_key(embed.data_model_url_id, uuid_key="dataModelId", url_key="dataModelUrlId")
+            model = next((d for d in data_models if d.get(key) == embed.data_model_url_id), None)
+            if model is None or model.get("isArchived"):
                 findings.append(_unresolved(embed, "data model", embed.data_model_url_id))
             continue
         if not embed.workbook_url_id:
             continue  # Ask Sigma and similar: nothing to resolve
-        workbook = workbooks.get(embed.workbook_url_id)
+        if workbooks is None:
+            workbooks = directory.list_workbooks(skip_permission_check=skip)
+        key = _id_key(embed.workbook_url_id, uuid_key="workbookId", url_key="workbookUrlId")
+        workbook = next((w for w in workbooks if w.get(key) == embed.workbook_url_id), None)
         if workbook is None or workbook.get("isArchived"):
             findings.append(_unresolved(embed, "workbook", embed.workbook_url_id))
             continue
@@ -242,8 +332,7 @@ def _content_findings(
         known_teams = [team for team in embed.teams if team in team_ids.values()]
         if not known_teams:
             continue
-        grants = memo.grants(workbook_id)
-        granted = {team_ids.get(g.get("teamId")) for g in grants if g.get("teamId")}
+        granted = {team_ids.get(g.get("teamId")) for g in memo.grants(workbook_id)}
         if not granted.intersection(known_teams):
             findings.append(
                 Finding(
@@ -260,15 +349,15 @@ def _content_findings(
     return findings
 
 
-def _resolve_node(memo: _Memo, workbook_id: str, embed: EmbedUsage):
-    pages = memo.pages(workbook_id)
+def _resolve_node(memo: _Memo, workbook_id: str, embed: EmbedUsage) -> Finding | None:
+    pages = memo.pages(workbook_id, embed.tag)
     page_ids = {p.get("pageId") for p in pages}
     if embed.page_id:
         if embed.page_id not in page_ids:
             return _unresolved(embed, "page", embed.page_id)
         return None
     for page_id in sorted(str(p) for p in page_ids if p):
-        elements = memo.elements(workbook_id, page_id)
+        elements = memo.elements(workbook_id, page_id, embed.tag)
         if any(e.get("elementId") == embed.element_id for e in elements):
             return None
     return _unresolved(embed, "element", embed.element_id or "")
@@ -285,12 +374,12 @@ def _unresolved(embed: EmbedUsage, what: str, ident: str) -> Finding:
     )
 
 
-def _owner_findings(usage: ConfigUsage, by_email: dict[str, dict]) -> list[Finding]:
+def _owner_findings(usage: ConfigUsage, memo: _Memo) -> list[Finding]:
     findings = []
     for credential in usage.credentials:
         obj = f"credential {credential.name!r}"
         breaks = _who({f"embed {slug}" for slug in credential.embeds}) or "no embed yet"
-        member = by_email.get(credential.owner_email.casefold()) if credential.owner_email else None
+        member = memo.member(credential.owner_email) if credential.owner_email else None
         if member is None:
             findings.append(
                 Finding(
@@ -331,11 +420,13 @@ def _owner_findings(usage: ConfigUsage, by_email: dict[str, dict]) -> list[Findi
     return findings
 
 
-def _internal_member_findings(usage: ConfigUsage, by_email: dict[str, dict]) -> list[Finding]:
+def _internal_member_findings(usage: ConfigUsage, memo: _Memo) -> list[Finding]:
     findings = []
     for user in usage.users:
-        member = by_email.get(user.sigma_email.casefold())
-        if member is None or user.internal:
+        if user.internal or not user.sigma_email:
+            continue
+        member = memo.member(user.sigma_email)
+        if member is None:
             continue
         if str(member.get("userKind", "internal")).casefold() != "embed":
             findings.append(
@@ -353,15 +444,19 @@ def _internal_member_findings(usage: ConfigUsage, by_email: dict[str, dict]) -> 
     return findings
 
 
-def _connection_findings(directory: SigmaDirectory, usage: ConfigUsage) -> list[Finding]:
+def _connection_findings(
+    directory: SigmaDirectory, usage: ConfigUsage, host: RemoteSettings
+) -> list[Finding]:
     wanted = {e.eval_connection_id: f"embed {e.slug}" for e in usage.embeds if e.eval_connection_id}
     wanted.update(
         {u.eval_connection_id: f"user {u.username}" for u in usage.users if u.eval_connection_id}
     )
-    if not wanted:
+    oauth_matters = bool(usage.embeds) and not host.oauth_token_provider
+    if not wanted and not oauth_matters:
         return []
-    known = _names(directory.list_connections(), "connectionId")
-    return [
+    connections = [c for c in directory.list_connections() if not c.get("isArchived")]
+    known = _names(connections, "connectionId")
+    findings = [
         Finding(
             ERROR,
             "embeds.R009",
@@ -371,3 +466,19 @@ def _connection_findings(directory: SigmaDirectory, usage: ConfigUsage) -> list[
         )
         for connection in sorted(set(wanted) - known)
     ]
+    if oauth_matters:
+        findings += [
+            Finding(
+                WARNING,
+                "embeds.R012",
+                f"Sigma connection {c.get('name')!r} ({c.get('connectionId')}) uses OAuth, "
+                "and the host has no SIGMA_OAUTH_TOKEN_PROVIDER: embeds that read through "
+                "it get no OAuth token, so Sigma cannot query it for their viewers.",
+                "Set SIGMA_OAUTH_TOKEN_PROVIDER to a callable that returns the viewer's "
+                "token, or make sure no embedded content uses this connection.",
+                f"connection {c.get('connectionId')}",
+            )
+            for c in connections
+            if c.get("useOauth") is True
+        ]
+    return findings

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -38,6 +39,7 @@ from embeds.remote.findings import (
     CredentialUsage,
     EmbedUsage,
     Finding,
+    RemoteSettings,
     UserUsage,
     find_remote_problems,
 )
@@ -107,16 +109,19 @@ def _embed_usage(embed: Embed) -> EmbedUsage | None:
         content = embed.content
     except ValidationError:
         return None  # the local checks (embeds.E0xx) already report an invalid URL
+    # The URL's id is a workbook's or a data model's, by the URL's document.
+    data_model = content.document == "data-model"
     return EmbedUsage(
         slug=embed.slug,
         credential=embed.credential.name,
         kind=content.kind,
-        workbook_url_id=getattr(content, "workbook_id", None) or None,
-        page_id=getattr(content, "page_id", None),
-        element_id=getattr(content, "element_id", None),
-        data_model_url_id=getattr(content, "data_model_id", None),
+        workbook_url_id=None if data_model else content.workbook_id or None,
+        page_id=content.page_id,
+        element_id=content.element_id,
+        data_model_url_id=content.workbook_id if data_model else None,
         teams=tuple(sorted(team.name for team in embed.teams.all())),
         eval_connection_id=getattr(embed, "eval_connection_id", "") or "",
+        tag=content.tag,
     )
 
 
@@ -184,7 +189,13 @@ def check_against_sigma(*, client: SigmaAPIClient | None = None) -> list[Finding
     owned = client is None
     client = client or api_client()
     try:
-        findings = find_remote_problems(directory=client, usage=collect_usage())
+        findings = find_remote_problems(
+            directory=client,
+            usage=collect_usage(),
+            host=RemoteSettings(
+                oauth_token_provider=bool(getattr(settings, "SIGMA_OAUTH_TOKEN_PROVIDER", None))
+            ),
+        )
     finally:
         if owned:
             client.close()

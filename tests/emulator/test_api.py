@@ -151,9 +151,8 @@ def test_registries_have_sigmas_shapes(api):
 def test_workbooks_pages_elements_and_grants(api):
     [workbook] = api.get("/v2/workbooks").json()["entries"]
     assert workbook["workbookUrlId"] == "4bq2ZtkLmV8xWn3pRs6HyA"
-    assert workbook["url"] == (
-        "http://testserver/acme/workbook/Sales-Overview-4bq2ZtkLmV8xWn3pRs6HyA"
-    )
+    # The REST form of Sigma's answer: no name segment (the issue 19 report).
+    assert workbook["url"] == "http://testserver/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA"
     workbook_id = workbook["workbookId"]
 
     pages = api.get(f"/v2/workbooks/{workbook_id}/pages").json()["entries"]
@@ -162,11 +161,13 @@ def test_workbooks_pages_elements_and_grants(api):
         {"pageId": "3LYCS8UtIU", "name": "Details"},
     ]
     elements = api.get(f"/v2/workbooks/{workbook_id}/pages/GHs4vJQxig/elements").json()
-    assert [(e["elementId"], e["type"], e["vizualizationType"]) for e in elements["entries"]] == [
+    found = [(e["elementId"], e["type"], e.get("vizualizationType")) for e in elements["entries"]]
+    assert found == [
         (SALES_TABLE_ID, "table", None),
         (REVENUE_CHART_ID, "visualization", "bar"),
     ]
-    [grant] = api.get(f"/v2/workbooks/{workbook_id}/grants").json()["entries"]
+    [grant] = api.get("/v2/grants", {"inodeId": workbook_id}).json()["entries"]
+    assert grant["inodeId"] == workbook_id and grant["inodeType"] == "workbook"
     assert grant["teamId"] == Team.objects.get(name="Sales").team_id
     assert grant["permission"] == "view"
 

@@ -351,6 +351,15 @@ def test_claim_jti_lets_one_of_two_concurrent_claims_win():
             "/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/page/GHs4vJQxig",
             ("page", "acme", "", "4bq2ZtkLmV8xWn3pRs6HyA", None, "GHs4vJQxig", None),
         ),
+        # The REST API's url (no name segment), as Sigma's list answers give it.
+        (
+            "/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA",
+            ("workbook", "acme", "", "4bq2ZtkLmV8xWn3pRs6HyA", None, None, None),
+        ),
+        (
+            "/acme/data-model/7dKf3LmQ9wZx2Rt5Vb8NcA",
+            ("data-model", "acme", "", "7dKf3LmQ9wZx2Rt5Vb8NcA", None, None, None),
+        ),
         (
             "/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/element/bAGJb_-0AS",
             ("element", "acme", "", "4bq2ZtkLmV8xWn3pRs6HyA", None, None, "bAGJb_-0AS"),
@@ -383,7 +392,6 @@ def test_parse_content_path_splits_sigma_paths(path, expected):
         "/acme/data-model/Model-4bq2ZtkLmV8xWn3pRs6HyA/page/GHs4vJQxig",
         "/Acme/workbook/Sales-4bq2ZtkLmV8xWn3pRs6HyA",
         "/acme/workbook/Sales-short",
-        "/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA",
         "/acme/workbook/Sales-4bq2ZtkLmV8xWn3pRs6HyA/page/",
         "/acme/workbook/Sales-4bq2ZtkLmV8xWn3pRs6HyA/page/a/element/b",
         "/acme/workbook/Sales-4bq2ZtkLmV8xWn3pRs6HyA/element/a/tag/prod",

@@ -38,6 +38,33 @@ def parse(url):
             "4bq2ZtkLmV8xWn3pRs6HyA",
             None,
         ),
+        # The REST API's workbook ``url`` (no name segment), and pages and elements
+        # the picker appends to it.
+        (
+            "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA",
+            "workbook",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            None,
+        ),
+        (
+            "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/tag/prod",
+            "workbook",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            None,
+        ),
+        (
+            "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/page/GHs4vJQxig",
+            "page",
+            "4bq2ZtkLmV8xWn3pRs6HyA",
+            "GHs4vJQxig",
+        ),
+        # API syntax: the workbookId UUID.
+        (
+            "https://app.sigmacomputing.com/acme/workbook/Sales/0b7c4a52-8f2e-4d1a-9c3b-5e6f7a8b9c0d",
+            "workbook",
+            "0b7c4a52-8f2e-4d1a-9c3b-5e6f7a8b9c0d",
+            None,
+        ),
     ],
 )
 def test_parse_accepts_workbook_page_and_element_paths(url, kind, workbook_id, node):
@@ -103,11 +130,6 @@ def test_parse_splits_the_workbook_name_on_the_last_hyphen():
             validators.MSG_DOT_SEGMENTS,
         ),
         ("https://app.sigmacomputing.com/acme/ask/more", "bad_path", validators.MSG_BAD_PATH),
-        (
-            "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA",
-            "bad_path",
-            validators.MSG_BAD_PATH,
-        ),
         (
             "https://app.sigmacomputing.com/acme/data-model/M-4bq2ZtkLmV8xWn3pRs6HyA/page/p1",
             "bad_path",

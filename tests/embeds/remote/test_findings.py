@@ -1,4 +1,6 @@
-"""Remote findings (embeds.remote.findings) against an in-memory Sigma organization."""
+"""Remote findings (embeds.remote_checks) through the REST API client, against a
+Sigma organization that answers as Sigma's OpenAPI document says
+(tests/sigma_document_org.py), not against the emulator."""
 
 from __future__ import annotations
 
@@ -12,91 +14,28 @@ from embeds.remote.findings import (
     ConfigUsage,
     CredentialUsage,
     EmbedUsage,
+    RemoteSettings,
     UserUsage,
-    find_remote_problems,
+)
+from embeds.remote.findings import find_remote_problems as _find
+from tests.sigma_document_org import (
+    CONNECTION_ID,
+    DATA_MODEL_ID,
+    DATA_MODEL_URL_ID,
+    WORKBOOK_ID,
+    WORKBOOK_URL_ID,
+    DocumentSigma,
+    connection,
 )
 
 
-@dataclasses.dataclass
-class FakeSigma:
-    teams: list = dataclasses.field(
-        default_factory=lambda: [
-            {"teamId": "t-sales", "name": "Sales"},
-            {"teamId": "t-fin", "name": "Finance"},
-            {"teamId": "t-old", "name": "Old", "isArchived": True},
-        ]
-    )
-    account_types: list = dataclasses.field(
-        default_factory=lambda: [
-            {"accountTypeId": "a1", "accountTypeName": "View"},
-            {"accountTypeId": "a2", "accountTypeName": "Build"},
-        ]
-    )
-    attributes: list = dataclasses.field(
-        default_factory=lambda: [{"userAttributeId": "u1", "name": "region"}]
-    )
-    members: list = dataclasses.field(
-        default_factory=lambda: [
-            {"memberId": "m1", "email": "owner@example.com", "memberType": "Admin"},
-            {"memberId": "m2", "email": "carol@example.com", "memberType": "Build"},
-            {
-                "memberId": "m3",
-                "email": "alice@example.com",
-                "memberType": "View",
-                "userKind": "embed",
-            },
-        ]
-    )
-    workbooks: list = dataclasses.field(
-        default_factory=lambda: [
-            {"workbookId": "wb-1", "workbookUrlId": "4bq2ZtkLmV8xWn3pRs6HyA", "name": "Sales"}
-        ]
-    )
-    pages: dict = dataclasses.field(
-        default_factory=lambda: {"wb-1": [{"pageId": "Pg1", "name": "Overview"}]}
-    )
-    elements: dict = dataclasses.field(
-        default_factory=lambda: {("wb-1", "Pg1"): [{"elementId": "El1", "name": "Chart"}]}
-    )
-    grants: dict = dataclasses.field(
-        default_factory=lambda: {"wb-1": [{"teamId": "t-sales", "permission": "view"}]}
-    )
-    data_models: list = dataclasses.field(
-        default_factory=lambda: [{"dataModelId": "dm-1", "dataModelUrlId": "DmUrl123"}]
-    )
-    connections: list = dataclasses.field(
-        default_factory=lambda: [{"connectionId": "11111111-2222-3333-4444-555555555555"}]
-    )
+class FakeSigma(DocumentSigma):
+    """The document-shaped organization; ``find_remote_problems`` asks it over HTTP."""
 
-    def list_teams(self):
-        return self.teams
 
-    def list_account_types(self):
-        return self.account_types
-
-    def list_user_attributes(self):
-        return self.attributes
-
-    def list_members(self):
-        return self.members
-
-    def list_workbooks(self):
-        return self.workbooks
-
-    def list_workbook_pages(self, workbook_id):
-        return self.pages.get(workbook_id, [])
-
-    def list_page_elements(self, workbook_id, page_id):
-        return self.elements.get((workbook_id, page_id), [])
-
-    def list_workbook_grants(self, workbook_id):
-        return self.grants.get(workbook_id, [])
-
-    def list_data_models(self):
-        return self.data_models
-
-    def list_connections(self):
-        return self.connections
+def find_remote_problems(*, directory: DocumentSigma, usage: ConfigUsage, **kwargs):
+    with directory.client() as client:
+        return _find(directory=client, usage=usage, **kwargs)
 
 
 def embed(**fields) -> EmbedUsage:
@@ -104,7 +43,7 @@ def embed(**fields) -> EmbedUsage:
         "slug": "sales",
         "credential": "Demo",
         "kind": "workbook",
-        "workbook_url_id": "4bq2ZtkLmV8xWn3pRs6HyA",
+        "workbook_url_id": WORKBOOK_URL_ID,
         "page_id": None,
         "element_id": None,
         "data_model_url_id": None,
@@ -137,8 +76,13 @@ def ids(findings):
     return [(f.level, f.id) for f in findings]
 
 
-def test_matching_configuration_has_no_findings():
-    assert find_remote_problems(directory=FakeSigma(), usage=clean_usage()) == []
+@pytest.mark.parametrize(
+    "sigma",
+    [FakeSigma(), FakeSigma(page_size=1), FakeSigma(bare_lists=True), FakeSigma(page_size=50)],
+    ids=["pages-of-2", "pages-of-1", "bare-array-answers", "one-page"],
+)
+def test_matching_configuration_has_no_findings(sigma):
+    assert find_remote_problems(directory=sigma, usage=clean_usage()) == []
 
 
 def test_renamed_team_names_the_team_and_what_it_breaks():
@@ -176,7 +120,7 @@ def test_team_differing_only_in_case_gets_a_hint_naming_sigmas_spelling():
 
 @pytest.mark.parametrize(
     ("registry", "name", "finding_id"),
-    [("account_types", "Creator", "embeds.R002"), ("attributes", "country", "embeds.R003")],
+    [("account_types", "Explorer", "embeds.R002"), ("attributes", "country", "embeds.R003")],
 )
 def test_unknown_account_type_or_attribute_is_an_error(registry, name, finding_id):
     usage = clean_usage()
@@ -192,11 +136,25 @@ def test_unknown_account_type_or_attribute_is_an_error(registry, name, finding_i
     ("fields", "message_part"),
     [
         ({"workbook_url_id": "Nope1234567890abcd"}, "workbook 'Nope1234567890abcd'"),
+        ({"workbook_url_id": "OldWb1234567890abcdef"}, "workbook 'OldWb1234567890abcdef'"),
         ({"page_id": "PgX"}, "page 'PgX'"),
         ({"element_id": "ElX"}, "element 'ElX'"),
+        ({"element_id": "ElTagged"}, "element 'ElTagged'"),  # only in the tagged version
         (
-            {"workbook_url_id": None, "data_model_url_id": "Gone", "kind": "data_model"},
-            "data model 'Gone'",
+            {
+                "workbook_url_id": None,
+                "data_model_url_id": "Gone1234567890abcdef",
+                "kind": "data model",
+            },
+            "data model 'Gone1234567890abcdef'",
+        ),
+        (
+            {
+                "workbook_url_id": None,
+                "data_model_url_id": "GoneDm1234567890abcd",
+                "kind": "data model",
+            },
+            "data model 'GoneDm1234567890abcd'",
         ),
     ],
 )
@@ -215,7 +173,10 @@ def test_existing_page_element_and_data_model_resolve():
     usage.embeds = [
         embed(slug="p", page_id="Pg1"),
         embed(slug="e", element_id="El1"),
-        embed(slug="d", workbook_url_id=None, data_model_url_id="DmUrl123"),
+        embed(slug="t", element_id="ElTagged", tag="prod"),
+        embed(slug="api", workbook_url_id=WORKBOOK_ID, page_id="Pg1"),  # API syntax: UUID
+        embed(slug="d", workbook_url_id=None, data_model_url_id=DATA_MODEL_URL_ID),
+        embed(slug="d2", workbook_url_id=None, data_model_url_id=DATA_MODEL_ID),
     ]
 
     assert find_remote_problems(directory=FakeSigma(), usage=usage) == []
@@ -239,6 +200,15 @@ def test_owner_not_a_member_is_an_error():
 
     assert ids(findings) == [(ERROR, "embeds.R006")]
     assert "breaks embed sales" in findings[0].message
+
+
+def test_owner_deactivated_in_sigma_is_not_a_member():
+    usage = clean_usage()
+    usage.credentials = [dataclasses.replace(usage.credentials[0], owner_email="gone@example.com")]
+
+    findings = find_remote_problems(directory=FakeSigma(), usage=usage)
+
+    assert ids(findings) == [(ERROR, "embeds.R006")]
 
 
 def test_owner_marked_admin_but_not_admin_in_sigma_is_an_error():
@@ -279,6 +249,7 @@ def test_internal_mapping_of_an_internal_member_is_fine():
 def test_unknown_eval_connection_id_is_an_error():
     usage = clean_usage()
     usage.embeds = [embed(eval_connection_id="99999999-0000-0000-0000-000000000000")]
+    assert CONNECTION_ID not in usage.embeds[0].eval_connection_id
 
     findings = find_remote_problems(directory=FakeSigma(), usage=usage)
 
@@ -286,19 +257,102 @@ def test_unknown_eval_connection_id_is_an_error():
 
 
 def test_sigma_is_asked_once_per_workbook_however_many_embeds_use_it():
-    calls: list[str] = []
-
-    class Counting(FakeSigma):
-        def list_workbook_grants(self, workbook_id):
-            calls.append(f"grants {workbook_id}")
-            return super().list_workbook_grants(workbook_id)
-
-        def list_workbook_pages(self, workbook_id):
-            calls.append(f"pages {workbook_id}")
-            return super().list_workbook_pages(workbook_id)
-
+    sigma = FakeSigma()
     usage = clean_usage()
     usage.embeds = [embed(slug="a"), embed(slug="b"), embed(slug="c", element_id="El1")]
 
-    assert find_remote_problems(directory=Counting(), usage=usage) == []
-    assert sorted(calls) == ["grants wb-1", "pages wb-1"]
+    assert find_remote_problems(directory=sigma, usage=usage) == []
+    assert sigma.operation_ids.count("listGrants") == 1
+    assert sigma.operation_ids.count("listWorkbookPages") == 1
+    assert sigma.operation_ids.count("listWorkbooks") == 1
+
+
+def test_grants_are_listed_by_inode_id():
+    sigma = FakeSigma()
+
+    find_remote_problems(directory=sigma, usage=clean_usage())
+
+    [request] = [r for r in sigma.requests if r.url.path == "/v2/grants"]
+    assert request.url.params["inodeId"] == WORKBOOK_ID
+
+
+def test_account_types_on_a_later_token_page_are_found():
+    sigma = FakeSigma(page_size=1)
+    usage = clean_usage()
+    usage.account_types["Creator"] = {"user carol"}  # Sigma's fourth account type
+
+    assert find_remote_problems(directory=sigma, usage=usage) == []
+    pages = [r.url.params for r in sigma.requests if r.url.path == "/v2/accountTypes"]
+    assert [p.get("pageToken") for p in pages] == [None, "1", "2", "3"]
+    assert all("limit" not in p and "page" not in p for p in pages)
+
+
+def test_members_are_looked_up_by_email_never_listed_whole():
+    sigma = FakeSigma()
+
+    find_remote_problems(directory=sigma, usage=clean_usage())
+
+    members = [r.url.params for r in sigma.requests if r.url.path == "/v2/members"]
+    assert sorted(p["email"] for p in members) == ["alice@example.com", "owner@example.com"]
+
+
+def test_an_admin_api_credential_sees_every_workbook_with_skip_permission_check():
+    sigma = FakeSigma()
+    sigma.hidden_workbooks.add(WORKBOOK_ID)  # not shared with the credential's owner
+
+    assert find_remote_problems(directory=sigma, usage=clean_usage()) == []
+    [listing] = [r for r in sigma.requests if r.url.path == "/v2/workbooks"]
+    assert listing.url.params["skipPermissionCheck"] == "true"
+
+
+def test_a_non_admin_api_credential_is_a_warning_and_skips_account_types():
+    sigma = FakeSigma(owner_id="m-carol")
+    sigma.hidden_workbooks.add(WORKBOOK_ID)
+    usage = clean_usage()
+    usage.credentials = []
+
+    findings = find_remote_problems(directory=sigma, usage=usage)
+
+    assert ids(findings) == [(WARNING, "embeds.R011"), (ERROR, "embeds.R004")]
+    assert "not owned by a Sigma Admin" in findings[0].message
+    assert "skipPermissionCheck" not in str([r.url for r in sigma.requests])
+
+
+def test_an_oauth_connection_without_a_token_provider_is_a_warning():
+    sigma = FakeSigma()
+    sigma.connections.append(
+        connection("66666666-7777-8888-9999-000000000000", "OAuth", use_oauth=True)
+    )
+
+    findings = find_remote_problems(directory=sigma, usage=clean_usage())
+    provided = find_remote_problems(
+        directory=sigma, usage=clean_usage(), host=RemoteSettings(oauth_token_provider=True)
+    )
+
+    assert ids(findings) == [(WARNING, "embeds.R012")]
+    assert "'OAuth'" in findings[0].message and "SIGMA_OAUTH_TOKEN_PROVIDER" in findings[0].message
+    assert provided == []
+
+
+def test_every_request_is_one_sigmas_document_declares(sigma_rest_contract):
+    usage = clean_usage()
+    usage.embeds.append(embed(slug="t", element_id="ElTagged", tag="prod"))
+    usage.embeds.append(embed(slug="d", workbook_url_id=None, data_model_url_id=DATA_MODEL_ID))
+
+    find_remote_problems(directory=FakeSigma(), usage=usage)
+
+    assert sorted(set(sigma_rest_contract.called)) == [
+        "getMember",
+        "listAccountTypes",
+        "listConnections",
+        "listDataModels",
+        "listGrants",
+        "listMembers",
+        "listTeams",
+        "listUserAttributes",
+        "listWorkbookPageElements",
+        "listWorkbookPages",
+        "listWorkbooks",
+        "postToken",
+        "whoami",
+    ]
