@@ -121,6 +121,10 @@ class SecurityEvent(models.Model):
         )
         USER_BLOCKED = "user_blocked", "User's embeds blocked"
         USER_UNBLOCKED = "user_unblocked", "User's embeds unblocked"
+        SIGMA_MEMBER_DEACTIVATED = (
+            "sigma_member_deactivated",
+            "Sigma embed user deactivated",
+        )
 
     created_at = models.DateTimeField(db_index=True)
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -15,12 +15,14 @@ from embeds.services.credentials import (
 from embeds.services.embeds import disable_embed, enable_embed, save_embed, switch_embed_credential
 from embeds.services.mappings import block_user, save_sigma_profile, unblock_user
 from embeds.services.registry import RegistrySyncResult, sync_registries
+from embeds.services.sigma_members import deactivate_embed_users
 
 __all__ = [
     "RegistrySyncResult",
     "activate_credential",
     "block_user",
     "create_credential",
+    "deactivate_embed_users",
     "disable_embed",
     "enable_embed",
     "record_embed_error",

@@ -51,13 +51,20 @@ def record_security_event(
     subject=None,
     reason: str = "",
     detail: str = "",
+    target: str = "",
     now: datetime | None = None,
 ) -> SecurityEvent:
-    """Append one event to the security trail (call inside the switch's transaction)."""
+    """Append one event to the security trail (call inside the switch's transaction).
+
+    ``target`` names what was switched when it is none of the host's rows (a Sigma
+    member); otherwise it is derived from them.
+    """
     return SecurityEvent.objects.create(
         created_at=now or timezone.now(),
         kind=kind,
-        target=_target(kind, credential=credential, embed=embed, subject=subject)[:300],
+        target=(target or _target(kind, credential=credential, embed=embed, subject=subject))[
+            :300
+        ],
         credential=credential,
         embed=embed,
         subject=subject if getattr(subject, "pk", None) else None,

@@ -1,0 +1,137 @@
+"""Embed users in Sigma that no active host user maps to any more.
+
+Sigma creates an embed user the first time a token names a new email (its
+automatic embed-user management) and never removes it. When the host user behind
+it is deactivated, deleted, or given another email, the embed user stays in the
+organization. :func:`stale_embed_users` lists those (``listMembers``, ``userKind``
+embed); :func:`deactivate_embed_users` deactivates them through Sigma's
+``DELETE /v2/members/{memberId}`` ("Deactivate member", which archives the member),
+each change in the security event trail.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from .exceptions import Refusal
+from .identity import identity_for
+from .models import Credential, SecurityEvent, SigmaProfile
+from .remote import _mapped_users
+from .services import record_security_event
+from .sigma_api import SigmaAPIClient
+
+logger = logging.getLogger(__name__)
+
+EMBED_KIND = "embed"  # the member schema's userKind of an embed user
+
+REASON_DEACTIVATED = "host user {username!r} is deactivated"
+REASON_UNMAPPED = "no active host user maps to this email (deleted, or the email changed)"
+
+
+@dataclass(frozen=True)
+class StaleEmbedUser:
+    """A Sigma embed user that no active host user signs in as."""
+
+    member_id: str
+    email: str
+    reason: str
+    inactive: bool = False  # Sigma's isInactive
+
+    def as_dict(self) -> dict[str, str | bool]:
+        return {
+            "memberId": self.member_id,
+            "email": self.email,
+            "reason": self.reason,
+            "isInactive": self.inactive,
+        }
+
+
+def mapped_emails() -> set[str]:
+    """The Sigma emails (casefolded) that active mapped host users sign in with.
+
+    The same identities ``sigma_check --remote`` checks: each active user with a
+    Sigma mapping, through ``SIGMA_IDENTITY_RESOLVER``.
+    """
+    emails = set()
+    for user in _mapped_users():
+        try:
+            emails.add(identity_for(user).email.casefold())
+        except Refusal:
+            continue
+    return emails
+
+
+def _why(email: str) -> str:
+    User = get_user_model()
+    inactive = (
+        User.objects.filter(is_active=False)
+        .filter(
+            Q(email__iexact=email)
+            | Q(pk__in=SigmaProfile.objects.filter(sigma_email__iexact=email).values("user_id"))
+        )
+        .first()
+    )
+    if inactive is not None:
+        return REASON_DEACTIVATED.format(username=inactive.get_username())
+    return REASON_UNMAPPED
+
+
+def stale_embed_users(client: SigmaAPIClient) -> list[StaleEmbedUser]:
+    """The organization's embed users that no active host user maps to, by email.
+
+    Archived (deactivated) members are left out; Sigma's ``isInactive`` is reported.
+    """
+    mapped = mapped_emails()
+    stale = []
+    for member in client.list_members(include_inactive=True):
+        email = str(member.get("email") or "")
+        if (
+            member.get("userKind") != EMBED_KIND
+            or member.get("isArchived")
+            or not email
+            or email.casefold() in mapped
+        ):
+            continue
+        stale.append(
+            StaleEmbedUser(
+                member_id=str(member.get("memberId") or ""),
+                email=email,
+                reason=_why(email),
+                inactive=bool(member.get("isInactive")),
+            )
+        )
+    return sorted(stale, key=lambda m: m.email.casefold())
+
+
+def deactivate_embed_users(
+    *,
+    client: SigmaAPIClient,
+    members: Iterable[StaleEmbedUser],
+    credential: Credential | None = None,
+    actor=None,
+    reason: str = "",
+) -> list[StaleEmbedUser]:
+    """Deactivate each member in Sigma, one security event per change.
+
+    Stops at the first Sigma error (``SigmaAPIError``), after recording the ones
+    already done, so the trail always matches what Sigma did.
+    """
+    done = []
+    for member in members:
+        client.deactivate_member(member.member_id)
+        record_security_event(
+            SecurityEvent.Kind.SIGMA_MEMBER_DEACTIVATED,
+            actor=actor,
+            credential=credential,
+            reason=reason or member.reason,
+            target=member.email,
+            detail=f"Sigma memberId {member.member_id}",
+        )
+        logger.info("Sigma embed user deactivated member_id=%s", member.member_id)
+        done.append(member)
+    return done
