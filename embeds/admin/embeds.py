@@ -250,6 +250,11 @@ class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(remote.content_picker),
                 name="embeds_embed_pick",
             ),
+            path(
+                "sigma-members/",
+                self.admin_site.admin_view(remote.stale_members),
+                name="embeds_embed_sigma_members",
+            ),
             *super().get_urls(),
         ]
 

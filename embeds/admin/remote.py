@@ -24,6 +24,7 @@ from embeds.remote.usage import (
     check_against_sigma,
     plan_registry_sync,
 )
+from embeds.services.sigma_members import deactivate_embed_users, stale_embed_users
 
 SYNC_PERMISSIONS = (
     "embeds.add_team",
@@ -216,3 +217,51 @@ def _pick_row(add_url: str, title: str, url: str) -> dict[str, str]:
         "url": url,
         "use": f"{add_url}?{urlencode({'title': title, 'url': url})}",
     }
+
+
+# --- Embed users no host user maps to ------------------------------------------------
+
+
+def stale_members(request: HttpRequest) -> HttpResponse:
+    """Sigma's embed users that no active host user maps to; superusers deactivate.
+
+    The list is worked out again on POST and only members still on it are
+    deactivated, whatever ids the form carries.
+    """
+    if not request.user.has_perm("embeds.change_embed"):
+        raise PermissionDenied
+    try:
+        with api_client() as client:
+            stale = stale_embed_users(client)
+            if request.method == "POST":
+                # Deactivating changes the Sigma organization itself: superusers only.
+                if not request.user.is_superuser:
+                    raise PermissionDenied
+                chosen = set(request.POST.getlist("member"))
+                done = deactivate_embed_users(
+                    client=client,
+                    members=[m for m in stale if m.member_id in chosen],
+                    actor=request.user,
+                    reason=request.POST.get("reason", "").strip(),
+                )
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(count)d embed user deactivated in Sigma.",
+                        "%(count)d embed users deactivated in Sigma.",
+                        len(done),
+                    )
+                    % {"count": len(done)},
+                )
+                return HttpResponseRedirect(reverse("admin:embeds_embed_sigma_members"))
+    except SigmaAPIError as exc:
+        return _api_problem(request, "Sigma embed users", exc)
+    return _render(
+        request,
+        "admin/embeds/sigma_members.html",
+        {
+            "title": "Sigma embed users no active host user maps to",
+            "stale": stale,
+            "can_deactivate": request.user.is_superuser,
+        },
+    )
