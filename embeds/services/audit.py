@@ -62,9 +62,7 @@ def record_security_event(
     return SecurityEvent.objects.create(
         created_at=now or timezone.now(),
         kind=kind,
-        target=(target or _target(kind, credential=credential, embed=embed, subject=subject))[
-            :300
-        ],
+        target=(target or _target(kind, credential=credential, embed=embed, subject=subject))[:300],
         credential=credential,
         embed=embed,
         subject=subject if getattr(subject, "pk", None) else None,

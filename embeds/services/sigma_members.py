@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from .exceptions import Refusal
-from .identity import identity_for
-from .models import Credential, SecurityEvent, SigmaProfile
-from .remote import _mapped_users
-from .services import record_security_event
-from .sigma_api import SigmaAPIClient
+from embeds.exceptions import Refusal
+from embeds.issuing.identity import identity_for
+from embeds.models import Credential, SecurityEvent, SigmaProfile
+from embeds.remote.client import SigmaAPIClient
+from embeds.remote.usage import _mapped_users
+from embeds.services.audit import record_security_event
 
 logger = logging.getLogger(__name__)
 

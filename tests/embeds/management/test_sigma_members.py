@@ -16,8 +16,8 @@ from django.core.management.base import CommandError
 
 from embeds.management.commands import sigma_members as command
 from embeds.models import SecurityEvent
-from embeds.remote.usage import api_client
 from embeds.remote.client import SigmaAPIClient
+from embeds.remote.usage import api_client
 from embeds.services.sigma_members import REASON_UNMAPPED
 from sigma_emulator.models import Member as SigmaMember
 from sigma_emulator.services import provision_embed_user

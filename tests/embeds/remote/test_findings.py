@@ -1,4 +1,4 @@
-"""Remote findings (embeds.remote_checks) through the REST API client, against a
+"""Remote findings (embeds.remote.findings) through the REST API client, against a
 Sigma organization that answers as Sigma's OpenAPI document says
 (tests/sigma_document_org.py), not against the emulator."""
 
