@@ -86,8 +86,21 @@ def member(
     }
 
 
-def workbook(workbook_id: str, url_id: str, name: str, *, archived: bool = False) -> dict[str, Any]:
+def workbook(
+    workbook_id: str, url_id: str, name: str, *, archived: bool = False, tags: tuple = ()
+) -> dict[str, Any]:
+    tagged = [
+        {
+            "versionTagId": f"vt-{tag}",
+            "name": tag,
+            "sourceWorkbookVersion": 3,
+            "taggedWorkbookId": f"tagged-{workbook_id}-{tag}",
+            "workbookTaggedAt": AT,
+        }
+        for tag in tags
+    ]
     return {
+        **({"tags": tagged} if tagged else {}),
         "workbookId": workbook_id,
         "workbookUrlId": url_id,
         "name": name,
@@ -186,7 +199,7 @@ class DocumentSigma:
     )
     workbooks: list[dict] = dataclasses.field(
         default_factory=lambda: [
-            workbook(WORKBOOK_ID, WORKBOOK_URL_ID, "Sales"),
+            workbook(WORKBOOK_ID, WORKBOOK_URL_ID, "Sales", tags=("prod",)),
             workbook(
                 "3a2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d",
                 "OldWb1234567890abcdef",

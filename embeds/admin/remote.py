@@ -7,7 +7,7 @@ to fix, and nothing changes.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -151,16 +151,22 @@ def content_picker(request: HttpRequest) -> HttpResponse:
         with api_client() as client:
             workbooks = client.list_workbooks()
             workbook = next((w for w in workbooks if w.get("workbookId") == workbook_id), None)
+            # A version tag the workbook has (Sigma's listWorkbooks ``tags``); pages and
+            # elements are then the tagged version's, and URLs carry /tag/{name}.
+            tag = request.GET.get("tag", "")
+            if workbook is None or tag not in _tag_names(workbook):
+                tag = ""
             rows: list[dict] = []
             if workbook is None:
                 level = "workbooks"
                 rows = [
                     {
-                        **_pick_row(add_url, w.get("name", ""), w.get("url", "")),
-                        "browse": "?" + urlencode({"workbook": w.get("workbookId", "")}),
+                        **_pick_row(add_url, title, url),
+                        "browse": "?" + urlencode(query),
                     }
                     for w in workbooks
                     if not w.get("isArchived")
+                    for title, url, query in _workbook_versions(w)
                 ]
                 data_models = [
                     _pick_row(add_url, d.get("name", ""), d.get("url", ""))
@@ -170,28 +176,31 @@ def content_picker(request: HttpRequest) -> HttpResponse:
                 connections = client.list_connections()
             elif not page_id:
                 level = "pages"
+                base, title = _version_url(workbook, tag), _version_title(workbook, tag)
                 rows = [
                     {
                         **_pick_row(
-                            add_url,
-                            f"{workbook.get('name')} — {p.get('name')}",
-                            f"{workbook.get('url')}/page/{p.get('pageId')}",
+                            add_url, f"{title} — {p.get('name')}", f"{base}/page/{p.get('pageId')}"
                         ),
                         "browse": "?"
-                        + urlencode({"workbook": workbook_id, "page": p.get("pageId")}),
+                        + urlencode(
+                            {"workbook": workbook_id, "page": p.get("pageId")}
+                            | ({"tag": tag} if tag else {})
+                        ),
                     }
-                    for p in client.list_workbook_pages(workbook_id)
+                    for p in client.list_workbook_pages(workbook_id, tag=tag or None)
                 ]
                 data_models, connections = [], []
             else:
                 level = "elements"
+                base, title = _version_url(workbook, tag), _version_title(workbook, tag)
                 rows = [
                     _pick_row(
                         add_url,
-                        f"{workbook.get('name')} — {e.get('name')}",
-                        f"{workbook.get('url')}/element/{e.get('elementId')}",
+                        f"{title} — {e.get('name')}",
+                        f"{base}/element/{e.get('elementId')}",
                     )
-                    for e in client.list_page_elements(workbook_id, page_id)
+                    for e in client.list_page_elements(workbook_id, page_id, tag=tag or None)
                 ]
                 data_models, connections = [], []
     except SigmaAPIError as exc:
@@ -203,12 +212,42 @@ def content_picker(request: HttpRequest) -> HttpResponse:
             "title": "Pick Sigma content",
             "level": level,
             "workbook": workbook,
+            "tag": tag,
             "rows": rows,
             "data_models": data_models,
             "connections": connections,
             "add_url": add_url,
         },
     )
+
+
+def _tag_names(workbook: dict) -> list[str]:
+    return [str(t["name"]) for t in workbook.get("tags") or [] if t.get("name")]
+
+
+def _version_url(workbook: dict, tag: str) -> str:
+    url = str(workbook.get("url", ""))
+    return f"{url}/tag/{quote(tag, safe='')}" if tag else url
+
+
+def _version_title(workbook: dict, tag: str) -> str:
+    name = str(workbook.get("name", ""))
+    return f"{name} (tag {tag})" if tag else name
+
+
+def _workbook_versions(workbook: dict) -> list[tuple[str, str, dict[str, str]]]:
+    """The workbook's published version, then each tagged version: (title, URL, query)."""
+    ident = str(workbook.get("workbookId", ""))
+    return [
+        (_version_title(workbook, tag), _version_url(workbook, tag), {"workbook": ident})
+        if not tag
+        else (
+            _version_title(workbook, tag),
+            _version_url(workbook, tag),
+            {"workbook": ident, "tag": tag},
+        )
+        for tag in ["", *_tag_names(workbook)]
+    ]
 
 
 def _pick_row(add_url: str, title: str, url: str) -> dict[str, str]:

@@ -91,6 +91,10 @@ def test_every_url_a_document_shaped_sigma_answers_is_saved(
         "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA",
         "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/element/El1",
         "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/page/Pg1",
+        # The tagged version "prod" (listWorkbooks tags; pages and elements with tag=prod).
+        "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/tag/prod",
+        "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/tag/prod/element/ElTagged",
+        "https://app.sigmacomputing.com/acme/workbook/4bq2ZtkLmV8xWn3pRs6HyA/tag/prod/page/PgTagged",
     ]
 
 
