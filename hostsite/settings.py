@@ -78,6 +78,24 @@ def _bool(name: str, default: bool) -> bool:
     raise _fail(name, "is not a boolean", "Use true or false.")
 
 
+def _persistent_connections(database: dict) -> dict:
+    """CONN_MAX_AGE and CONN_HEALTH_CHECKS: the variable, else the URL's, else the default."""
+    if os.environ.get("CONN_MAX_AGE") is not None:
+        age = _typed("CONN_MAX_AGE", env.int, DEFAULT_CONN_MAX_AGE)
+    else:  # ?conn_max_age=None (no limit) is Django's own spelling
+        age = database.get("CONN_MAX_AGE", DEFAULT_CONN_MAX_AGE)
+    if age is not None and (not isinstance(age, int) or age < 0):
+        raise _fail(
+            "CONN_MAX_AGE",
+            "is not a number of seconds",
+            "Use seconds, e.g. 600, or 0 for a connection per request.",
+        )
+    url_checks = database.get("CONN_HEALTH_CHECKS", True)
+    if isinstance(url_checks, str):  # ?conn_health_checks=false arrives as text
+        url_checks = url_checks.strip().lower() not in {"0", "false", "no", "off", ""}
+    return {"CONN_MAX_AGE": age, "CONN_HEALTH_CHECKS": _bool("CONN_HEALTH_CHECKS", url_checks)}
+
+
 SECRET_KEY_HINT = 'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
 FERNET_KEY_HINT = (
     "Generate one with: python -c "
@@ -218,6 +236,8 @@ TEMPLATES = [
 ]
 
 # --- Database and cache -----------------------------------------------------
+# Seconds a process keeps a PostgreSQL connection (CONN_MAX_AGE, below).
+DEFAULT_CONN_MAX_AGE = 600
 # https://docs.djangoproject.com/en/5.2/ref/settings/#databases
 # SQLite in the project root by default; PostgreSQL in production, e.g.
 # DATABASE_URL=postgres://postgres@127.0.0.1:5432/test
@@ -236,6 +256,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # works without them. Silenced for the demo only, where it is noise on every
         # command; production on SQLite still sees it.
         SILENCED_SYSTEM_CHECKS = ["models.W040"]
+else:
+    # Persistent connections: a process keeps its connection across requests for up
+    # to CONN_MAX_AGE seconds (0: one per request, Django's own default), and checks
+    # it with a "SELECT 1" before the first query of each request (CONN_HEALTH_CHECKS),
+    # so a connection that a database restart broke is replaced before it is used.
+    # A fresh PostgreSQL backend per request costs more CPU than the page itself
+    # (docs/performance.md, "Database connections"). A value in the URL's query
+    # string (?conn_max_age=...) is kept unless the variable is set.
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
+    DATABASES["default"].update(_persistent_connections(DATABASES["default"]))
 # https://docs.djangoproject.com/en/5.2/ref/settings/#caches
 # Local memory by default; Redis for several processes, e.g.
 # CACHE_URL=redis://127.0.0.1:6379/0
