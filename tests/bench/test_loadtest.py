@@ -5,6 +5,10 @@ No test runs wrk or times anything: `make loadtest` does that.
 
 from __future__ import annotations
 
+import json
+import os
+
+import jwt
 import pytest
 
 from bench import loadtest
@@ -127,3 +131,56 @@ def test_sign_in_reports_a_wrong_password(live_server, user_factory):
     user_factory(loadtest.USERNAME, password=loadtest.PASSWORD)
     with pytest.raises(RuntimeError, match="Signing in as alice failed"):
         loadtest.sign_in(live_server.url, loadtest.USERNAME, "wrong")
+
+
+def test_summarize_divides_by_the_peer_of_the_same_repeat():
+    samples = [
+        _sample("embed", 8, 0, 300.0),
+        _sample("peer-embed", 8, 0, 600.0),  # 0.50
+        _sample("embed", 8, 1, 200.0),
+        _sample("peer-embed", 8, 1, 800.0),  # 0.25
+    ]
+    rows = {row["case"]: row for row in loadtest.summarize(samples)}
+    assert rows["embed"]["peer_ratio"] == pytest.approx(0.375)
+    assert rows["peer-embed"]["peer_ratio"] is None
+
+
+def test_cpu_used_counts_processes_alive_at_both_readings():
+    assert loadtest.cpu_used({1: 1.0, 2: 5.0, 3: 2.0}, {1: 1.5, 3: 2.25, 4: 9.0}) == 0.75
+    # This process and its own descendants, read from /proc.
+    assert os.getpid() in loadtest.process_tree(os.getpid())
+    assert loadtest.cpu_seconds([os.getpid()])[os.getpid()] > 0
+
+
+def test_the_peer_signs_for_the_user_and_page_the_server_signed(canary_secret):
+    claims = {
+        "sub": "alice@example.com",
+        "iss": "client-1",
+        "aud": "sigmacomputing",
+        "iat": 1_700_000_000,
+        "exp": 1_700_003_600,
+        "account_type": "View",
+        "teams": ["Sales"],
+        "user_attributes": {"region": "West"},
+    }
+    token = jwt.encode(claims, canary_secret, algorithm="HS256")
+    src = (
+        f"https://app.sigmacomputing.com/org/workbook/w-1?:jwt={token}&amp;:embed=true&amp;:lng=fr"
+    )
+    page = f'<main><iframe data-src="{src}"></iframe></main>'
+    env = loadtest.peer_environment(page, cache_url="redis://127.0.0.1:6379/15", port=18123)
+    assert json.loads(env["PEER_USER"]) == {
+        "username": loadtest.USERNAME,
+        "email": "alice@example.com",
+        "account_type": "View",
+        "teams": ["Sales"],
+        "user_attributes": {"region": "West"},
+    }
+    assert (env["CLIENT_ID"], env["EMBED_URL"], env["INTERFACE_OPTIONS"]) == (
+        "client-1",
+        "https://app.sigmacomputing.com/org/workbook/w-1",
+        ":lng=fr",
+    )
+    assert (env["PAGE_BYTES"], env["TOKEN_TTL"]) == (str(len(page.encode())), "3600")
+    # The peer signs with a secret of its own, never the credential's.
+    assert canary_secret not in env.values()
