@@ -270,6 +270,9 @@ else:
 # Local memory by default; Redis for several processes, e.g.
 # CACHE_URL=redis://127.0.0.1:6379/0
 CACHES = {"default": _typed("CACHE_URL", env.cache_url, "locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Django's backend with one Redis client per process, not one per call.
+    CACHES["default"]["BACKEND"] = "hostsite.cache.RedisCache"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Field encryption (django-encrypted-model-fields) -----------------------
