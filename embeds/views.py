@@ -37,7 +37,7 @@ from embeds.http import allow_sigma_frames, client_ip, mark_signed_url_response
 from embeds.issuing import ratelimit
 from embeds.issuing.access import HIDES_EMBED, check_visible, embeds_for_teams, visible_embeds
 from embeds.issuing.identity import identity_for
-from embeds.issuing.snapshots import EmbedSnapshot, embed_snapshot
+from embeds.issuing.snapshots import EmbedSnapshot, lookup
 from embeds.models import AccessRecord, Embed
 from embeds.protocol import constants
 from embeds.protocol.controls import ControlType, ControlValue, parse_query_values
@@ -166,12 +166,17 @@ def query_place_options(query) -> list[tuple[str, str]]:
 @never_cache  # the page carries a single-use signed URL: never store or reuse it
 @login_required
 def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
-    # Through the shared cache (embeds.issuing.snapshots): no query when it is warm.
-    target = embed_snapshot(slug=slug)
+    # One round trip to the shared cache (embeds.issuing.snapshots) for the embed,
+    # the user's identity and the rate limit; no query when it is warm.
+    found = lookup(slug=slug, user=request.user)
+    target = found.embed
     if target is None:
         # The same page, status and audit row as an embed in none of the user's teams.
         refusal = issuing.refuse_unknown_embed(
-            user=request.user, source=AccessRecord.Source.PAGE, client_ip=client_ip(request)
+            user=request.user,
+            source=AccessRecord.Source.PAGE,
+            client_ip=client_ip(request),
+            counted=found.issue_count,
         )
         return render_refusal(request, refusal)
     embed = target.embed
@@ -188,6 +193,7 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
             source=AccessRecord.Source.PAGE,
             client_ip=client_ip(request),
             control_values=controls,
+            counted=found.issue_count,
         )
     except Refusal as refusal:
         return render_refusal(request, refusal, embed=embed)
@@ -295,10 +301,14 @@ def embed_refresh(request: HttpRequest, slug: str) -> JsonResponse:
     Body (JSON, optional): ``bookmark`` or ``explore`` to re-open the user's place.
     The query string is read like the page's (allowlisted control values only).
     """
-    target = embed_snapshot(slug=slug)
+    found = lookup(slug=slug, user=request.user)
+    target = found.embed
     if target is None:
         refusal = issuing.refuse_unknown_embed(
-            user=request.user, source=AccessRecord.Source.REFRESH, client_ip=client_ip(request)
+            user=request.user,
+            source=AccessRecord.Source.REFRESH,
+            client_ip=client_ip(request),
+            counted=found.issue_count,
         )
         return json_error(refusal)
     try:
@@ -313,6 +323,7 @@ def embed_refresh(request: HttpRequest, slug: str) -> JsonResponse:
             source=AccessRecord.Source.REFRESH,
             client_ip=client_ip(request),
             control_values=controls,
+            counted=found.issue_count,
         )
     except Refusal as refusal:
         return json_error(refusal)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
 from django.db import connection
+from django.db.models import Field
 from django.utils import timezone
 
 from embeds.conf import sigma_settings
@@ -26,39 +29,32 @@ from embeds.observability import metrics
 logger = logging.getLogger(__name__)
 
 
-def record_issue(record: AccessRecord, *, target: EmbedSnapshot, user) -> bool:
-    """Insert the audit row of an issued URL if the database still allows it.
+@functools.cache
+def _audit_fields() -> tuple[Field, ...]:
+    """AccessRecord's columns but the primary key, in the order of the INSERT."""
+    return tuple(f for f in AccessRecord._meta.local_concrete_fields if not f.primary_key)
 
-    This single ``INSERT ... SELECT`` is the commit point of issuing: it inserts
-    the row only while the credential is active and still has the secret that
-    signed (its fingerprint), the embed is enabled and still on that credential,
-    and (with the default identity resolver) the user's mapping is not blocked.
-    Returns whether the row was inserted; the URL must be discarded otherwise.
 
-    On PostgreSQL the credential and embed rows are read ``FOR SHARE``: signers do
-    not block one another, but a revoke (``UPDATE``/``FOR UPDATE``) waits for the
-    inserts in flight, and an insert that starts while a revoke is in flight waits
-    for it and then sees the revoked row. So when a revoke returns, every URL
-    issued with the credential already has its committed row, and no later insert
-    succeeds. SQLite runs one write at a time, which gives the same order.
-    """
-    fields = [f for f in AccessRecord._meta.local_concrete_fields if not f.primary_key]
+@functools.cache
+def _issue_sql(vendor: str, check_blocked: bool) -> str:
+    """The text of the commit point's ``INSERT ... SELECT``, built once per process
+    (per database vendor and identity resolver) instead of once per URL."""
+    fields = _audit_fields()
     quote = connection.ops.quote_name
-    postgres = connection.vendor == "postgresql"
+    postgres = vendor == "postgresql"
     # Parameters in a SELECT list have no type on PostgreSQL: cast to the column's.
     values = ", ".join(
         f"CAST(%s AS {cast(Any, f).cast_db_type(connection)})" if postgres else "%s" for f in fields
     )
-    params = [f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields]
     # S608: the SQL text holds only table and column names from the models; every
     # value is a parameter.
     not_blocked = ""
-    if sigma_settings.identity_resolver() is identity_from_mappings:
+    if check_blocked:
         not_blocked = (
             f"AND NOT EXISTS (SELECT 1 FROM {quote(SigmaProfile._meta.db_table)} p"  # noqa: S608
             " WHERE p.user_id = %s AND p.is_blocked = %s)"
         )
-    sql = (
+    return (
         f"INSERT INTO {quote(AccessRecord._meta.db_table)}"  # noqa: S608
         f" ({', '.join(quote(f.column) for f in fields)})"
         f" SELECT {values}"
@@ -68,11 +64,44 @@ def record_issue(record: AccessRecord, *, target: EmbedSnapshot, user) -> bool:
         " AND e.id = %s AND e.is_enabled = %s "
         f"{not_blocked}{' FOR SHARE OF c, e' if postgres else ''}"
     )
+
+
+def record_issue(record: AccessRecord | Mapping[str, Any], *, target: EmbedSnapshot, user) -> bool:
+    """Insert the audit row of an issued URL if the database still allows it.
+
+    This single ``INSERT ... SELECT`` is the commit point of issuing: it inserts
+    the row only while the credential is active and still has the secret that
+    signed (its fingerprint), the embed is enabled and still on that credential,
+    and (with the default identity resolver) the user's mapping is not blocked.
+    Returns whether the row was inserted; the URL must be discarded otherwise.
+
+    ``record`` is the row: an unsaved ``AccessRecord``, or (the issuing path, which
+    builds no model instance) its column values by attribute name (``user_id``...);
+    a column left out is stored as its default.
+
+    On PostgreSQL the credential and embed rows are read ``FOR SHARE``: signers do
+    not block one another, but a revoke (``UPDATE``/``FOR UPDATE``) waits for the
+    inserts in flight, and an insert that starts while a revoke is in flight waits
+    for it and then sees the revoked row. So when a revoke returns, every URL
+    issued with the credential already has its committed row, and no later insert
+    succeeds. SQLite runs one write at a time, which gives the same order.
+    """
+    fields = _audit_fields()
+    if isinstance(record, AccessRecord):
+        params = [f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields]
+    else:
+        params = [
+            f.get_db_prep_save(
+                record[f.attname] if f.attname in record else f.get_default(), connection
+            )
+            for f in fields
+        ]
+    check_blocked = sigma_settings.identity_resolver() is identity_from_mappings
     params += [target.credential.pk, True, target.credential.secret_fingerprint, target.pk, True]
-    if not_blocked:
+    if check_blocked:
         params += [user.pk, True]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_issue_sql(connection.vendor, check_blocked), params)
         return cursor.rowcount == 1
 
 

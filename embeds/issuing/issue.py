@@ -78,6 +78,7 @@ def issue_embed_url(
     now: datetime | None = None,
     actor=None,
     control_values: list[tuple[str, ControlValue]] | None = None,
+    counted: int | None = None,
 ) -> SignedEmbed:
     """Sign a new single-use URL for ``user`` on ``embed``, and record it.
 
@@ -93,6 +94,9 @@ def issue_embed_url(
     credential is active with the secret that signed and the embed is enabled
     (:func:`record_issue`): once a revoke has returned, no process issues another
     URL with that credential. Signers never wait for one another.
+
+    ``counted`` is the signing-rate counter after this attempt when the caller
+    already counted it in its cache round trip (``snapshots.lookup``).
     """
     now = now or timezone.now()
     target = embed if isinstance(embed, EmbedSnapshot) else None
@@ -108,7 +112,7 @@ def issue_embed_url(
     )
     try:
         # Abuse limit first, on every path, so refused attempts count too.
-        ratelimit.check_issue_rate(user=user, actor=actor, now=now.timestamp())
+        ratelimit.check_issue_rate(user=user, actor=actor, now=now.timestamp(), counted=counted)
         signed, target = _issue_with_one_retry(target, pk=embed.pk, user=user, attempt=attempt)
     except Refusal as refusal:
         record_refusal(
@@ -121,15 +125,16 @@ def issue_embed_url(
             now=now,
         )
         raise
-    logger.info(
-        "Issued Sigma embed URL jti=%s embed=%s user=%s credential=%s source=%s actor=%s",
-        signed.jti,
-        target.slug,
-        user.pk,
-        target.credential.client_id,
-        source,
-        getattr(actor, "pk", "-"),
-    )
+    if logger.isEnabledFor(logging.INFO):  # nothing to build when the level is off
+        logger.info(
+            "Issued Sigma embed URL jti=%s embed=%s user=%s credential=%s source=%s actor=%s",
+            signed.jti,
+            target.slug,
+            user.pk,
+            target.credential.client_id,
+            source,
+            getattr(actor, "pk", "-"),
+        )
     metrics.count_issued(source=source)
     return signed
 
@@ -200,23 +205,24 @@ def _sign_and_record(
         oauth_claims=oauth.oauth_claims_for(user, target.embed, secret=secret),
     )
     expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
-    record = AccessRecord(
-        created_at=now,
-        outcome=AccessRecord.Outcome.ISSUED,
-        source=source,
-        is_preview=source == AccessRecord.Source.PREVIEW,
-        user=user,
-        username=user.get_username(),
-        actor=actor,
-        sigma_email=identity.email,
-        embed_id=target.pk,
-        embed_slug=target.slug,
-        credential_id=target.credential.pk,
-        client_id=target.credential.client_id,
-        jti=claims["jti"],
-        expires_at=expires_at,
-        client_ip=client_ip,
-    )
+    # The row as column values: no model instance on the way to the INSERT.
+    record = {
+        "created_at": now,
+        "outcome": AccessRecord.Outcome.ISSUED,
+        "source": source,
+        "is_preview": source == AccessRecord.Source.PREVIEW,
+        "user_id": user.pk,
+        "username": user.get_username(),
+        "actor_id": getattr(actor, "pk", None),
+        "sigma_email": identity.email,
+        "embed_id": target.pk,
+        "embed_slug": target.slug,
+        "credential_id": target.credential.pk,
+        "client_id": target.credential.client_id,
+        "jti": claims["jti"],
+        "expires_at": expires_at,
+        "client_ip": client_ip,
+    }
     if not record_issue(record, target=target, user=user):
         return None
     touch_last_used(target.credential.pk, now=now)
@@ -310,7 +316,12 @@ def _merge_controls(
 
 
 def refuse_unknown_embed(
-    *, user, source: str, client_ip: str | None = None, now: datetime | None = None
+    *,
+    user,
+    source: str,
+    client_ip: str | None = None,
+    now: datetime | None = None,
+    counted: int | None = None,
 ) -> Refusal:
     """The refusal for a slug that names no embed, counted and recorded like a real one.
 
@@ -320,7 +331,7 @@ def refuse_unknown_embed(
     """
     now = now or timezone.now()
     try:
-        ratelimit.check_issue_rate(user=user, now=now.timestamp())
+        ratelimit.check_issue_rate(user=user, now=now.timestamp(), counted=counted)
         check_visible(user=user, embed=None)
     except Refusal as refusal:
         record_refusal(refusal, user=user, embed=None, source=source, client_ip=client_ip, now=now)

@@ -60,26 +60,35 @@ def _key(scope: str, ident: str, rate: Rate, index: int) -> str:
 
 
 def hit(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> Hit:
-    """Count one hit for ``ident`` in ``scope`` and return the new state.
+    """Count one hit for ``ident`` in ``scope`` and return the new state."""
+    now = time.time() if now is None else now
+    index, retry_after = _window(rate, now)
+    count = _count(_key(scope, ident, rate, index), rate)
+    return Hit(count=count, limit=rate.count, retry_after=retry_after)
+
+
+def _count(key: str, rate: Rate) -> int:
+    """Add one to the counter ``key`` and return its new value.
 
     ``cache.incr`` (after ``cache.add`` for a new window) is atomic on Redis,
     memcached and the local-memory cache, so concurrent processes never lose a
     count; ``add`` never overwrites a counter another process created first.
     """
-    now = time.time() if now is None else now
-    index, retry_after = _window(rate, now)
-    key = _key(scope, ident, rate, index)
     try:
         # Once the window's counter exists (every hit but the first), incr alone.
-        count = cache.incr(key)
+        return cache.incr(key)
     except ValueError:
         # The key outlives its window by a little so a slow incr never races expiry.
-        cache.add(key, 0, timeout=rate.seconds + 5)
+        cache.add(key, 0, timeout=counter_timeout(rate))
         try:
-            count = cache.incr(key)
+            return cache.incr(key)
         except ValueError:  # a cache that stores nothing (DummyCache, check W103)
-            count = 1
-    return Hit(count=count, limit=rate.count, retry_after=retry_after)
+            return 1
+
+
+def counter_timeout(rate: Rate) -> int:
+    """Seconds a window's counter lives: its window, and a little more."""
+    return rate.seconds + 5
 
 
 def peek(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> Hit:
@@ -101,24 +110,62 @@ def reset(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> No
 ISSUE_SCOPE = "issue"
 
 
-def check_issue_rate(*, user, actor=None, now: float | None = None) -> None:
-    """Count one signing attempt and raise :class:`RateLimited` past the limit.
+@dataclass(frozen=True)
+class IssueCounter:
+    """Where one signing attempt of ``who`` is counted, for callers that count it
+    themselves (``snapshots.lookup`` puts the count in its one cache round trip)."""
+
+    rate: Rate
+    key: str  # the counter's cache key, before the cache's own prefix
+    retry_after: int
+    who_pk: object
+
+
+def issue_counter(*, user, actor=None, now: float | None = None) -> IssueCounter | None:
+    """The counter a signing attempt goes to; None when SIGMA_RATE_LIMIT is off.
 
     The counter belongs to whoever asked: the user on their own pages, refreshes
     and commands; the admin (``actor``) for a preview, so previews can neither use
-    up nor escape a limit by acting as someone else. Attempts are counted before
-    the access rules run, so refused attempts count as well: hammering the
-    endpoint with a blocked account is abuse too.
+    up nor escape a limit by acting as someone else.
     """
     rate = sigma_settings.rate("RATE_LIMIT")
     if rate is None:
-        return
+        return None
+    now = time.time() if now is None else now
     who = actor if getattr(actor, "pk", None) else user
-    ident = f"user:{getattr(who, 'pk', None)}"
-    state = hit(ISSUE_SCOPE, ident, rate, now=now)
-    if state.exceeded:
+    who_pk = getattr(who, "pk", None)
+    index, retry_after = _window(rate, now)
+    return IssueCounter(rate, _key(ISSUE_SCOPE, f"user:{who_pk}", rate, index), retry_after, who_pk)
+
+
+def count(counter: IssueCounter) -> int:
+    """Count one attempt on ``counter``; its new value."""
+    return _count(counter.key, counter.rate)
+
+
+def raise_if_exceeded(counter: IssueCounter, count: int) -> None:
+    """:class:`RateLimited` when ``count`` (the counter after this hit) is past the limit."""
+    if count > counter.rate.count:
         raise RateLimited(
-            f"User pk={getattr(who, 'pk', None)} asked for more than {rate.count} "
-            f"signed URLs in {rate.seconds} s.",
-            retry_after=state.retry_after,
+            f"User pk={counter.who_pk} asked for more than {counter.rate.count} "
+            f"signed URLs in {counter.rate.seconds} s.",
+            retry_after=counter.retry_after,
         )
+
+
+def check_issue_rate(
+    *, user, actor=None, now: float | None = None, counted: int | None = None
+) -> None:
+    """Count one signing attempt and raise :class:`RateLimited` past the limit.
+
+    Attempts are counted before the access rules run, so refused attempts count as
+    well: hammering the endpoint with a blocked account is abuse too. ``counted``
+    is the counter's value when the caller has already counted this attempt
+    (``snapshots.lookup``); it is then checked, not counted again.
+    """
+    counter = issue_counter(user=user, actor=actor, now=now)
+    if counter is None:
+        return
+    if counted is None:
+        counted = count(counter)
+    raise_if_exceeded(counter, counted)

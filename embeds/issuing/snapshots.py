@@ -2,15 +2,18 @@
 
 A page view or a refresh needs the embed (URL, options, teams, controls), the
 public fields of its credential and the user's Sigma identity. From the database
-that is about ten statements; here it is one ``get`` per snapshot from Django's
-default cache (Redis in production), under the current *generation*.
+that is about ten statements; here it is one round trip to Django's default cache
+(Redis in production, :func:`lookup`), which also counts the signing-rate limit.
 
-Every write that can change a snapshot moves the generation forward
-(:func:`bump_generation`, from the model signals connected in
-``EmbedsConfig.ready``, once at once and once after the commit), so a request
-that starts after such a write has returned reads the database again. What the
-cache may hold, and why staleness cannot grant access that was removed, is in
-docs/architecture.md ("The issuing path").
+Each snapshot is stored *stamped* with the *generation* it was read under, and is
+used only while that is still the current generation. Every write that can change
+a snapshot moves the generation forward (:func:`bump_generation`, from the model
+signals connected in ``EmbedsConfig.ready``, once at once and once after the
+commit), so a request that starts after such a write has returned reads the
+database again. Decoded snapshots are also kept in this process under the same
+rule (a stamp equal to the generation just read), which spares unpickling them on
+every request. What the cache may hold, and why staleness cannot grant access that
+was removed, is in docs/architecture.md ("The issuing path").
 
 Safety rules:
 
@@ -32,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from django.db.models import Model, TextField
 from django.db.models.functions import Cast
@@ -42,6 +46,7 @@ from encrypted_model_fields import fields as encrypted_fields
 
 from embeds.conf import sigma_settings
 from embeds.exceptions import ALL_REFUSALS, CredentialBroken, Refusal
+from embeds.issuing import ratelimit
 from embeds.issuing.identity import SigmaIdentity, identity_for, identity_from_mappings
 from embeds.models import (
     AccountType,
@@ -60,13 +65,15 @@ logger = logging.getLogger(__name__)
 
 # Bump the version when a snapshot's shape changes: processes of the old and the
 # new release then never read each other's entries during a rolling deploy.
-KEY_PREFIX = "sigma-issue:v1"
+KEY_PREFIX = "sigma-issue:v2"
 GENERATION_KEY = f"{KEY_PREFIX}:generation"
 # Upper bound on the life of an entry, should a write ever bypass the signals
 # (QuerySet.update, raw SQL): the kill switches are re-checked at the insert anyway.
 SNAPSHOT_TTL = 300  # seconds
 # Decrypted secrets kept by this process, at most (a site has a handful).
 MAX_SECRETS = 64
+# Decoded snapshots kept by this process, at most (embeds and users of one generation).
+MAX_LOCAL = 2048
 
 _REFUSALS_BY_CODE = {refusal.code: refusal for refusal in ALL_REFUSALS}
 
@@ -149,12 +156,46 @@ class EmbedSnapshot:
         return self.embed.slug
 
 
-def _embed_key(generation: int, lookup: str, value) -> str:
-    return f"{KEY_PREFIX}:{generation}:embed:{lookup}:{value}"
+def _embed_key(lookup: str, value) -> str:
+    return f"{KEY_PREFIX}:embed:{lookup}:{value}"
 
 
-def _identity_key(generation: int, user_pk) -> str:
-    return f"{KEY_PREFIX}:{generation}:identity:{user_pk}"
+def _identity_key(user_pk) -> str:
+    return f"{KEY_PREFIX}:identity:{user_pk}"
+
+
+# key -> (generation, decoded value): what this process decoded or read last.
+_local: dict[str, tuple[int, Any]] = {}
+
+
+def _remember(key: str, generation: int, value: Any) -> None:
+    if len(_local) >= MAX_LOCAL:
+        _local.clear()
+    _local[key] = (generation, value)
+
+
+def _current(key: str, generation: int, stored: Any) -> Any | None:
+    """The value of ``key`` if it was stamped with ``generation``, else None.
+
+    ``stored`` is the cache's entry, ``(generation, value)`` (or None): this
+    process's own copy is used when its stamp matches, without decoding again.
+    """
+    local = _local.get(key)
+    if local is not None and local[0] == generation:
+        return local[1]
+    if stored is None:
+        return None
+    if callable(stored):  # undecoded bytes from the round trip: decode on demand
+        stored = stored()
+    if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != generation:
+        return None
+    _remember(key, generation, stored[1])
+    return stored[1]
+
+
+def _store(key: str, generation: int, value: Any) -> None:
+    cache.set(key, (generation, value), timeout=SNAPSHOT_TTL)
+    _remember(key, generation, value)
 
 
 def load_embed(*, slug: str | None = None, pk: int | None = None) -> EmbedSnapshot | None:
@@ -201,16 +242,22 @@ def embed_snapshot(*, slug: str | None = None, pk: int | None = None) -> EmbedSn
     A missing embed is not cached: a new one is visible on its first request.
     """
     generation = current_generation()
-    if generation is None:
+    key = _embed_key("slug" if slug is not None else "pk", slug or pk)
+    return _embed_at(generation, key, cache.get(key) if generation is not None else None, slug, pk)
+
+
+def _embed_at(
+    generation: int | None, key: str, stored, slug: str | None, pk: int | None
+) -> EmbedSnapshot | None:
+    if generation is None:  # a cache that keeps nothing
         return load_embed(slug=slug, pk=pk)
-    key = _embed_key(generation, "slug" if slug is not None else "pk", slug or pk)
-    snapshot = cache.get(key)
+    snapshot = _current(key, generation, stored)
     if snapshot is None:
         snapshot = load_embed(slug=slug, pk=pk)
         if snapshot is None:
             return None
         snapshot = _with_generation(snapshot, generation)
-        cache.set(key, snapshot, timeout=SNAPSHOT_TTL)
+        _store(key, generation, snapshot)
     return snapshot
 
 
@@ -224,25 +271,111 @@ def _with_generation(snapshot: EmbedSnapshot, generation: int | None) -> EmbedSn
     )
 
 
+def _identity_cached() -> bool:
+    """Only the default resolver's answers are cached: its inputs (mappings, groups,
+    the user row) all bump the generation when written."""
+    return sigma_settings.identity_resolver() is identity_from_mappings
+
+
 def identity_of(user, *, generation: int | None) -> SigmaIdentity:
     """``identity_for(user)`` through the cache, refusals included.
 
-    Cached only for the default resolver, whose inputs (mappings, groups, the user
-    row) all bump the generation when written. ``generation`` None reads afresh.
+    ``generation`` None reads afresh. After :func:`lookup` in the same request the
+    identity is already in this process's copy: no second trip to the cache.
     """
-    if generation is None or sigma_settings.identity_resolver() is not identity_from_mappings:
+    if generation is None or not _identity_cached():
         return identity_for(user)
-    key = _identity_key(generation, user.pk)
-    cached = cache.get(key)
+    key = _identity_key(user.pk)
+    cached: Any = _current(key, generation, lambda: cache.get(key))
     if cached is None:
         try:
             cached = ("identity", identity_for(user))
         except Refusal as refusal:
             cached = ("refusal", refusal.code, refusal.detail)
-        cache.set(key, cached, timeout=SNAPSHOT_TTL)
+        _store(key, generation, cached)
     if cached[0] == "identity":
         return cached[1]
     raise _REFUSALS_BY_CODE[cached[1]](cached[2])
+
+
+# --- One round trip per request ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What one request's round trip to the cache found.
+
+    ``embed`` is None when no embed has the slug. ``issue_count`` is the signing
+    counter of ``ratelimit`` after this request's attempt (already counted), or
+    None when the limit is off; ``issue_embed_url(counted=...)`` checks it.
+    """
+
+    embed: EmbedSnapshot | None
+    issue_count: int | None
+
+
+def lookup(*, slug: str, user, now: float | None = None) -> Lookup:
+    """The embed ``slug`` and ``user``'s identity for one page or refresh request.
+
+    On Redis this is one round trip, a pipeline of: the generation, the embed's
+    snapshot, the user's identity snapshot, and the signing-rate counter (created
+    with its expiry if new, then incremented). A snapshot missing or stamped with
+    another generation is read from the database and stored (a second trip, once
+    per change). Other caches (local memory in development and tests, memcached)
+    get one ``get_many`` and the counter's own calls.
+    """
+    counter = ratelimit.issue_counter(user=user, now=now)
+    embed_key = _embed_key("slug", slug)
+    identity_key = _identity_key(user.pk) if _identity_cached() else None
+    generation, stored_embed, stored_identity, count = _round_trip(embed_key, identity_key, counter)
+    if generation is None:
+        generation = current_generation()  # evicted or never set: start one
+    elif identity_key is not None:
+        # Decoded (if current) into this process's copy, where identity_of finds it.
+        _current(identity_key, generation, stored_identity)
+    target = _embed_at(generation, embed_key, stored_embed, slug, None)
+    return Lookup(embed=target, issue_count=count)
+
+
+def _round_trip(embed_key: str, identity_key: str | None, counter):
+    """(generation, embed entry, identity entry, counter value) from the cache."""
+    keys = [GENERATION_KEY, embed_key] + ([identity_key] if identity_key else [])
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        return _redis_round_trip(backend, keys, identity_key is not None, counter)
+    found = cache.get_many(keys)
+    count = ratelimit.count(counter) if counter is not None else None
+    return (
+        found.get(GENERATION_KEY),
+        found.get(embed_key),
+        found.get(identity_key) if identity_key else None,
+        count,
+    )
+
+
+def _redis_round_trip(backend: RedisCache, keys: list[str], with_identity: bool, counter):
+    redis_keys = [backend.make_and_validate_key(key) for key in keys]
+    # Django's client object (RedisCacheClient): the pools, the serializer.
+    client_of: Any = backend._cache  # type: ignore[attr-defined]
+    client = client_of.get_client(redis_keys[0], write=True)
+    pipe = client.pipeline(transaction=False)
+    for key in redis_keys:
+        pipe.get(key)
+    if counter is not None:
+        counter_key = backend.make_and_validate_key(counter.key)
+        # As ratelimit's add-then-incr: never overwrites a counter that exists.
+        pipe.set(counter_key, 0, ex=ratelimit.counter_timeout(counter.rate), nx=True)
+        pipe.incr(counter_key)
+    replies = pipe.execute()
+    loads = client_of._serializer.loads
+
+    def lazy(raw):
+        return None if raw is None else (lambda: loads(raw))
+
+    generation = None if replies[0] is None else loads(replies[0])
+    stored_identity = lazy(replies[2]) if with_identity else None
+    count = replies[-1] if counter is not None else None
+    return generation, lazy(replies[1]), stored_identity, count
 
 
 # --- Secrets, in this process only -----------------------------------------------

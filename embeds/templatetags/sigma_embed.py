@@ -41,7 +41,8 @@ from embeds.frames import (
     embed_frame,
 )
 from embeds.http import client_ip, note_signed_url
-from embeds.models import AccessRecord, Embed
+from embeds.issuing.snapshots import lookup
+from embeds.models import AccessRecord
 
 register = template.Library()
 
@@ -77,8 +78,9 @@ def sigma_embed(context: template.Context, slug: str, frame_id: str = "") -> Saf
                 "login_required", MSG_LOGIN, MSG_LOGIN_FIXER, status=HTTPStatus.UNAUTHORIZED
             ),
         )
-    embed = Embed.objects.select_related("credential").filter(slug=slug).first()
-    if embed is None:
+    # The page's own path: one round trip to the shared cache, no query when warm.
+    found = lookup(slug=slug, user=request.user)
+    if found.embed is None:
         return _refusal_html(
             request,
             InvalidEmbedRequest(
@@ -88,9 +90,10 @@ def sigma_embed(context: template.Context, slug: str, frame_id: str = "") -> Saf
     try:
         signed = issuing.issue_embed_url(
             user=request.user,
-            embed=embed,
+            embed=found.embed,
             source=AccessRecord.Source.TAG,
             client_ip=client_ip(request),
+            counted=found.issue_count,
         )
     except Refusal as refusal:
         return _refusal_html(request, refusal)
@@ -98,6 +101,7 @@ def sigma_embed(context: template.Context, slug: str, frame_id: str = "") -> Saf
     note_signed_url(request)
     count = getattr(request, _RENDERED, 0) + 1
     setattr(request, _RENDERED, count)
+    embed = found.embed.embed  # the embed's fields (relations are in the snapshot)
     frame = embed_frame(
         request,
         embed,
