@@ -14,6 +14,7 @@ Validation of environment variables stays with the host project
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +81,18 @@ def parse_rate(value: str, *, setting: str = "rate") -> Rate | None:
     )
 
 
+# The issuing path reads these settings several times per request; the setting is
+# read every time (so an override applies at once), its parsing is done once per value.
+@functools.lru_cache(maxsize=32)
+def _parse_rate_once(value: str, setting: str) -> Rate | None:
+    return parse_rate(value, setting=setting)
+
+
+@functools.lru_cache(maxsize=32)
+def _import_once(path: str) -> Any:
+    return import_string(path)
+
+
 class SigmaSettings:
     """Attribute access to ``SIGMA_<NAME>`` with the default from :data:`DEFAULTS`."""
 
@@ -90,13 +103,17 @@ class SigmaSettings:
 
     def rate(self, name: str) -> Rate | None:
         """The parsed rate setting ``SIGMA_<name>``; None when it is "off"."""
-        return parse_rate(getattr(self, name), setting=PREFIX + name)
+        value = getattr(self, name)
+        if isinstance(value, str):  # read each call; parsed once per value
+            return _parse_rate_once(value, PREFIX + name)
+        return parse_rate(value, setting=PREFIX + name)
 
     def identity_resolver(self) -> Callable[[Any], Any]:
-        """The callable named by ``SIGMA_IDENTITY_RESOLVER``, imported on each call."""
+        """The callable named by ``SIGMA_IDENTITY_RESOLVER`` (read on each call,
+        imported once per dotted path)."""
         path = self.IDENTITY_RESOLVER
         try:
-            resolver = import_string(path) if isinstance(path, str) else path
+            resolver = _import_once(path) if isinstance(path, str) else path
         except ImportError as exc:
             raise ImproperlyConfigured(
                 f"SIGMA_IDENTITY_RESOLVER names {path!r}, which cannot be imported: {exc}"

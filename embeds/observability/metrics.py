@@ -9,6 +9,9 @@ mode, set up in ``hostsite/gunicorn.conf.py``); the host exposes them at
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from prometheus_client import Counter
 
 # Labels are small closed sets (sources, refusal codes): no user, embed or
@@ -21,8 +24,14 @@ TOKENS_REFUSED = Counter(
 )
 
 
+@functools.cache
+def _issued(source: str) -> Any:
+    # One labelled child per source, looked up once per process.
+    return TOKENS_ISSUED.labels(source=source)
+
+
 def count_issued(*, source: str) -> None:
-    TOKENS_ISSUED.labels(source=source).inc()
+    _issued(source).inc()
 
 
 def count_refused(*, code: str, source: str) -> None:
