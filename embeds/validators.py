@@ -9,6 +9,8 @@ read at call time so ``SIGMA_ALLOWED_ORIGINS`` overrides (and tests) apply.
 
 from __future__ import annotations
 
+import functools
+
 from embeds.conf import sigma_settings
 from embeds.protocol import validators as protocol_validators
 from embeds.protocol.validators import (
@@ -36,8 +38,18 @@ __all__ = [
 
 
 def parse_sigma_url(url: str) -> SigmaContent:
-    """:func:`embeds.protocol.validators.parse_sigma_url` against ``SIGMA_ALLOWED_ORIGINS``."""
-    return protocol_validators.parse_sigma_url(url, allowed_origins=sigma_settings.ALLOWED_ORIGINS)
+    """:func:`embeds.protocol.validators.parse_sigma_url` against ``SIGMA_ALLOWED_ORIGINS``.
+
+    The setting is read on each call; each (URL, origins) pair is parsed once per
+    process (the issuing path reads an embed's content three times per request).
+    """
+    return _parse_once(url, tuple(sigma_settings.ALLOWED_ORIGINS))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_once(url: str, allowed_origins: tuple[str, ...]) -> SigmaContent:
+    # SigmaContent is frozen; a URL that does not parse raises and is not kept.
+    return protocol_validators.parse_sigma_url(url, allowed_origins=allowed_origins)
 
 
 def validate_sigma_url(url: str) -> None:

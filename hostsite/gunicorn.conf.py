@@ -3,7 +3,8 @@
     gunicorn --config hostsite/gunicorn.conf.py hostsite.wsgi
 
 Environment: HOST (default 127.0.0.1; 0.0.0.0 in a container), PORT (8000),
-WEB_CONCURRENCY (worker processes, default 2 × CPU cores + 1), LOG_FORMAT and
+WEB_CONCURRENCY (worker processes, default one per CPU core), WEB_THREADS (threads
+per worker, default 4; 1 for sync workers), LOG_FORMAT and
 LOG_LEVEL (as the app's), ACCESS_LOG (true: one line per request; default false,
 the reverse proxy usually keeps those). Anything else gunicorn knows can be added
 with GUNICORN_CMD_ARGS. Before forking, the server refuses to start when
@@ -33,10 +34,15 @@ def _int(name: str, default: int) -> int:
 _host = os.environ.get("HOST", "").strip() or "127.0.0.1"
 _port = _int("PORT", 8000)
 bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
-workers = _int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1)
-# Sync workers: each request holds one process; a reverse proxy in front buffers
-# slow clients, as gunicorn's deployment notes recommend.
-worker_class = "sync"
+# One worker process per core, WEB_THREADS threads in each (gunicorn's gthread
+# worker): measured on 2 cores against 3 and 5 sync workers and granian, it spent
+# the least CPU per request (keep-alive connections, and a thread's wait on
+# PostgreSQL or Redis overlaps another's work); docs/performance.md, "The server".
+# WEB_THREADS=1 gives sync workers: each request holds one process. A reverse proxy
+# in front buffers slow clients, as gunicorn's deployment notes recommend.
+workers = _int("WEB_CONCURRENCY", os.cpu_count() or 1)
+threads = _int("WEB_THREADS", 4)
+worker_class = "gthread" if threads > 1 else "sync"
 timeout = 30
 graceful_timeout = 20
 # The workers import the app themselves (no preload): nothing opened in the
