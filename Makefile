@@ -60,7 +60,7 @@ run: seed
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production server (README "Deploy"): gunicorn with hostsite/gunicorn.conf.py on
-# $(HOST):$(PORT), WEB_CONCURRENCY workers, static files collected for whitenoise.
+# $(HOST):$(PORT), WEB_CONCURRENCY workers × WEB_THREADS threads, static files collected for whitenoise.
 # It refuses to start with DEBUG on or migrations not applied (run
 # `manage.py migrate` first). Settings come from the environment (or .env).
 serve: install
