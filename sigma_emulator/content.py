@@ -114,6 +114,9 @@ def control_filters(workbook: Workbook, controls: Mapping[str, Any]) -> dict[str
     filters: dict[str, set[str]] = {}
     for control in workbook.controls.all():
         raw = controls.get(control.control_id)
+        if getattr(raw, "kind", None) == "range":
+            # The emulator shows a range as it read it but filters no rows by it.
+            continue
         items = getattr(raw, "values", None)
         if items is None:
             if raw is None or raw == ":null":

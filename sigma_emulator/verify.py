@@ -391,7 +391,10 @@ def verify_token(
 
 # --- Reading the query string the way Sigma does (CONTROLS, spec §2.3) -----------
 
-_RANGE_END = re.compile(r"^(min|max):")
+_RANGE_END = re.compile(r"^(min|max|start|end):")
+# CONTROLS ("Set a number range ... / date range control value in a URL"): both keys,
+# min then max; a date range may say start/end instead. No one-key form is documented.
+_RANGE_KEYS = (("min", "max"), ("start", "end"))
 
 
 @dataclass(frozen=True)
@@ -399,7 +402,8 @@ class ControlReading:
     """What Sigma makes of one control parameter.
 
     ``kind`` is ``value`` (one value), ``list`` (several, split on literal
-    commas), ``range`` (``min:``/``max:`` ends), ``null`` or ``empty``.
+    commas), ``range`` (``min:``/``max:`` or ``start:``/``end:`` ends, both keys
+    present, an end possibly blank), ``null`` or ``empty``.
     """
 
     kind: str
@@ -415,20 +419,32 @@ class ControlReading:
         return ",".join(self.values)
 
 
+def _range_ends(parts: list[str]) -> tuple[tuple[str, str], ...] | None:
+    if len(parts) != 2 or not all(_RANGE_END.match(part) for part in parts):
+        return None
+    ends = tuple(
+        (name, unquote_plus(value)) for name, _, value in (part.partition(":") for part in parts)
+    )
+    if (ends[0][0], ends[1][0]) not in _RANGE_KEYS:
+        return None
+    return ends
+
+
 def read_control_value(raw: str) -> ControlReading:
     """Decode one raw (still percent-encoded) control value.
 
-    Literal ``,`` separates values and literal ``min:``/``max:`` mark range ends,
-    so the split happens before percent-decoding: ``Smith%2C%20John`` is one value,
-    ``Smith,John`` two.
+    Literal ``,`` separates values and literal ``min:``/``max:`` (or
+    ``start:``/``end:``) mark the two ends of a range, so the split happens before
+    percent-decoding: ``Smith%2C%20John`` is one value, ``Smith,John`` two. A
+    half range (``min:2024-01-01`` alone) is in none of Sigma's forms: it reads as
+    one plain value, never as a range.
     """
     if raw in (":null", ":empty"):
         return ControlReading(kind=raw[1:])
     parts = raw.split(",")
-    if len(parts) <= 2 and all(_RANGE_END.match(part) for part in parts):
-        ends = tuple((part[:3], unquote_plus(part[4:])) for part in parts)
-        if len({name for name, _ in ends}) == len(ends):
-            return ControlReading(kind="range", ends=ends)
+    ends = _range_ends(parts)
+    if ends is not None:
+        return ControlReading(kind="range", ends=ends)
     values = tuple(unquote_plus(part) for part in parts)
     return ControlReading(kind="list" if len(values) > 1 else "value", values=values)
 

@@ -209,6 +209,7 @@ def content(request: HttpRequest) -> HttpResponse:
             "oauth_connections": result.oauth_connections,
             "user_attributes": sorted(attributes.items()),
             "options": sorted(options.items()),
+            "ignored_options": set(interface(options)["ignored"]),
             "controls": sorted(controls.items()),
             "resolved": resolved,
             "workbook": resolved.workbook,
@@ -225,14 +226,46 @@ def content(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Sigma's "Embed URL parameters" table for JWT-signed URLs (URLPARAMS, copy of
+# 2025-10) plus the parameters its release notes added since (FFF 2026-01:
+# hide_element_interactions, hide_schedule, hide_send; FFF 2026-04: hide_save_as).
+# docs/emulator.md cites each one.
+TABLE_FLAGS = (
+    "hide_bookmarks",
+    "hide_explore_toggle",
+    "hide_folder_navigation",
+    "hide_menu",
+    "hide_tooltip",
+    "responsive_height",
+    "hide_element_interactions",
+    "hide_schedule",
+    "hide_send",
+    "hide_save_as",
+)
+TABLE_VALUES = (":lng", ":lng_variant", ":menu_position", ":theme")
+#: Outside the table but documented for JWT embeds elsewhere: ``:jwt``/``:embed``
+#: (JWTDOC), ``:bookmark``/``:explore`` (shareable links), ``:disable_mobile_view``
+#: (QS03; the emulator has no mobile layout to turn off).
+KNOWN_OTHER = (":embed", ":bookmark", ":explore", ":disable_mobile_view")
+
+
 def interface(options: dict[str, str]) -> dict[str, Any]:
-    """The interface options (spec §2.2) as the page applies them."""
+    """The interface options (URLPARAMS) as the page applies them.
+
+    An option Sigma's JWT table does not list is ignored, as the table says
+    ("Parameters not listed in this table are ... not supported"): it is shown in
+    ``ignored``, never applied.
+    """
     position = options.get(":menu_position", "bottom")
-    return {
+    ui: dict[str, Any] = {
         "menu_position": position if position in ("top", "bottom", "none") else "bottom",
-        "hide_menu": options.get(":hide_menu") == "true",
-        "hide_folder_navigation": options.get(":hide_folder_navigation") == "true",
-        "hide_tooltip": options.get(":hide_tooltip") == "true",
-        "hide_title": options.get(":hide_title") == "true",
-        "hide_page_controls": options.get(":hide_page_controls") == "true",
     }
+    for name in TABLE_FLAGS:
+        ui[name] = options.get(f":{name}") == "true"
+    language = options.get(":lng", "")
+    ui["lng"] = language
+    # URLPARAMS: lng_variant "Must be used with lng".
+    ui["lng_variant"] = options.get(":lng_variant", "") if language else ""
+    known = {f":{name}" for name in TABLE_FLAGS} | set(TABLE_VALUES) | set(KNOWN_OTHER)
+    ui["ignored"] = sorted(name for name in options if name not in known)
+    return ui

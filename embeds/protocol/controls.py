@@ -5,20 +5,28 @@ separates list values, ``min:``/``max:`` name the ends of a range, and ``:null``
 ``:empty`` are the null value and the empty string. So how a value is encoded
 depends on the control's type:
 
-=============  ======================  =========================================
-type           stored value            in the URL
-=============  ======================  =========================================
-``text``       any text                fully encoded (``Smith, John`` becomes
-                                       ``Smith%2C%20John``), like
-                                       ``encodeURIComponent``
-``list``       one value per line      each value encoded, joined by a literal
-                                       ``,`` (``Smith,John``)
-``number``     ``-12.5``, ``3e4``      as is
-``boolean``    ``true`` / ``false``    as is
-``date``       ``2024-05-01`` or       as is (ISO, no ``Z``; ``:`` stays literal)
-               ``2024-05-01T02:00``
-``date_range`` ``min:<date>,max:<date>`` as is, either end may be left out
-=============  ======================  =========================================
+================  ==========================  ======================================
+type              stored value                in the URL
+================  ==========================  ======================================
+``text``          any text                    fully encoded (``Smith, John`` becomes
+                                              ``Smith%2C%20John``), like
+                                              ``encodeURIComponent``
+``list``          one value per line          each value encoded, joined by a
+                                              literal ``,`` (``Smith,John``)
+``number``        ``-12.5``, ``3e4``          as is
+``boolean``       ``true`` / ``false``        as is
+``date``          a date value (below)        as is (``:`` stays literal)
+``date_range``    ``min:<d>,max:<d>`` or      as is; an end may be blank
+                  ``start:<d>,end:<d>``       (``min:2024-01-01,max:``)
+``number_range``  ``min:<n>,max:<n>``         as is; an end may be blank
+================  ==========================  ======================================
+
+A date value is what Sigma's "Set control values in a URL" page lists: an ISO date
+or date-time (``2024-05-01``, ``2024-05-01T08:00``, ``2024-03-14T01:59:00``), the
+same with ``Z`` for UTC (``2024-05-01T08:00Z``), Unix milliseconds
+(``1710381565000``) or a relative date ``prior|next-<part>-<n>`` (``prior-day-3``,
+``next-year-0``). A range end may also be blank or ``:null``. Sigma documents
+ranges only with both keys, so the one-key form (``min:2024-01-01``) is refused.
 
 ``:null`` and ``:empty`` are accepted for every type and sent literally. Pure:
 no ORM, no request.
@@ -43,6 +51,7 @@ class ControlType(StrEnum):
     BOOLEAN = "boolean"
     DATE = "date"
     DATE_RANGE = "date_range"
+    NUMBER_RANGE = "number_range"
 
     @property
     def label(self) -> str:
@@ -54,8 +63,9 @@ CONTROL_TYPE_LABELS = {
     ControlType.LIST: "List (one value per line)",
     ControlType.NUMBER: "Number",
     ControlType.BOOLEAN: "Boolean (true/false)",
-    ControlType.DATE: "Date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)",
-    ControlType.DATE_RANGE: "Date range (min:YYYY-MM-DD,max:YYYY-MM-DD)",
+    ControlType.DATE: "Date (2024-05-01, 2024-05-01T08:00Z, 1710381565000 or prior-day-3)",
+    ControlType.DATE_RANGE: "Date range (min:<date>,max:<date>, an end may be blank)",
+    ControlType.NUMBER_RANGE: "Number range (min:<number>,max:<number>, an end may be blank)",
 }
 CONTROL_TYPE_CHOICES = [(t.value, t.label) for t in ControlType]
 
@@ -69,9 +79,22 @@ MAX_LIST_VALUES = 100
 _URI_COMPONENT_SAFE = "-_.!~*'()"
 _NUMBER = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?\Z")
-_DATE_RANGE_PART = re.compile(r"^(min|max):(.*)\Z", re.DOTALL)
+# CONTROLS: "append a Z at the end of the timestamp" for UTC (never after a bare date).
+_UTC_SUFFIX = "Z"
+# CONTROLS: "A Unix timestamp in milliseconds, for example, 1710381565000".
+_UNIX_MILLISECONDS = re.compile(r"^\d{1,15}\Z")
+# CONTROLS: "<type>-<date_part>-<number>", type prior or next.
+_RELATIVE_DATE = re.compile(
+    r"^(?:prior|next)-(?:minute|hour|day|week|month|quarter|year)-\d{1,6}\Z"
+)
+_RANGE_END = re.compile(r"^(min|max|start|end):(.*)\Z", re.DOTALL)
+# The key pairs Sigma documents: min/max for every range, start/end for date ranges.
+_RANGE_KEYS = {
+    "date_range": (("min", "max"), ("start", "end")),
+    "number_range": (("min", "max"),),
+}
 
-MSG_TYPE = "Choose a control type: text, list, number, boolean, date or date_range."
+MSG_TYPE = "Choose a control type: text, list, number, boolean, date, date_range or number_range."
 MSG_CHARACTERS = "A control value is up to 1000 characters without control characters."
 MSG_LIST = (
     "A list is one value per line (at most 100), none of them empty; use :empty "
@@ -79,11 +102,21 @@ MSG_LIST = (
 )
 MSG_NUMBER = "A number control takes a number such as 42, -3.5 or 1e6."
 MSG_BOOLEAN = "A boolean control takes true or false."
-MSG_DATE = "A date control takes an ISO date or date-time without a time zone, e.g. 2024-05-01."
-MSG_DATE_RANGE = (
-    "A date range is min:<date>,max:<date> (either end may be left out), e.g. "
-    "min:2024-01-01,max:2024-12-31."
+MSG_DATE = (
+    "A date control takes an ISO date or date-time (2024-05-01, 2024-05-01T08:00, or "
+    "2024-05-01T08:00Z for UTC), Unix milliseconds (1710381565000) or a relative date "
+    "(prior-day-3, next-year-0)."
 )
+MSG_DATE_RANGE = (
+    "A date range is min:<date>,max:<date> (or start:<date>,end:<date>); each end is a "
+    "date as for a date control, or blank: min:2024-01-01,max: (open end), "
+    "min:,max:2024-12-31, min:prior-day-3,max:next-year-0, min:,max: (clear)."
+)
+MSG_NUMBER_RANGE = (
+    "A number range is min:<number>,max:<number>; either number may be blank: "
+    "min:4000.5,max:5000, min:4000.5,max: or min:,max:100000."
+)
+MSG_RANGE_ONE_KEY = "Sigma reads a range only with both keys: write {example} instead of {given}."
 MSG_MULTIPLE = "This control takes one value; only list controls take several."
 
 
@@ -104,8 +137,9 @@ def _check_characters(value: str) -> None:
         raise ValidationError(MSG_CHARACTERS, code="control_value")
 
 
-def _is_date(value: str) -> bool:
-    # Sigma's doc: an ISO date or date-time *without* Z (no zone of any kind).
+def _is_iso_date(value: str) -> bool:
+    if value.endswith(_UTC_SUFFIX) and "T" in value:
+        value = value[: -len(_UTC_SUFFIX)]
     if not _ISO_DATE.match(value):
         return False
     try:
@@ -115,30 +149,76 @@ def _is_date(value: str) -> bool:
     return True
 
 
+def is_date_value(value: str) -> bool:
+    """One of the date forms of Sigma's CONTROLS page (module docstring)."""
+    return bool(
+        _is_iso_date(value) or _UNIX_MILLISECONDS.match(value) or _RELATIVE_DATE.match(value)
+    )
+
+
+def _is_number(value: str) -> bool:
+    return bool(_NUMBER.match(value)) and math.isfinite(float(value))
+
+
+def _range_ends(kind: ControlType, value: str) -> tuple[tuple[str, str], ...] | None:
+    """The ``(key, value)`` ends of a range in a documented form, else ``None``."""
+    parts = value.split(",")
+    ends = []
+    for part in parts:
+        end = _RANGE_END.match(part)
+        if end is None:
+            return None
+        ends.append((end.group(1), end.group(2)))
+    keys = tuple(name for name, _ in ends)
+    if keys not in _RANGE_KEYS[kind.value]:
+        return None
+    return tuple(ends)
+
+
+def _check_range(kind: ControlType, value: str) -> None:
+    message, code = (
+        (MSG_DATE_RANGE, "control_date_range")
+        if kind == ControlType.DATE_RANGE
+        else (MSG_NUMBER_RANGE, "control_number_range")
+    )
+    ends = _range_ends(kind, value)
+    if ends is None:
+        one = _RANGE_END.match(value)
+        if one is not None and "," not in value:
+            # The one-key form (min:X alone): in no example or syntax line of CONTROLS.
+            given = {one.group(1): one.group(2)}
+            dated = kind == ControlType.DATE_RANGE and set(given) <= {"start", "end"}
+            first, second = ("start", "end") if dated else ("min", "max")
+            example = f"{first}:{given.get(first, '')},{second}:{given.get(second, '')}"
+            raise ValidationError(
+                MSG_RANGE_ONE_KEY.format(example=example, given=value), code="control_range_one_key"
+            )
+        raise ValidationError(message, code=code)
+    for _, end in ends:
+        # CONTROLS: an end may be blank; a date range end may also be ":null".
+        if end == "" or (end == NULL and kind == ControlType.DATE_RANGE):
+            continue
+        fits = is_date_value(end) if kind == ControlType.DATE_RANGE else _is_number(end)
+        if not fits:
+            raise ValidationError(message, code=code)
+
+
 def _check_one(control_type: ControlType, value: str) -> None:
     """Validate one (non-list) value of ``control_type``."""
     _check_characters(value)
     if value in SPECIAL_VALUES:
         return
     if control_type == ControlType.NUMBER:
-        if not _NUMBER.match(value) or not math.isfinite(float(value)):
+        if not _is_number(value):
             raise ValidationError(MSG_NUMBER, code="control_number")
     elif control_type == ControlType.BOOLEAN:
         if value not in ("true", "false"):
             raise ValidationError(MSG_BOOLEAN, code="control_boolean")
     elif control_type == ControlType.DATE:
-        if not _is_date(value):
+        if not is_date_value(value):
             raise ValidationError(MSG_DATE, code="control_date")
-    elif control_type == ControlType.DATE_RANGE:
-        names: list[str] = []
-        for part in value.split(","):
-            end = _DATE_RANGE_PART.match(part)
-            if end is None or not _is_date(end.group(2)):
-                names = []
-                break
-            names.append(end.group(1))
-        if names not in (["min"], ["max"], ["min", "max"]):
-            raise ValidationError(MSG_DATE_RANGE, code="control_date_range")
+    elif control_type in (ControlType.DATE_RANGE, ControlType.NUMBER_RANGE):
+        _check_range(control_type, value)
 
 
 def split_list(stored: str) -> tuple[str, ...]:
@@ -196,6 +276,6 @@ def encode_control_value(control_type: ControlType | str, values: tuple[str, ...
     if kind == ControlType.LIST:
         # A ":null" inside a list is a value like any other, so it is encoded.
         return ",".join(quote(value, safe=_URI_COMPONENT_SAFE) for value in values)
-    # number, boolean, date, date range: validated to [0-9A-Za-z.+:,T-]; ":" and ","
-    # must stay literal (Sigma's signing sample: it does not read them encoded).
+    # number, boolean, date, date and number ranges: validated to [0-9A-Za-z.+:,TZ-];
+    # ":" and "," must stay literal (Sigma's signing sample: it does not read them encoded).
     return quote(values[0], safe=":,")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from embeds.models import AccessRecord, Embed
+from embeds.models import AccessRecord, Embed, EmbedControl
 from tests.browser.conftest import sign_in
 from tests.browser.test_embed_page import iframe_src, jti_of
 
@@ -273,9 +273,73 @@ def test_host_messages_change_what_sigma_shows(browser_page, page, sigma_site):
     emulator(page).locator("#state-mode").get_by_text("explore").wait_for()
     api(page, "toggleModal('export')")
     emulator(page).locator("#state-modal").get_by_text("export").wait_for()
-    for bad in ("setSharingLink('javascript:alert(1)')", "setMode('edit')", "selectNode('x', 'y')"):
+    for bad in (
+        "setSharingLink('javascript:alert(1)')",
+        "setMode('build')",
+        "selectNode('x', 'y')",
+    ):
         with pytest.raises(Exception, match="must be"):
             api(page, bad)
+    assert_clean(browser_page)
+
+
+def test_edit_mode_and_the_save_as_dialog_reach_sigma(browser_page, page, sigma_site):
+    # Release notes 2026-03 ("now supports edit as a mode") and 2026-02 ("accepts a
+    # save-as modalType"); docs/embed-js.md.
+    open_embed(page, sigma_site)
+    assert api(page, "setMode('edit')") is True
+    emulator(page).locator("#state-mode").get_by_text("edit").wait_for()
+    assert api(page, "toggleModal('save-as')") is True
+    emulator(page).locator("#state-modal").get_by_text("save-as").wait_for()
+    api(page, "toggleModal()")
+    emulator(page).locator("#state-modal").get_by_text("None").wait_for()
+    with pytest.raises(Exception, match="must be"):
+        api(page, "toggleModal('save')")
+    assert_clean(browser_page)
+
+
+@pytest.mark.parametrize(
+    ("call", "state_name"),
+    [("refreshData", "refresh"), ("navigateTo", "navigate"), ("downloadReport", "download")],
+)
+def test_refresh_navigate_and_download_send_sigmas_type_with_the_callers_fields(
+    browser_page, page, sigma_site, call, state_name
+):
+    open_embed(page, sigma_site)
+    assert api(page, f"{call}()") is True
+    emulator(page).locator(f"#state-{state_name}").get_by_text("received {}").wait_for()
+    assert api(page, f"{call}(arg)", {"inodeId": "abc-123", "all": True}) is True
+    emulator(page).locator(f"#state-{state_name}").get_by_text(
+        'received {"inodeId":"abc-123","all":true}'
+    ).wait_for()
+    for bad in ("'x'", "{type: 'x'}", "{'bad name': 1}", "{n: {nested: 1}}", "{n: NaN}"):
+        with pytest.raises(Exception, match="field|fields"):
+            api(page, f"{call}({bad})")
+    assert_clean(browser_page)
+
+
+def test_an_element_without_data_becomes_a_dom_event(browser_page, page, sigma_site):
+    # Every region's rows are filtered out: the emulator shows "No data" and posts
+    # document:element:nodata (release notes 2026-03), type only.
+    embed = Embed.objects.get(slug="sales-overview")
+    EmbedControl.objects.create(embed=embed, control_id="Region", default_value="Nowhere")
+    open_embed(page, sigma_site)
+    assert wait_for(page, "document:element:nodata") == {}
+    # Whatever fields Sigma adds reach the host as top-level scalars only.
+    frame = page.frame(url=lambda url: url.startswith(sigma_site.emulator))
+    frame.evaluate(
+        "origin => parent.postMessage({type: 'document:element:nodata', nodeId: 'el-1',"
+        " count: 0, empty: true, none: null, nested: {a: 1}, list: [1], 'bad name': 'x',"
+        " long: 'x'.repeat(2000)}, origin)",
+        sigma_site.host,
+    )
+    page.wait_for_function(
+        "() => window.__sigma.some(e => e.type === 'document:element:nodata' && e.detail.nodeId)"
+    )
+    injected = [d for d in events(page, "document:element:nodata") if d]
+    assert injected == [
+        {"nodeId": "el-1", "count": 0, "empty": True, "none": None, "long": "x" * 1000}
+    ]
     assert_clean(browser_page)
 
 

@@ -227,6 +227,44 @@ def test_interface_options_are_applied(emulator_client):
     assert 'id="sigma-menu"' not in hidden
 
 
+def test_the_2025_2026_interface_options_are_applied(emulator_client):
+    default = open_embed(emulator_client).content.decode()
+    for shown in ("menu-saved-views", "menu-save-as", "menu-schedule", "menu-send"):
+        assert f'id="{shown}"' in default
+    assert 'id="explore-toggle"' in default
+    assert "data-element-menu=" in default
+    assert 'id="language"' not in default
+
+    options = "&:hide_bookmarks=true&:hide_explore_toggle=true&:hide_element_interactions=true"
+    options += "&:hide_schedule=true&:hide_send=true&:hide_save_as=true"
+    options += "&:lng=fr-ca&:lng_variant=Custom%20Qu%C3%A9b%C3%A9cois"
+    html = open_embed(emulator_client, extra=options).content.decode()
+    for hidden in ("menu-saved-views", "menu-save-as", "menu-schedule", "menu-send"):
+        assert f'id="{hidden}"' not in html
+    assert 'id="explore-toggle"' not in html
+    assert "data-element-menu=" not in html
+    assert '<span id="language-lng">fr-ca</span>' in html
+    assert '<span id="language-variant">Custom Québécois</span>' in html
+
+
+def test_lng_variant_without_lng_is_not_applied(emulator_client):
+    html = open_embed(emulator_client, extra="&:lng_variant=Custom").content.decode()
+
+    assert 'id="language"' not in html
+
+
+def test_options_outside_sigmas_jwt_table_are_shown_as_ignored(emulator_client):
+    extra = "&:hide_title=true&:hide_page_controls=true&:hide_menu=true&:disable_mobile_view=true"
+    html = open_embed(emulator_client, extra=extra).content.decode()
+
+    assert 'class="page-title"' in html  # hide_title changes nothing
+    ignored = "ignored: not in Sigma's JWT parameter table"
+    for name in (":hide_title", ":hide_page_controls"):
+        assert f'<td>{name}</td><td>true</td><td class="option-status">{ignored}</td>' in html
+    for name in (":hide_menu", ":disable_mobile_view"):
+        assert f'<td>{name}</td><td>true</td><td class="option-status">applied</td>' in html
+
+
 def test_control_filters_take_raw_values_or_typed_readings():
     workbook = Workbook.objects.get()
 

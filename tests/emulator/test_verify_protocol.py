@@ -244,7 +244,17 @@ def test_verify_token_accepts_an_internal_members_token_without_embed_user_claim
             "min:2024-01-01,max:2024-12-31",
             ControlReading("range", ends=(("min", "2024-01-01"), ("max", "2024-12-31"))),
         ),
-        ("max:2024-12-31", ControlReading("range", ends=(("max", "2024-12-31"),))),
+        ("min:2024-01-01,max:", ControlReading("range", ends=(("min", "2024-01-01"), ("max", "")))),
+        ("min:,max:", ControlReading("range", ends=(("min", ""), ("max", "")))),
+        (
+            "start:prior-day-3,end:next-year-0",
+            ControlReading("range", ends=(("start", "prior-day-3"), ("end", "next-year-0"))),
+        ),
+        ("min:1%2C000,max:", ControlReading("range", ends=(("min", "1,000"), ("max", "")))),
+        # No one-key form, no reversed or mixed keys: those are plain values or lists.
+        ("max:2024-12-31", ControlReading("value", ("max:2024-12-31",))),
+        ("max:1,min:0", ControlReading("list", ("max:1", "min:0"))),
+        ("min:1,end:2", ControlReading("list", ("min:1", "end:2"))),
         ("min%3A5", ControlReading("value", ("min:5",))),
     ],
 )

@@ -65,9 +65,9 @@ def test_content_page_shows_the_signed_in_user(emulator_client, emulator_credent
     assert '<dd id="teams">Sales, Sales West</dd>' in html
     assert "<tr><td>region</td><td>West</td></tr>" in html
     assert "<tr><td>tier</td><td>Gold</td></tr>" in html
-    assert "<tr><td>:theme</td><td>Dark</td></tr>" in html
-    assert "<tr><td>:menu_position</td><td>none</td></tr>" in html
-    assert "<tr><td>:embed</td><td>true</td></tr>" in html
+    applied = '<td class="option-status">applied</td></tr>'
+    for name, value in ((":theme", "Dark"), (":menu_position", "none"), (":embed", "true")):
+        assert f'<tr data-option="{name}"><td>{name}</td><td>{value}</td>{applied}' in html
     assert "<tr><td>Region</td><td>West,Southwest</td></tr>" in html
     assert page_data(response) == {
         "frameAncestors": ["http://127.0.0.1:8000", "http://localhost:8000"],

@@ -95,6 +95,26 @@
     return isPlainObject(value) ? value : {};
   }
 
+  function scalarFields(data) {
+    var detail = {};
+    Object.keys(data).forEach(function (name) {
+      var value = data[name];
+      if (name === "type" || !/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name)) {
+        return;
+      }
+      if (typeof value === "string") {
+        detail[name] = clip(value, MAX_TEXT);
+      } else if (
+        value === null ||
+        typeof value === "boolean" ||
+        (typeof value === "number" && isFinite(value))
+      ) {
+        detail[name] = value;
+      }
+    });
+    return detail;
+  }
+
   function bookmarkDetail(data) {
     return {
       bookmarkId: text(data.bookmarkId),
@@ -263,6 +283,10 @@
         return { id: text(data.id) };
       }
     },
+    // Release notes 2026-03 name this event but no text we could reach lists its
+    // fields: the detail keeps the top-level strings (cut), finite numbers, booleans
+    // and nulls Sigma sends, and nothing nested.
+    "document:element:nodata": { event: "sigma:element:nodata", detail: scalarFields },
     "workbook:saveas": {
       event: "sigma:workbook:savedas",
       detail: function (data) {
@@ -663,25 +687,73 @@
     return this.send(message);
   };
 
-  // workbook:mode:update: "view" or "explore" (no effect without the permission).
+  // workbook:mode:update: "view" or "explore" (Inbound event reference), "edit"
+  // (release notes 2026-03). No effect without the permission.
+  var MODES = ["view", "explore", "edit"];
   SigmaEmbed.prototype.setMode = function (mode) {
-    if (mode !== "view" && mode !== "explore") {
-      throw new TypeError('The mode must be "view" or "explore".');
+    if (MODES.indexOf(mode) < 0) {
+      throw new TypeError('The mode must be "view", "explore" or "edit".');
     }
     return this.send({ type: "workbook:mode:update", mode: mode });
   };
 
-  // workbook:modal:toggle: "schedule" or "export" opens that dialog; no argument
-  // closes the open one.
+  // workbook:modal:toggle: "schedule" or "export" (Inbound event reference) or
+  // "save-as" (release notes 2026-02) opens that dialog; no argument closes it.
+  var MODAL_TYPES = ["schedule", "export", "save-as"];
   SigmaEmbed.prototype.toggleModal = function (modalType) {
-    if (modalType !== undefined && modalType !== "schedule" && modalType !== "export") {
-      throw new TypeError('The modal type must be "schedule", "export" or undefined.');
+    if (modalType !== undefined && MODAL_TYPES.indexOf(modalType) < 0) {
+      throw new TypeError('The modal type must be "schedule", "export", "save-as" or undefined.');
     }
     var message = { type: "workbook:modal:toggle" };
     if (modalType !== undefined) {
       message.modalType = modalType;
     }
     return this.send(message);
+  };
+
+  // Sigma's release notes name three more messages (workbook:refresh, 2026-08;
+  // document:navigateto and report:download, 2026-02) but no Sigma text we could
+  // reach gives their fields. So these methods send the type and exactly the fields
+  // the caller passes (names as in Sigma's current Inbound event reference), checked
+  // for shape only: names are identifiers, values strings, finite numbers, booleans
+  // or null.
+  var FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+  function messageWith(type, fields) {
+    var message = { type: type };
+    if (fields === undefined) {
+      return message;
+    }
+    if (!isPlainObject(fields)) {
+      throw new TypeError("The fields must be an object.");
+    }
+    Object.keys(fields).forEach(function (name) {
+      var value = fields[name];
+      if (!FIELD_NAME.test(name) || name === "type") {
+        throw new TypeError("A field name is a letter, then letters, digits or _.");
+      }
+      var scalar =
+        value === null ||
+        typeof value === "boolean" ||
+        (typeof value === "number" && isFinite(value)) ||
+        (typeof value === "string" && value.length <= MAX_TEXT);
+      if (!scalar) {
+        throw new TypeError("A field value is a string, a finite number, a boolean or null.");
+      }
+      message[name] = value;
+    });
+    return message;
+  }
+
+  SigmaEmbed.prototype.refreshData = function (fields) {
+    return this.send(messageWith("workbook:refresh", fields));
+  };
+
+  SigmaEmbed.prototype.navigateTo = function (fields) {
+    return this.send(messageWith("document:navigateto", fields));
+  };
+
+  SigmaEmbed.prototype.downloadReport = function (fields) {
+    return this.send(messageWith("report:download", fields));
   };
 
   // --- Events from Sigma (outbound in Sigma's terms) --------------------------------
@@ -806,21 +878,23 @@
     this.keepPlace("explore", detail.exploreKey);
   };
 
+  // Every workbook:pageheight:onchange with a finite number is dispatched, like every
+  // other event; the iframe is resized only with responsive height on and a height
+  // within bounds (then "height" is the pixels applied, else null).
   SigmaEmbed.prototype.onPageHeight = function (data) {
     var height = data.pageHeight;
-    if (!this.responsiveHeight) {
-      return;
-    }
     if (typeof height !== "number" || !isFinite(height)) {
       return;
     }
-    if (height < MIN_HEIGHT || height > MAX_HEIGHT) {
-      return;
+    var applied =
+      this.responsiveHeight && height >= MIN_HEIGHT && height <= MAX_HEIGHT && !!this.iframe;
+    var pixels = applied ? Math.ceil(height) : null;
+    if (applied) {
+      this.iframe.style.height = pixels + "px";
     }
-    var pixels = Math.ceil(height);
-    this.iframe.style.height = pixels + "px";
-    this.emit("sigma:pageheight", { height: pixels });
-    this.emit("sigma:message", { type: data.type, detail: { height: pixels } });
+    var detail = { height: pixels, pageHeight: height, applied: applied };
+    this.emit("sigma:pageheight", detail);
+    this.emit("sigma:message", { type: data.type, detail: detail });
   };
 
   SigmaEmbed.prototype.onSigmaError = function (data) {

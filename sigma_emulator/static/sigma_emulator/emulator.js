@@ -110,7 +110,10 @@
     sharingLink: null,
     sharingExplorationLink: null,
     mode: "view",
-    modal: null
+    modal: null,
+    refresh: null,
+    navigate: null,
+    download: null
   };
 
   // --- What the page shows --------------------------------------------------------
@@ -161,6 +164,9 @@
     ["full-screen", "Maximized element"],
     ["selected-node", "Selected node"],
     ["modal", "Open dialog"],
+    ["refresh", "Data refresh request"],
+    ["navigate", "Navigation request"],
+    ["download", "Report download request"],
     ["sharing-link", "Sharing link"],
     ["sharing-exploration-link", "Exploration sharing link"]
   ].forEach(function (pair) {
@@ -186,6 +192,9 @@
       ? state.selectedNode.nodeType + " " + state.selectedNode.id
       : "None";
     fields.modal.textContent = state.modal || "None";
+    fields.refresh.textContent = state.refresh || "None";
+    fields.navigate.textContent = state.navigate || "None";
+    fields.download.textContent = state.download || "None";
     fields["sharing-link"].textContent = state.sharingLink || "None";
     fields["sharing-exploration-link"].textContent = state.sharingExplorationLink || "None";
     while (bookmarkList.firstChild) {
@@ -517,20 +526,49 @@
       }
       renderState();
     },
+    // Inbound event reference (2025-10): view and explore; release notes 2026-03:
+    // "now supports edit as a mode".
     "workbook:mode:update": function (message) {
-      if (message.mode === "view" || message.mode === "explore") {
+      if (message.mode === "view" || message.mode === "explore" || message.mode === "edit") {
         state.mode = message.mode;
         renderState();
       }
     },
+    // Inbound event reference (2025-10): schedule, export, undefined; release notes
+    // 2026-02: "now accepts a save-as modalType".
     "workbook:modal:toggle": function (message) {
       var type = message.modalType;
-      if (type === undefined || type === "schedule" || type === "export") {
+      if (type === undefined || type === "schedule" || type === "export" || type === "save-as") {
         state.modal = type || null;
         renderState();
       }
+    },
+    // Release notes 2026-02 / 2026-08 name these three messages; their fields were
+    // not in any Sigma text we could reach, so the emulator only shows what came.
+    "workbook:refresh": function (message) {
+      state.refresh = received(message);
+      renderState();
+    },
+    "document:navigateto": function (message) {
+      state.navigate = received(message);
+      renderState();
+    },
+    "report:download": function (message) {
+      state.download = received(message);
+      renderState();
     }
   };
+
+  // The fields of a message other than its type, as JSON (shown with textContent).
+  function received(message) {
+    var fieldsOnly = {};
+    Object.keys(message).forEach(function (name) {
+      if (name !== "type") {
+        fieldsOnly[name] = message[name];
+      }
+    });
+    return "received " + JSON.stringify(fieldsOnly);
+  }
 
   window.addEventListener("message", function (event) {
     if (event.source !== window.parent) {
@@ -571,6 +609,12 @@
   // The elements' data after the metadata, as Sigma does.
   window.setTimeout(function () {
     post({ type: "workbook:dataloaded" });
+    // Release notes 2026-03: document:element:nodata is sent "if no data is returned
+    // for an element". Its fields were not reachable: the emulator sends the type only,
+    // once per element that shows "No data".
+    Array.prototype.forEach.call(document.querySelectorAll("figure.element .no-data"), function () {
+      post({ type: "document:element:nodata" });
+    });
   }, 0);
 
   if (data.responsiveHeight) {

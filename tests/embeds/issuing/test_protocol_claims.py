@@ -266,7 +266,7 @@ def test_text_and_list_defaults_reach_sigma_as_configured(alice, embed_factory):
         embed=embed, control_id="Names", type="list", default_value="Smith\nJohn"
     )
     EmbedControl.objects.create(
-        embed=embed, control_id="Period", type="date_range", default_value="min:2024-01-01"
+        embed=embed, control_id="Period", type="date_range", default_value="min:2024-01-01,max:"
     )
 
     signed = issue(alice, embed)
@@ -276,7 +276,7 @@ def test_text_and_list_defaults_reach_sigma_as_configured(alice, embed_factory):
     assert controls_of(signed.url) == {
         "Customer": ControlReading("value", ("Smith, John",)),
         "Names": ControlReading("list", ("Smith", "John")),
-        "Period": ControlReading("range", ends=(("min", "2024-01-01"),)),
+        "Period": ControlReading("range", ends=(("min", "2024-01-01"), ("max", ""))),
     }
 
 

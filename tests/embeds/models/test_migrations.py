@@ -117,6 +117,20 @@ def test_move_creates_the_tables_where_accounts_never_did():
             editor.create_model(latest.apps.get_model("embeds", name))
 
 
+def an_embed(apps):
+    """One embed (and its credential) in the historical models ``apps``."""
+    credential = apps.get_model("embeds", "Credential").objects.create(
+        name="c", client_id="c-1", secret="x"
+    )
+    return apps.get_model("embeds", "Embed").objects.create(
+        slug="s",
+        title="s",
+        url="https://app.sigmacomputing.com/acme/workbook/S-4bq2ZtkLmV8xWn3pRs6HyA",
+        credential=credential,
+        token_ttl=3600,
+    )
+
+
 BEFORE_TYPES = [("embeds", "0008_security_event")]
 AFTER_TYPES = [("embeds", "0009_protocol_fields")]
 
@@ -126,17 +140,8 @@ def test_existing_controls_keep_what_their_urls_meant_when_types_arrive():
     """Before types, every default went out with literal commas and colons: Sigma read
     a comma as a list separator and min:/max: as range ends."""
     old = migrate(BEFORE_TYPES)
-    Credential = old.get_model("embeds", "Credential")
-    Embed = old.get_model("embeds", "Embed")
     Control = old.get_model("embeds", "EmbedControl")
-    credential = Credential.objects.create(name="c", client_id="c-1", secret="x")
-    embed = Embed.objects.create(
-        slug="s",
-        title="s",
-        url="https://app.sigmacomputing.com/acme/workbook/S-4bq2ZtkLmV8xWn3pRs6HyA",
-        credential=credential,
-        token_ttl=3600,
-    )
+    embed = an_embed(old)
     for control_id, value in [
         ("Region", "West,Southwest"),
         ("Period", "min:2024-01-01,max:2024-12-31"),
@@ -155,5 +160,37 @@ def test_existing_controls_keep_what_their_urls_meant_when_types_arrive():
         ("Period", "date_range", "min:2024-01-01,max:2024-12-31"),
         ("Region", "list", "West\nSouthwest"),
         ("Year", "text", "2016"),
+    ]
+    migrate(leaf_nodes())
+
+
+BEFORE_FORMS = [("embeds", "0009_protocol_fields")]
+AFTER_FORMS = [("embeds", "0010_control_value_forms")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_key_date_ranges_become_sigmas_two_key_form():
+    """Sigma documents ranges only with both keys (min:X,max: for an open end)."""
+    old = migrate(BEFORE_FORMS)
+    Control = old.get_model("embeds", "EmbedControl")
+    embed = an_embed(old)
+    for control_id, kind, value in [
+        ("From", "date_range", "min:2024-01-01"),
+        ("Until", "date_range", "max:2024-12-31"),
+        ("Both", "date_range", "min:2024-01-01,max:2024-12-31"),
+        ("Text", "text", "min:2024-01-01"),
+    ]:
+        Control.objects.create(embed=embed, control_id=control_id, type=kind, default_value=value)
+
+    new = migrate(AFTER_FORMS)
+
+    rows = new.get_model("embeds", "EmbedControl").objects.values_list(
+        "control_id", "default_value"
+    )
+    assert sorted(rows) == [
+        ("Both", "min:2024-01-01,max:2024-12-31"),
+        ("From", "min:2024-01-01,max:"),
+        ("Text", "min:2024-01-01"),
+        ("Until", "min:,max:2024-12-31"),
     ]
     migrate(leaf_nodes())

@@ -57,8 +57,9 @@ def test_text_and_two_value_list_give_different_correct_urls():
         ("date", "2014-05-01", "2014-05-01"),
         ("date", "2014-05-01T02:00", "2014-05-01T02:00"),
         ("date_range", "min:2024-01-01,max:2024-12-31", "min:2024-01-01,max:2024-12-31"),
-        ("date_range", "max:2024-12-31", "max:2024-12-31"),
+        ("date_range", "min:,max:2024-12-31", "min:,max:2024-12-31"),
         ("date", ":null", ":null"),
+        ("number_range", "min:-1.5e3,max:", "min:-1.5e3,max:"),
     ],
 )
 def test_encoding_follows_the_control_type(control_type, stored, encoded):
@@ -81,18 +82,137 @@ def test_encoding_follows_the_control_type(control_type, stored, encoded):
         ("boolean", "True", "control_boolean"),
         ("date", "2014-05-01Z", "control_date"),
         ("date", "2014-05-01T02:00+01:00", "control_date"),
-        ("date", "20140501", "control_date"),
+        ("date", "2014/05/01", "control_date"),
         ("date", "2014-02-30", "control_date"),
+        ("date", "last-day-3", "control_date"),
+        ("date", "prior-fortnight-1", "control_date"),
+        ("date", "prior-day-", "control_date"),
+        ("date", "-1710381565000", "control_date"),
         ("date_range", "2024-01-01,2024-12-31", "control_date_range"),
         ("date_range", "max:2024-12-31,min:2024-01-01", "control_date_range"),
         ("date_range", "min:2024-01-01,min:2024-02-01", "control_date_range"),
-        ("date_range", "min:soon", "control_date_range"),
+        ("date_range", "min:2024-01-01,end:2024-02-01", "control_date_range"),
+        ("date_range", "min:soon,max:", "control_date_range"),
+        ("date_range", "min:soon", "control_range_one_key"),
+        ("date_range", "min:2024-01-01", "control_range_one_key"),
+        ("date_range", "max:2024-12-31", "control_range_one_key"),
+        ("date_range", "start:prior-day-3", "control_range_one_key"),
+        ("number_range", "min:5", "control_range_one_key"),
+        ("number_range", "start:1,end:2", "control_number_range"),
+        ("number_range", "min:1%2C000,max:", "control_number_range"),
+        ("number_range", "min::null,max:", "control_number_range"),
+        ("number_range", "min:2024-01-01,max:", "control_number_range"),
     ],
 )
 def test_parse_control_value_refuses_values_that_do_not_fit_the_type(control_type, stored, code):
     with pytest.raises(ValidationError) as raised:
         parse_control_value(control_type, stored)
     assert raised.value.code == code
+
+
+def test_the_one_key_form_is_refused_with_sigmas_form_in_the_message():
+    with pytest.raises(ValidationError) as raised:
+        parse_control_value("date_range", "min:2024-01-01")
+    assert raised.value.messages == [
+        "Sigma reads a range only with both keys: write min:2024-01-01,max: instead of "
+        "min:2024-01-01."
+    ]
+    with pytest.raises(ValidationError) as raised:
+        parse_control_value("date_range", "end:next-year-0")
+    assert "start:,end:next-year-0" in raised.value.messages[0]
+
+
+# One example of every form Sigma documents, with the page it is on. CONTROLS is
+# https://help.sigmacomputing.com/docs/workbook-control-values-in-the-url (text read
+# from its 2025-10 copy, see docs/sigma-protocol.md "Control values").
+CONTROLS = "https://help.sigmacomputing.com/docs/workbook-control-values-in-the-url"
+DOCUMENTED_FORMS = [
+    # (control type, the value as written on the page, what the emulator reads, source)
+    ("date", "2024-05-01", ControlReading("value", ("2024-05-01",)), CONTROLS + "#date-examples"),
+    ("date", "2024-05-01T08:00", ControlReading("value", ("2024-05-01T08:00",)), CONTROLS),
+    ("date", "2024-03-14T01:59:00", ControlReading("value", ("2024-03-14T01:59:00",)), CONTROLS),
+    ("date", "2024-05-01T08:00Z", ControlReading("value", ("2024-05-01T08:00Z",)), CONTROLS),
+    ("date", "2023-06-08T00:00:00Z", ControlReading("value", ("2023-06-08T00:00:00Z",)), CONTROLS),
+    ("date", "1710381565000", ControlReading("value", ("1710381565000",)), CONTROLS),
+    ("date", "prior-month-3", ControlReading("value", ("prior-month-3",)), CONTROLS),
+    ("date", ":null", ControlReading("null"), CONTROLS + "#special-parameter-values"),
+    (
+        "date_range",
+        "min:2024-04-01,max:prior-day-3",
+        ControlReading("range", ends=(("min", "2024-04-01"), ("max", "prior-day-3"))),
+        CONTROLS + "#date-range-examples",
+    ),
+    (
+        "date_range",
+        "min:2024-04-01,max:",
+        ControlReading("range", ends=(("min", "2024-04-01"), ("max", ""))),
+        CONTROLS + "#date-range-examples",
+    ),
+    (
+        "date_range",
+        "min:,max:2024-12-31",
+        ControlReading("range", ends=(("min", ""), ("max", "2024-12-31"))),
+        CONTROLS + "#set-a-date-range-control-value-in-a-url",
+    ),
+    (
+        "date_range",
+        "min:,max:",
+        ControlReading("range", ends=(("min", ""), ("max", ""))),
+        CONTROLS + "#date-range-examples",
+    ),
+    (
+        "date_range",
+        "min:prior-year-1,max:next-year-0",
+        ControlReading("range", ends=(("min", "prior-year-1"), ("max", "next-year-0"))),
+        CONTROLS + "#available-values-1",
+    ),
+    (
+        "date_range",
+        "start:2024-04-01,end:2024-06-30",
+        ControlReading("range", ends=(("start", "2024-04-01"), ("end", "2024-06-30"))),
+        CONTROLS + " (tip: start and end instead of min and max)",
+    ),
+    (
+        "date_range",
+        "min:1710381565000,max:2023-06-08T00:00:00Z",
+        ControlReading("range", ends=(("min", "1710381565000"), ("max", "2023-06-08T00:00:00Z"))),
+        CONTROLS + "#available-values-1",
+    ),
+    (
+        "date_range",
+        "min::null,max:2024-12-31",
+        ControlReading("range", ends=(("min", ":null"), ("max", "2024-12-31"))),
+        CONTROLS + '#available-values-1 ("Blank or :null to clear")',
+    ),
+    (
+        "number_range",
+        "min:4000.5,max:",
+        ControlReading("range", ends=(("min", "4000.5"), ("max", ""))),
+        CONTROLS + "#number-range-examples",
+    ),
+    (
+        "number_range",
+        "min:4000.5,max:5000",
+        ControlReading("range", ends=(("min", "4000.5"), ("max", "5000"))),
+        CONTROLS + "#number-range-examples",
+    ),
+    (
+        "number_range",
+        "min:,max:100000",
+        ControlReading("range", ends=(("min", ""), ("max", "100000"))),
+        CONTROLS + "#number-range-examples",
+    ),
+]
+
+
+@pytest.mark.parametrize(("control_type", "written", "reading", "source"), DOCUMENTED_FORMS)
+def test_every_documented_form_is_accepted_sent_as_written_and_read_back(
+    control_type, written, reading, source
+):
+    value = parse_control_value(control_type, written)
+
+    assert url_with("Period", value).endswith("&Period=" + written), source
+    assert read_back("Period", value) == reading, source
 
 
 def test_query_values_become_list_items_one_parameter_each():
@@ -171,15 +291,53 @@ def test_date_and_boolean_read_back_unchanged(control_id, day, flag):
     )
 
 
+relative_dates = st.builds(
+    "{}-{}-{}".format,
+    st.sampled_from(["prior", "next"]),
+    st.sampled_from(["minute", "hour", "day", "week", "month", "quarter", "year"]),
+    st.integers(0, 999),
+)
+utc_times = date_times.map(lambda moment: moment + "Z")
+milliseconds = st.integers(0, 10**13).map(str)
+date_values = st.one_of(dates, date_times, utc_times, milliseconds, relative_dates)
+numbers = st.one_of(
+    st.integers(-(10**12), 10**12).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+)
+
+
 @PROFILE
-@given(control_ids, st.one_of(dates, date_times), st.one_of(dates, date_times), st.integers(0, 2))
-def test_date_range_reads_back_as_its_ends(control_id, start, end, shape):
-    ends = ([("min", start), ("max", end)], [("min", start)], [("max", end)])[shape]
+@given(control_ids, date_values)
+def test_every_date_form_reads_back_unchanged(control_id, day):
+    reading = read_back(control_id, parse_control_value(ControlType.DATE, day))
+
+    assert reading == ControlReading("value", (day,))
+
+
+@PROFILE
+@given(
+    control_ids,
+    st.one_of(date_values, st.just(""), st.just(":null")),
+    st.one_of(date_values, st.just(""), st.just(":null")),
+    st.sampled_from([("min", "max"), ("start", "end")]),
+)
+def test_date_range_reads_back_as_its_ends(control_id, start, end, keys):
+    ends = ((keys[0], start), (keys[1], end))
     stored = ",".join(f"{name}:{value}" for name, value in ends)
 
     reading = read_back(control_id, parse_control_value(ControlType.DATE_RANGE, stored))
 
-    assert reading == ControlReading("range", ends=tuple(ends))
+    assert reading == ControlReading("range", ends=ends)
+
+
+@PROFILE
+@given(control_ids, st.one_of(numbers, st.just("")), st.one_of(numbers, st.just("")))
+def test_number_range_reads_back_as_its_ends(control_id, low, high):
+    stored = f"min:{low},max:{high}"
+
+    reading = read_back(control_id, parse_control_value(ControlType.NUMBER_RANGE, stored))
+
+    assert reading == ControlReading("range", ends=(("min", low), ("max", high)))
 
 
 @PROFILE
