@@ -243,10 +243,11 @@ TABLE_FLAGS = (
     "hide_save_as",
 )
 TABLE_VALUES = (":lng", ":lng_variant", ":menu_position", ":theme")
-#: Outside the table but documented for JWT embeds elsewhere: ``:jwt``/``:embed``
+#: Outside the table but shown for JWT embeds elsewhere: ``:jwt``/``:embed``
 #: (JWTDOC), ``:bookmark``/``:explore`` (shareable links), ``:disable_mobile_view``
-#: (QS03; the emulator has no mobile layout to turn off).
-KNOWN_OTHER = (":embed", ":bookmark", ":explore", ":disable_mobile_view")
+#: (QS03; the emulator has no mobile layout to turn off) and ``:hide_page_controls``
+#: (QuickStart "REST API Usage 09: Hide Menus & Page Nav": no page tabs).
+KNOWN_OTHER = (":embed", ":bookmark", ":explore", ":disable_mobile_view", ":hide_page_controls")
 
 
 def interface(options: dict[str, str]) -> dict[str, Any]:
@@ -256,12 +257,15 @@ def interface(options: dict[str, str]) -> dict[str, Any]:
     ("Parameters not listed in this table are ... not supported"): it is shown in
     ``ignored``, never applied.
     """
-    position = options.get(":menu_position", "bottom")
+    # URLPARAMS (JWT): "When no value is specified, defaults to none" (QS03's "bottom"
+    # is the legacy URLs' default); hide_menu then has no menu to hide.
+    position = options.get(":menu_position") or "none"
     ui: dict[str, Any] = {
-        "menu_position": position if position in ("top", "bottom", "none") else "bottom",
+        "menu_position": position if position in ("top", "bottom", "none") else "none",
     }
     for name in TABLE_FLAGS:
         ui[name] = options.get(f":{name}") == "true"
+    ui["hide_page_controls"] = options.get(":hide_page_controls") == "true"
     language = options.get(":lng", "")
     ui["lng"] = language
     # URLPARAMS: lng_variant "Must be used with lng".

@@ -76,6 +76,7 @@ class EmbedAdminForm(forms.ModelForm):
             "theme",
             "menu_position",
             "language",
+            "lng_variant",
             *BOOLEAN_OPTIONS,
         ]
         widgets = {
@@ -88,6 +89,8 @@ class EmbedAdminForm(forms.ModelForm):
             "Sigma (case-sensitive). Empty: Sigma's default.",
             "language": "A Sigma locale, e.g. English or fr-ca. Empty: the workbook's own.",
             "hide_menu": HELP_HIDE_MENU,
+            "menu_position": "Empty: Sigma's default, which for JWT-signed URLs is none (no "
+            "menu, so hide_menu and the menu's hide options change nothing).",
             "is_enabled": "Kill switch: when off, every view of this embed is refused "
             "(the embed and its settings are kept).",
         }
@@ -194,9 +197,12 @@ class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
         (
             "Interface options",
             {
-                "fields": ("theme", "menu_position", "language", *BOOLEAN_OPTIONS),
+                "fields": ("theme", "menu_position", "language", "lng_variant", *BOOLEAN_OPTIONS),
                 "description": "Sent as URL parameters after the token (not signed): "
-                "cosmetic only, never for security.",
+                "cosmetic only, never for security. All are in Sigma's list of parameters "
+                "for JWT-signed URLs except disable_mobile_view and hide_page_controls, "
+                "which are outside that list (Sigma's QuickStarts show them with JWT "
+                "embeds; see their help).",
             },
         ),
     )

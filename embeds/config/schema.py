@@ -33,6 +33,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from embeds.protocol.constants import REMOVED_OPTIONS
 from embeds.protocol.validators import BOOLEAN_OPTIONS
 
 FORMAT_VERSION = 1
@@ -57,6 +58,12 @@ MSG_ENV_PREFIX = (
 )
 MSG_SECRET_IN_FILE = "secrets never go in the file; name an environment variable in secret_env"  # noqa: S105
 MSG_DUPLICATE = "%(key)s is listed twice"
+MSG_REMOVED_OPTION = (
+    "'%(key)s' is no longer an option: Sigma's list of parameters for JWT-signed URLs "
+    "does not include it and says unlisted parameters are not supported, so Sigma "
+    "ignored it. Delete the key; to take a feature away from users, use their account "
+    "type's permissions in Sigma"
+)
 
 
 class ConfigInvalid(Exception):
@@ -143,6 +150,7 @@ class _EmbedFields(Item):
     theme: Text = ""
     menu_position: Text = ""
     language: Text = ""
+    lng_variant: Text = ""
     eval_connection_id: Text = ""
 
 
@@ -313,6 +321,8 @@ def describe(error: ErrorDetails) -> str:
             return f"{where(loc)}: {MSG_SECRET_IN_FILE}"
         if not parent:
             return f"unknown section {quoted(key)}"
+        if len(parent) == 2 and parent[0] == "embeds" and key in REMOVED_OPTIONS:
+            return f"{where(parent)}: {MSG_REMOVED_OPTION % {'key': key}}"
         return f"{where(parent)}: unknown key {quoted(key)}"
     if kind == "missing":
         return f"{where(loc)}: missing"

@@ -24,6 +24,7 @@ from embeds.protocol.validators import (
     SigmaContent,
     validate_control_id,
     validate_language,
+    validate_language_variant,
     validate_theme,
 )
 from embeds.validators import parse_sigma_url, validate_sigma_url
@@ -86,18 +87,48 @@ class Embed(models.Model):
     language = models.CharField(
         max_length=50, blank=True, validators=[validate_language], help_text=":lng"
     )
+    lng_variant = models.CharField(
+        "lng_variant",
+        max_length=100,
+        blank=True,
+        validators=[validate_language_variant],
+        help_text=":lng_variant: the exact name of a custom translation of the language "
+        "(case-sensitive); needs a language.",
+    )
     hide_menu = models.BooleanField(default=False)
     hide_folder_navigation = models.BooleanField(default=False)
     hide_tooltip = models.BooleanField(default=False)
-    disable_mobile_view = models.BooleanField(default=False)
+    disable_mobile_view = models.BooleanField(
+        default=False,
+        help_text="Outside Sigma's JWT parameter table; Sigma's QuickStart \"Embedding 03\" "
+        "lists it for JWT embeds: workbooks don't switch to the mobile layout.",
+    )
     responsive_height = models.BooleanField(
         default=False, help_text="The iframe follows the content's height."
     )
-    hide_page_controls = models.BooleanField(default=False)
-    hide_reload_button = models.BooleanField(default=False)
-    hide_title = models.BooleanField(default=False)
-    hide_view_select = models.BooleanField(default=False)
-    disable_auto_refresh = models.BooleanField(default=False)
+    hide_bookmarks = models.BooleanField(
+        default=False, help_text="Hides saved views (bookmarks) from the embed menu."
+    )
+    hide_explore_toggle = models.BooleanField(
+        default=False, help_text="Hides the Explore toggle from the embed menu."
+    )
+    hide_element_interactions = models.BooleanField(
+        default=False, help_text="Sent as :hide_element_interactions=true (Sigma, January 2026)."
+    )
+    hide_schedule = models.BooleanField(
+        default=False, help_text="Sent as :hide_schedule=true (Sigma, January 2026)."
+    )
+    hide_send = models.BooleanField(
+        default=False, help_text="Sent as :hide_send=true (Sigma, January 2026)."
+    )
+    hide_page_controls = models.BooleanField(
+        default=False,
+        help_text="Outside Sigma's JWT parameter table; Sigma's QuickStart \"REST API Usage "
+        '09: Hide Menus & Page Nav" sends it with JWT embeds to hide the page controls.',
+    )
+    hide_save_as = models.BooleanField(
+        default=False, help_text="Hides the Save As option in embedded content (Sigma, April 2026)."
+    )
     eval_connection_id = eval_connection_id_field(
         "Sigma connection ID to use instead of the workbook's, for everyone whose "
         "own or group mapping sets none. Connection switching does not work with "
@@ -132,6 +163,8 @@ class Embed(models.Model):
             options.append((constants.OPTION_MENU_POSITION, self.menu_position))
         if self.language:
             options.append((constants.OPTION_LANGUAGE, self.language))
+            if self.lng_variant:
+                options.append((constants.OPTION_LANGUAGE_VARIANT, self.lng_variant))
         for name in BOOLEAN_OPTIONS:
             if getattr(self, name):
                 options.append((constants.option_param(name), "true"))
@@ -140,6 +173,11 @@ class Embed(models.Model):
     def clean(self) -> None:
         if self.menu_position not in ("", *MENU_POSITIONS):
             raise ValidationError({"menu_position": "Choose top, bottom or none."})
+        if self.lng_variant and not self.language:
+            # Sigma's Embed URL parameters: lng_variant "Must be used with lng".
+            raise ValidationError(
+                {"lng_variant": "A translation variant needs a language: set the language too."}
+            )
 
 
 class EmbedControl(models.Model):

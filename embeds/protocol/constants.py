@@ -50,10 +50,14 @@ PARAM_EMBED = ":embed"
 #: Parameters Sigma reserves for the token itself; no option may use these names.
 RESERVED_PARAMS = (PARAM_JWT, PARAM_EMBED)
 
-# Interface options that apply under JWT (spec §2.2), by model field / URL name.
+# Interface options that apply under JWT (docs/sigma-protocol.md "Interface options"):
+# Sigma's "Embed URL parameters" table for JWT-signed URLs, the parameters its release
+# notes added since, and disable_mobile_view (Sigma's JWT QuickStart "Embedding 03").
 OPTION_THEME = ":theme"
 OPTION_MENU_POSITION = ":menu_position"
 OPTION_LANGUAGE = ":lng"
+#: A custom translation of the language; Sigma: "Must be used with lng".
+OPTION_LANGUAGE_VARIANT = ":lng_variant"
 #: Options that re-open a saved place (a bookmark wins over an exploration).
 PLACE_OPTIONS = ("bookmark", "explore")
 #: Boolean options: the model field ``name`` is sent as ``:name=true``.
@@ -61,9 +65,24 @@ BOOLEAN_OPTIONS = (
     "hide_menu",
     "hide_folder_navigation",
     "hide_tooltip",
-    "disable_mobile_view",
     "responsive_height",
+    "hide_bookmarks",
+    "hide_explore_toggle",
+    "hide_element_interactions",
+    "hide_schedule",
+    "hide_send",
+    "hide_save_as",
+    "disable_mobile_view",
     "hide_page_controls",
+)
+#: Offered although Sigma's JWT table does not list them; each has a Sigma source
+#: showing it with JWT embeds (disable_mobile_view: QuickStart "Embedding 03";
+#: hide_page_controls: QuickStart "REST API Usage 09: Hide Menus & Page Nav").
+OUTSIDE_TABLE_OPTIONS = ("disable_mobile_view", "hide_page_controls")
+#: Options this project used to offer that Sigma's JWT table does not list and no
+#: Sigma text shows working with JWT embeds ("Parameters not listed in this table
+#: are ... not supported"); removed by migration 0011.
+REMOVED_OPTIONS = (
     "hide_reload_button",
     "hide_title",
     "hide_view_select",

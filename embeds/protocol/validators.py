@@ -199,6 +199,14 @@ LANGUAGE = re.compile(r"^[A-Za-z]{2,32}(?:[-_][A-Za-z0-9]{1,16})?$")
 
 MSG_THEME = "A theme name is letters, digits, spaces, '_' or '-' (up to 64)."
 MSG_LANGUAGE = "A language is a Sigma locale name such as English or fr-ca."
+# The name of a custom translation file (Sigma: case-sensitive, URL-encoded in the
+# URL). "," and ":" would stay literal in the URL (option values are encoded like
+# control values), so they are refused, as are control characters.
+LANGUAGE_VARIANT = re.compile(r"^[^\x00-\x1f\x7f,:]{1,100}$")
+MSG_LANGUAGE_VARIANT = (
+    "A translation variant is the exact name of a custom translation in Sigma "
+    "(case-sensitive, up to 100 characters, no ',' or ':')."
+)
 
 
 def validate_theme(value: str) -> None:
@@ -209,6 +217,11 @@ def validate_theme(value: str) -> None:
 def validate_language(value: str) -> None:
     if value and not LANGUAGE.fullmatch(value):
         raise ValidationError(MSG_LANGUAGE, code="language")
+
+
+def validate_language_variant(value: str) -> None:
+    if value and (not LANGUAGE_VARIANT.fullmatch(value) or value != value.strip()):
+        raise ValidationError(MSG_LANGUAGE_VARIANT, code="lng_variant")
 
 
 # --- Control values (spec §2.3) ---------------------------------------------

@@ -207,7 +207,9 @@ def test_internal_member_token_with_embed_user_claims_is_refused_without_a_code(
 
 
 def test_interface_options_are_applied(emulator_client):
-    default = open_embed(emulator_client).content.decode()
+    # Sigma's JWT parameter table: no menu_position means none.
+    assert 'id="sigma-menu"' not in open_embed(emulator_client).content.decode()
+    default = open_embed(emulator_client, extra="&:menu_position=bottom").content.decode()
     assert '<body class="content theme-Light">' in default
     assert 'class="sigma-menu menu-bottom"' in default
     assert 'id="workbook-menu"' in default
@@ -228,14 +230,15 @@ def test_interface_options_are_applied(emulator_client):
 
 
 def test_the_2025_2026_interface_options_are_applied(emulator_client):
-    default = open_embed(emulator_client).content.decode()
+    default = open_embed(emulator_client, extra="&:menu_position=top").content.decode()
     for shown in ("menu-saved-views", "menu-save-as", "menu-schedule", "menu-send"):
         assert f'id="{shown}"' in default
     assert 'id="explore-toggle"' in default
     assert "data-element-menu=" in default
     assert 'id="language"' not in default
 
-    options = "&:hide_bookmarks=true&:hide_explore_toggle=true&:hide_element_interactions=true"
+    options = "&:menu_position=top&:hide_bookmarks=true&:hide_explore_toggle=true"
+    options += "&:hide_element_interactions=true"
     options += "&:hide_schedule=true&:hide_send=true&:hide_save_as=true"
     options += "&:lng=fr-ca&:lng_variant=Custom%20Qu%C3%A9b%C3%A9cois"
     html = open_embed(emulator_client, extra=options).content.decode()
@@ -258,10 +261,11 @@ def test_options_outside_sigmas_jwt_table_are_shown_as_ignored(emulator_client):
     html = open_embed(emulator_client, extra=extra).content.decode()
 
     assert 'class="page-title"' in html  # hide_title changes nothing
+    assert 'id="page-tabs"' not in html  # hide_page_controls has a Sigma source
     ignored = "ignored: not in Sigma's JWT parameter table"
-    for name in (":hide_title", ":hide_page_controls"):
+    for name in (":hide_title",):
         assert f'<td>{name}</td><td>true</td><td class="option-status">{ignored}</td>' in html
-    for name in (":hide_menu", ":disable_mobile_view"):
+    for name in (":hide_menu", ":disable_mobile_view", ":hide_page_controls"):
         assert f'<td>{name}</td><td>true</td><td class="option-status">applied</td>' in html
 
 

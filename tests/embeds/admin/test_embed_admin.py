@@ -274,3 +274,45 @@ def test_user_attribute_registry_refuses_names_sigma_rejects(admin_client):
     )
 
     assert response.context["adminform"].form.errors["name"] == [MSG_ATTRIBUTE_NAME]
+
+
+def test_the_2025_2026_interface_options_are_saved_from_the_admin(
+    admin_client, credential_factory, team_factory
+):
+    flags = ["hide_bookmarks", "hide_explore_toggle", "hide_element_interactions"]
+    flags += ["hide_schedule", "hide_send", "hide_save_as"]
+    response = admin_client.post(
+        ADD_URL,
+        embed_payload(
+            credential_factory(),
+            team_factory("Sales"),
+            language="fr-ca",
+            lng_variant="Custom Québécois",
+            **dict.fromkeys(flags, "on"),
+        ),
+    )
+
+    assert response.status_code == 302
+    embed = Embed.objects.get(slug="pipeline")
+    assert all(getattr(embed, flag) for flag in flags)
+    assert embed.lng_variant == "Custom Québécois"
+
+
+def test_a_translation_variant_needs_a_language(admin_client, credential_factory, team_factory):
+    response = admin_client.post(
+        ADD_URL,
+        embed_payload(credential_factory(), team_factory("Sales"), lng_variant="Custom"),
+    )
+
+    assert response.context["adminform"].form.errors["lng_variant"] == [
+        "A translation variant needs a language: set the language too."
+    ]
+    assert not Embed.objects.exists()
+
+
+def test_the_admin_says_which_option_is_outside_sigmas_jwt_table(admin_client):
+    html = admin_client.get(ADD_URL).content.decode()
+
+    assert "except disable_mobile_view and hide_page_controls, which are outside" in html
+    for removed in ("hide_title", "hide_reload_button", "hide_view_select"):
+        assert f'name="{removed}"' not in html

@@ -14,6 +14,7 @@ from embeds.config.schema import (
     parse_document,
     where,
 )
+from embeds.protocol.constants import REMOVED_OPTIONS
 from embeds.protocol.validators import BOOLEAN_OPTIONS
 from tests.conftest import CANARY_SECRET, WORKBOOK_URL
 
@@ -122,3 +123,26 @@ def test_secret_env_with_a_trailing_newline_is_not_a_variable_name():
     assert problems_of({"version": 1, "credentials": [credential]}) == [
         "credentials[0].secret_env: not an environment variable name (A-Z, 0-9, _)"
     ]
+
+
+@pytest.mark.parametrize("key", REMOVED_OPTIONS)
+def test_a_removed_option_is_named_with_what_to_do(key):
+    (problem,) = problems_of({"version": 1, "embeds": [{**EMBED, key: False}]})
+
+    assert problem.startswith(f"embeds[0]: '{key}' is no longer an option: ")
+    assert "Delete the key" in problem
+
+
+def test_the_2025_2026_options_are_keys_named_as_sigmas_parameters():
+    keys = set(EmbedItem.model_fields)
+
+    assert {
+        "hide_bookmarks",
+        "hide_explore_toggle",
+        "hide_element_interactions",
+        "hide_schedule",
+        "hide_send",
+        "hide_save_as",
+        "lng_variant",
+    } <= keys
+    assert not keys & set(REMOVED_OPTIONS)

@@ -353,6 +353,32 @@ def variant(change):
             "embeds[0].controls[0].type: Value 'colour' is not a valid choice.",
         ),
         (
+            variant(
+                lambda d: d["embeds"][0].update(
+                    controls=[
+                        {
+                            "control_id": "From",
+                            "type": "date_range",
+                            "default_value": "min:2024-01-01",
+                        }
+                    ]
+                )
+            ),
+            "embeds[0].controls[0].default_value: Sigma reads a range only with both keys: "
+            "write min:2024-01-01,max: instead of min:2024-01-01.",
+        ),
+        (
+            variant(lambda d: d["embeds"][0].update(hide_title=True)),
+            "embeds[0]: 'hide_title' is no longer an option: Sigma's list of parameters for "
+            "JWT-signed URLs does not include it and says unlisted parameters are not "
+            "supported, so Sigma ignored it. Delete the key; to take a feature away from "
+            "users, use their account type's permissions in Sigma",
+        ),
+        (
+            variant(lambda d: d["embeds"][0].update(lng_variant="Custom")),
+            "embeds[0].lng_variant: A translation variant needs a language: set the language too.",
+        ),
+        (
             variant(lambda d: d["users"][0].update(eval_connection_id="nope")),
             "users[0].eval_connection_id: " + MSG_CONNECTION_ID,
         ),
