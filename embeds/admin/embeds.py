@@ -89,8 +89,7 @@ class EmbedAdminForm(forms.ModelForm):
             "Sigma (case-sensitive). Empty: Sigma's default.",
             "language": "A Sigma locale, e.g. English or fr-ca. Empty: the workbook's own.",
             "hide_menu": HELP_HIDE_MENU,
-            "menu_position": "Empty: Sigma's default, which for JWT-signed URLs is none (no "
-            "menu, so hide_menu and the menu's hide options change nothing).",
+            "menu_position": "Empty: Sigma's default, which for JWT-signed URLs is none (no menu).",
             "is_enabled": "Kill switch: when off, every view of this embed is refused "
             "(the embed and its settings are kept).",
         }
