@@ -81,7 +81,7 @@ BOOLEAN_OPTIONS = (
 OUTSIDE_TABLE_OPTIONS = ("disable_mobile_view", "hide_page_controls")
 #: Options this project used to offer that Sigma's JWT table does not list and no
 #: Sigma text shows working with JWT embeds ("Parameters not listed in this table
-#: are ... not supported"); removed by migration 0011.
+#: are ... not supported"); removed by migration 0012.
 REMOVED_OPTIONS = (
     "hide_reload_button",
     "hide_title",

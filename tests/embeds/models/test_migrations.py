@@ -164,8 +164,8 @@ def test_existing_controls_keep_what_their_urls_meant_when_types_arrive():
     migrate(leaf_nodes())
 
 
-BEFORE_FORMS = [("embeds", "0009_protocol_fields")]
-AFTER_FORMS = [("embeds", "0010_control_value_forms")]
+BEFORE_FORMS = [("embeds", "0010_security_event_sigma_member")]
+AFTER_FORMS = [("embeds", "0011_control_value_forms")]
 
 
 @pytest.mark.django_db(transaction=True)

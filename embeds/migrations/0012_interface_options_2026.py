@@ -15,7 +15,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('embeds', '0010_control_value_forms'),
+        ('embeds', '0011_control_value_forms'),
     ]
 
     operations = [

@@ -26,7 +26,7 @@ def write_ranges_with_both_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("embeds", "0009_protocol_fields"),
+        ("embeds", "0010_security_event_sigma_member"),
     ]
 
     operations = [
