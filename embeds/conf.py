@@ -42,10 +42,10 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_IP_RATE_LIMIT": "50/900",
     # Days of audit trail sigma_prune_audit keeps.
     "AUDIT_RETENTION_DAYS": 365,
-    # The local Sigma emulator (development only).
-    "EMULATOR_ENABLED": False,
-    "EMULATOR_FORCE": False,
-    "EMULATOR_ORIGIN": "http://127.0.0.1:8001",
+    # Logins whose password is published (username -> password), e.g. a demo's:
+    # check --deploy warns (embeds.W104) while any of them still signs in with it.
+    # The app ships none; the host's demo fills it (hostsite/settings.py).
+    "PUBLISHED_PASSWORDS": {},
     # Sigma's REST API for this organization's cloud (embeds.remote.usage), e.g.
     # https://aws-api.sigmacomputing.com; and which credential with the REST API
     # privilege to use when several have it (by name; "" = the only one).

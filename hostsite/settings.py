@@ -18,6 +18,7 @@ import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from demo.personas import PUBLISHED_PASSWORDS
 from embeds.conf import parse_rate
 from embeds.protocol import constants
 from hostsite.logconfig import LOG_FORMATS, build_logging, redact_every_handler
@@ -194,6 +195,7 @@ INSTALLED_APPS = [
     "axes",
     "embeds",
     "accounts",
+    "demo",
     "sigma_emulator",
 ]
 
@@ -445,6 +447,10 @@ if SIGMA_EMULATOR_ENABLED and not DEBUG and not SIGMA_EMULATOR_FORCE:
         "The emulator is for development; turn it off, or set SIGMA_EMULATOR_FORCE=true "
         "to run it anyway (never in production).",
     )
+
+# The demo's logins (demo/personas.py; seed_demo creates them with a published
+# password): check --deploy warns (embeds.W104) while any of them still signs in with it.
+SIGMA_PUBLISHED_PASSWORDS = PUBLISHED_PASSWORDS
 
 # --- Content Security Policy (django-csp 4) -------------------------------
 # https://django-csp.readthedocs.io/

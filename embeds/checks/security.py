@@ -19,7 +19,6 @@ from encrypted_model_fields import fields as encrypted_fields
 
 from embeds.conf import sigma_settings
 from embeds.exceptions import CredentialBroken
-from embeds.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAMES
 from embeds.models import Credential
 
 logger = logging.getLogger(__name__)
@@ -119,7 +118,9 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
     if settings.DEBUG:
         return []
     messages: list[checks.CheckMessage] = []
-    if sigma_settings.EMULATOR_ENABLED:
+    # The emulator is the host project's (sigma_emulator), not the app's, so the
+    # setting has no default in embeds.conf: a site without it has no emulator.
+    if getattr(settings, "SIGMA_EMULATOR_ENABLED", False):
         messages.append(
             checks.Warning(
                 "The local Sigma emulator is enabled with DEBUG off (SIGMA_EMULATOR_FORCE).",
@@ -156,22 +157,27 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
 
 @checks.register(checks.Tags.security, deploy=True)
 def check_demo_accounts(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """W104: a seed_demo account still signs in with the published password.
+    """W104: a login whose password is published still signs in with it.
 
-    Deploy-only and not tagged ``database``, so ``check --deploy`` runs it without
-    ``--database``; a database without tables yet reports nothing.
+    Which logins: ``SIGMA_PUBLISHED_PASSWORDS`` (username -> password), which the
+    host's demo fills; the app itself ships no demo. Deploy-only and not tagged
+    ``database``, so ``check --deploy`` runs it without ``--database``; a database
+    without tables yet reports nothing.
     """
-    if settings.DEBUG:
+    published = sigma_settings.PUBLISHED_PASSWORDS
+    if settings.DEBUG or not published:
         return []
     try:
-        users = list(get_user_model()._default_manager.filter(username__in=DEMO_USERNAMES))
+        users = list(get_user_model()._default_manager.filter(username__in=list(published)))
     except DatabaseError:
         return []
     # Security: the password is in the README; such an account is anyone's.
     found = sorted(
         user.get_username()
         for user in users
-        if user.is_active and user.has_usable_password() and user.check_password(DEMO_PASSWORD)
+        if user.is_active
+        and user.has_usable_password()
+        and user.check_password(published[user.get_username()])
     )
     if not found:
         return []

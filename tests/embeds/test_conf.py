@@ -24,7 +24,12 @@ def test_defaults_are_working_values():
     assert DEFAULTS["ALLOWED_ORIGINS"] == ["https://app.sigmacomputing.com"]
     assert constants.MIN_TOKEN_TTL <= DEFAULTS["DEFAULT_TOKEN_TTL"] <= constants.MAX_TOKEN_TTL
     assert sigma_settings.rate("RATE_LIMIT") is not None
-    assert DEFAULTS["EMULATOR_ENABLED"] is False
+    assert DEFAULTS["PUBLISHED_PASSWORDS"] == {}
+
+
+def test_the_app_has_no_emulator_setting():
+    """The emulator is the host project's; its settings are the host's to set."""
+    assert not [name for name in DEFAULTS if "EMULATOR" in name]
 
 
 def test_site_value_wins_and_is_read_at_call_time(settings):

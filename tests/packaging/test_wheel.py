@@ -194,6 +194,38 @@ def test_wheel_is_named_django_sigma_embed_and_holds_only_the_app(wheel):
     assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
 
 
+def test_wheel_carries_no_demo_and_no_emulator(wheel):
+    """The demo (seed_demo, its users and their published password) and the emulator
+    are the host project's: nothing of them is in the wheel."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        texts = {
+            name: archive.read(name).decode()
+            for name in names
+            if name.endswith((".py", ".html", ".js", ".css", ".txt", "METADATA"))
+        }
+    assert not [n for n in names if "seed_demo" in n or "demo" in n.lower()]
+    assert not [n for n in names if "emulator" in n.lower()]
+    for name, text in texts.items():
+        # No demo password, no demo login created, no emulator imported or defaulted.
+        assert not re.search(r"""["']demo["']""", text), name
+        assert "DEMO_PASSWORD" not in text and "set_password(" not in text, name
+        assert "import sigma_emulator" not in text and "from sigma_emulator" not in text, name
+    assert "EMULATOR_" not in texts["embeds/conf.py"]
+
+
+def test_wheel_long_description_is_the_integration_guide(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        message = email.message_from_string(archive.read(name).decode())
+    assert message["Description-Content-Type"] == "text/markdown"
+    assert message["License-Expression"] == "MIT"
+    description = message.get_payload()
+    guide = (REPO / "docs" / "integration.md").read_text()
+    assert description.strip() == guide.strip()
+    assert "make run" not in description  # the demo project's README is not it
+
+
 def test_wheel_declares_every_third_party_package_embeds_imports(wheel):
     declared = {canonicalize_name(Requirement(r).name) for r in requirements_of_wheel(wheel)}
     imported = set()

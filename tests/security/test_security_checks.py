@@ -197,6 +197,19 @@ def test_demo_accounts_check_is_quiet_when_demo_logins_are_gone(settings, user_f
     assert security_checks.check_demo_accounts() == []
 
 
+@pytest.mark.django_db
+def test_demo_accounts_check_knows_only_the_logins_the_site_lists(settings, user_factory):
+    """The app ships no demo: without SIGMA_PUBLISHED_PASSWORDS nothing is reported."""
+    settings.DEBUG = False
+    user_factory("alice")  # the demo's password, but this site lists no published login
+    del settings.SIGMA_PUBLISHED_PASSWORDS
+    assert security_checks.check_demo_accounts() == []
+    settings.SIGMA_PUBLISHED_PASSWORDS = {"kiosk": "kiosk-Password-1"}
+    user_factory("kiosk", password="kiosk-Password-1")
+    (warning,) = security_checks.check_demo_accounts()
+    assert (warning.id, warning.msg.rsplit(": ", 1)[1]) == ("embeds.W104", "kiosk.")
+
+
 def test_demo_accounts_check_runs_with_check_deploy():
     registered = checks.registry.registry.get_checks(include_deployment_checks=True)
     assert security_checks.check_demo_accounts in registered

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from demo.personas import DEMO_USERNAMES, PUBLISHED_PASSWORDS
 from embeds.checks.security import check_demo_accounts
 from embeds.issuing.identity import identity_for
-from embeds.management.commands.seed_demo import DEMO_USERNAMES
 from embeds.models import Credential, Embed
 
 
@@ -74,6 +74,9 @@ def test_every_seeded_login_is_one_the_demo_accounts_check_knows(settings):
     call_command("seed_demo")
     seeded = set(get_user_model().objects.values_list("username", flat=True))
     assert seeded == set(DEMO_USERNAMES)
+    # The host hands the demo's logins to the app's check as data.
+    assert settings.SIGMA_PUBLISHED_PASSWORDS == PUBLISHED_PASSWORDS
+    assert set(PUBLISHED_PASSWORDS) == seeded
     settings.DEBUG = False
     (warning,) = check_demo_accounts()
     assert warning.id == "embeds.W104"

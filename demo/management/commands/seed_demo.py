@@ -1,4 +1,8 @@
-"""Create (idempotently) the demo data the README walks through."""
+"""Create (idempotently) the demo data the README walks through.
+
+Part of the host project (the ``demo`` app), never of the ``django-sigma-embed``
+wheel: it creates users with a published password.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from demo.personas import DEMO_PASSWORD, PEOPLE
 from embeds import services
 from embeds.conf import sigma_settings
 from embeds.models import (
@@ -27,9 +32,6 @@ from embeds.models import (
 )
 from embeds.validators import parse_sigma_url
 
-DEMO_PASSWORD = "demo"  # noqa: S105  (documented demo logins, refused without DEBUG)
-# check --deploy warns while any of these still signs in with DEMO_PASSWORD (W104).
-DEMO_USERNAMES = ("alice", "bob", "elena", "admin")
 DEMO_ORG = "demo-org"
 DEMO_CREDENTIAL = "Demo (local emulator)"
 DEMO_EMBEDS = (
@@ -63,7 +65,9 @@ class Command(BaseCommand):
                 "DEBUG on, or with --force.",
                 returncode=2,
             )
-        origin = sigma_settings.EMULATOR_ORIGIN
+        # The host's setting (hostsite/settings.py), not the app's: the wheel knows no
+        # emulator.
+        origin = settings.SIGMA_EMULATOR_ORIGIN
         if origin not in sigma_settings.ALLOWED_ORIGINS:
             raise CommandError(
                 f"The emulator origin {origin} (SIGMA_EMULATOR_ORIGIN) is not in "
@@ -150,13 +154,7 @@ class Command(BaseCommand):
 
     def _users(self, *, sales: Team, view: AccountType, region: UserAttribute) -> None:
         User = get_user_model()
-        people = (
-            ("alice", "alice@example.com", "Alice", "Anders", False),
-            ("bob", "bob@example.com", "Bob", "Brown", False),
-            ("admin", "admin@example.com", "Ada", "Admin", True),
-            ("elena", "elena@example.com", "Elena", "East", False),
-        )
-        for username, email, first, last, is_admin in people:
+        for username, email, first, last, is_admin in PEOPLE:
             user, created = User.objects.get_or_create(
                 username=username,
                 defaults={"email": email, "first_name": first, "last_name": last},
