@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import checks
 from django.db import DatabaseError
-from encrypted_model_fields import fields as encrypted_fields
 
+from embeds import encryption
 from embeds.conf import sigma_settings
 from embeds.exceptions import CredentialBroken
 from embeds.models import Credential
@@ -27,25 +26,16 @@ KEY_HINT = (
     "Set FIELD_ENCRYPTION_KEY to the key the secrets were encrypted with (newest "
     "first, older keys after a comma), or re-enter the secrets in the admin."
 )
-_PROBE = b"sigma-key-probe"
-
-
-def _configured_keys() -> list[str]:
-    value = getattr(settings, "FIELD_ENCRYPTION_KEY", None)
-    if isinstance(value, str):
-        value = [value]
-    return [k for k in (value or []) if isinstance(k, str) and k.strip()]
 
 
 @checks.register(checks.Tags.security)
 def check_encryption_key(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """E101: no usable key; E102: the library's crypter is not built from it."""
-    keys = _configured_keys()
     try:
-        fernets = [Fernet(k) for k in keys]
+        usable = bool(encryption.configured_keys())
     except (ValueError, TypeError):
-        fernets = []
-    if not keys or not fernets:
+        usable = False
+    if not usable:
         return [
             checks.Error(
                 "FIELD_ENCRYPTION_KEY is missing or not a list of Fernet keys.",
@@ -53,14 +43,10 @@ def check_encryption_key(app_configs=None, **kwargs) -> list[checks.CheckMessage
                 id="embeds.E101",
             )
         ]
-    # django-encrypted-model-fields builds its MultiFernet once, at import. If the
-    # setting changed afterwards (or another module replaced it), secrets would be
-    # written with a key the setting does not list.
-    try:
-        written = encrypted_fields.CRYPTER.encrypt(_PROBE)
-        fernets[0].decrypt(written)
-        encrypted_fields.CRYPTER.decrypt(fernets[0].encrypt(_PROBE))
-    except (InvalidToken, AttributeError, TypeError):
+    # The start-up probe (embeds.encryption.probe_crypter): the library builds its
+    # crypter once, at import, so a setting changed afterwards (or a replaced
+    # crypter) would write secrets with a key the setting does not list.
+    if not encryption.probe_crypter():
         return [
             checks.Error(
                 "The field-encryption library is not using the first FIELD_ENCRYPTION_KEY.",
@@ -89,7 +75,8 @@ def check_key_decrypts_credentials(
     try:
         for credential in Credential.objects.order_by("name"):
             try:
-                credential.signing_secret()  # proves decryption; the value is dropped
+                # The field raises on a value no key decrypts; the value is dropped.
+                credential.signing_secret()
             except CredentialBroken:
                 names_broken.append(credential.name)
             else:

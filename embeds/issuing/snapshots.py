@@ -37,13 +37,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Model, TextField
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.views.decorators.debug import sensitive_variables
-from encrypted_model_fields import fields as encrypted_fields
 
+from embeds import encryption
 from embeds.conf import sigma_settings
 from embeds.exceptions import ALL_REFUSALS, CredentialBroken, Refusal
 from embeds.issuing import ratelimit
@@ -58,7 +58,6 @@ from embeds.models import (
     SigmaProfileAttribute,
     Team,
     UserAttribute,
-    secret_fingerprint,
 )
 
 logger = logging.getLogger(__name__)
@@ -389,27 +388,22 @@ _secrets: dict[tuple[int, str], str] = {}
 def signing_secret(credential: CredentialSnapshot) -> str:
     """The decrypted secret of ``credential``, or :class:`CredentialBroken`.
 
-    Decrypted once per process and ciphertext; the fingerprint is checked on every
-    call, as ``Credential.signing_secret`` does, so nothing unproven is signed with.
+    Decrypted once per process and ciphertext (``embeds.encryption``, which raises
+    on a value no key decrypts; the crypter is part of the key, so a value is reused
+    only while the keys that decrypted it are the ones configured); proven against
+    the fingerprint on every call, as ``Credential.signing_secret`` does.
     """
-    cache_key = (id(encrypted_fields.CRYPTER), credential.ciphertext)
-    secret = _secrets.get(cache_key)
-    if secret is None:
-        field: Any = Credential._meta.get_field("secret")
-        # Same path as loading the row (from_db_value), then the model's own
-        # fail-closed check: a value that did not decrypt comes back unchanged.
-        secret = Credential(
-            name=credential.name,
-            secret=field.from_db_value(credential.ciphertext, None, connection),
-            secret_fingerprint=credential.secret_fingerprint,
-        ).signing_secret()
-        if len(_secrets) >= MAX_SECRETS:
-            _secrets.clear()
-        _secrets[cache_key] = secret
-        return secret
-    if secret_fingerprint(secret) != credential.secret_fingerprint:
-        raise CredentialBroken(f"Credential {credential.name!r} did not decrypt.")
-    return secret
+    cache_key = (id(encryption.crypter()), credential.ciphertext)
+    try:
+        secret = _secrets.get(cache_key)
+        if secret is None:
+            secret = encryption.decrypt_token(credential.ciphertext)
+            if len(_secrets) >= MAX_SECRETS:
+                _secrets.clear()
+            _secrets[cache_key] = secret
+        return encryption.proven_secret(secret, credential.secret_fingerprint)
+    except encryption.SecretUnproven:
+        raise CredentialBroken(f"Credential {credential.name!r} did not decrypt.") from None
 
 
 # --- Invalidation ----------------------------------------------------------------

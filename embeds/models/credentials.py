@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.views.decorators.debug import sensitive_variables
-from encrypted_model_fields.fields import EncryptedCharField
 
+from embeds.encryption import (
+    FINGERPRINT_LENGTH,
+    EncryptedSecretField,
+    SecretUnproven,
+    proven_secret,
+    secret_fingerprint,
+)
 from embeds.exceptions import CredentialBroken
 
 # HS256 keys below 32 bytes are below RFC 7518 §3.2's minimum; PyJWT warns on
 # them (InsecureKeyLengthWarning). Sigma's own secrets are far longer.
 SECRET_MIN_LENGTH = 32  # bytes of UTF-8
 SECRET_MAX_LENGTH = 512
-FINGERPRINT_LENGTH = 12
 
 MSG_SECRET_EMPTY = "The embed secret is empty."  # noqa: S105
 MSG_SECRET_WHITESPACE = (  # noqa: S105
@@ -28,16 +31,6 @@ MSG_SECRET_LENGTH = (  # noqa: S105
     "and at most %(max)d characters. Paste the whole secret Sigma showed."
 )
 MSG_SECRET_CHARACTERS = "The embed secret contains control characters."  # noqa: S105
-
-
-@sensitive_variables("secret")
-def secret_fingerprint(secret: str) -> str:
-    """A short, non-reversible tag of a secret, to tell secrets apart in the admin.
-
-    Twelve hex characters of SHA-256: enough to notice a change or a mix-up, far too
-    little to help guess a high-entropy Sigma secret.
-    """
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
 
 
 @sensitive_variables("secret")
@@ -78,7 +71,7 @@ class Credential(models.Model):
         help_text="The public client ID Sigma showed with the secret. Sent as kid and iss.",
     )
     # Never rendered, listed, searched or logged. See set_secret / signing_secret.
-    secret = EncryptedCharField(max_length=SECRET_MAX_LENGTH, editable=False)
+    secret = EncryptedSecretField(max_length=SECRET_MAX_LENGTH, editable=False)
     secret_fingerprint = models.CharField(max_length=FINGERPRINT_LENGTH, editable=False)
     secret_rotated_at = models.DateTimeField(null=True, editable=False)
     description = models.TextField(blank=True)
@@ -152,17 +145,12 @@ class Credential(models.Model):
     def signing_secret(self) -> str:
         """Return the decrypted secret, or raise :class:`CredentialBroken`.
 
-        django-encrypted-model-fields hands back the stored ciphertext unchanged
-        when no configured key decrypts it. The fingerprint recorded when the secret
-        was set catches that (and any other mismatch): we never sign with a value
-        we cannot prove is the secret that was entered.
+        The field raises when no configured key decrypts the stored value, and
+        ``proven_secret`` when the value is empty or not the one the fingerprint was
+        recorded for (``embeds.encryption``): nothing unproven is signed with.
         """
-        value = self.secret
-        if (
-            not isinstance(value, str)
-            or not value
-            or not self.secret_fingerprint
-            or secret_fingerprint(value) != self.secret_fingerprint
-        ):
-            raise CredentialBroken(f"Credential {self.name!r} did not decrypt.")
+        try:
+            value = proven_secret(self.secret, self.secret_fingerprint)
+        except SecretUnproven:
+            raise CredentialBroken(f"Credential {self.name!r} did not decrypt.") from None
         return value

@@ -7,8 +7,10 @@ URL is not here: it is ``embeds.issuing``.
 
 from embeds.services.audit import record_embed_error, record_security_event
 from embeds.services.credentials import (
+    ReencryptResult,
     activate_credential,
     create_credential,
+    reencrypt_secrets,
     replace_credential_secret,
     revoke_credential,
 )
@@ -18,6 +20,7 @@ from embeds.services.registry import RegistrySyncResult, sync_registries
 from embeds.services.sigma_members import deactivate_embed_users
 
 __all__ = [
+    "ReencryptResult",
     "RegistrySyncResult",
     "activate_credential",
     "block_user",
@@ -27,6 +30,7 @@ __all__ = [
     "enable_embed",
     "record_embed_error",
     "record_security_event",
+    "reencrypt_secrets",
     "replace_credential_secret",
     "revoke_credential",
     "save_embed",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from embeds import encryption
+from embeds.issuing import snapshots
 from embeds.models import (
     Credential,
     SecurityEvent,
@@ -144,3 +147,70 @@ def replace_credential_secret(*, credential: Credential, secret: str, actor=None
         getattr(actor, "pk", None),
     )
     return locked
+
+
+# --- Key rotation -----------------------------------------------------------------
+
+
+@dataclass
+class ReencryptResult:
+    reencrypted: list[str] = field(default_factory=list)
+    already_current: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+
+def reencrypt_secrets() -> ReencryptResult:
+    """Re-encrypt every secret not yet under the first key of FIELD_ENCRYPTION_KEY.
+
+    One transaction with the credential rows locked. Each stored token is moved to
+    the first key by :func:`embeds.encryption.reencrypt_token`, which proves the new
+    token reads back with the first key alone; if one does not,
+    :class:`~embeds.encryption.ReencryptionFailed` rolls everything back. Tokens no
+    configured key decrypts are reported and left untouched. Running it twice
+    changes nothing the second time. The issuing-path cache holds ciphertexts, so it
+    is invalidated (``update()`` sends no signal).
+    """
+    keys = encryption.configured_keys()
+    result = ReencryptResult()
+    with transaction.atomic():
+        credentials = list(Credential.objects.select_for_update().order_by("name"))
+        tokens = encryption.stored_ciphertexts(
+            Credential.objects.filter(pk__in=[c.pk for c in credentials])
+        )
+        for credential in credentials:
+            token = tokens.get(credential.pk, "")
+            status = encryption.key_status(token, keys)
+            if status is encryption.KeyStatus.CURRENT:
+                result.already_current.append(credential.name)
+                continue
+            if status is encryption.KeyStatus.UNREADABLE:
+                result.unreadable.append(credential.name)
+                continue
+            try:
+                new_token = encryption.reencrypt_token(token, keys)
+            except encryption.SecretUndecryptable:
+                # The library's crypter and FIELD_ENCRYPTION_KEY disagree (E102): do
+                # not guess.
+                result.unreadable.append(credential.name)
+                continue
+            except encryption.ReencryptionFailed:
+                raise encryption.ReencryptionFailed(
+                    f"Credential {credential.name!r} did not read back with the first key "
+                    "of FIELD_ENCRYPTION_KEY after re-encryption; nothing was changed."
+                ) from None
+            # The proven token as it is (the field does not encrypt a StoredToken
+            # again); updated_at stays: the secret itself did not change.
+            Credential.objects.filter(pk=credential.pk).update(
+                secret=encryption.StoredToken(new_token)
+            )
+            result.reencrypted.append(credential.name)
+        if result.reencrypted:
+            snapshots.invalidate()
+    logger.warning(
+        "Re-encrypted %d Sigma credential secret(s) with the first key; %d already "
+        "current, %d unreadable",
+        len(result.reencrypted),
+        len(result.already_current),
+        len(result.unreadable),
+    )
+    return result

@@ -21,6 +21,7 @@ from django.db import transaction
 from demo.personas import DEMO_PASSWORD, PEOPLE
 from embeds import services
 from embeds.conf import sigma_settings
+from embeds.exceptions import CredentialBroken
 from embeds.models import (
     AccountType,
     Credential,
@@ -144,7 +145,7 @@ class Command(BaseCommand):
         if secret:
             try:
                 current = credential.signing_secret()
-            except Exception:  # undecryptable with today's keys: replace it
+            except CredentialBroken:  # undecryptable with today's keys: replace it
                 current = None
             if current != secret:
                 credential = services.replace_credential_secret(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from embeds.encryption import ReencryptionFailed, reencrypt_secrets
+from embeds.encryption import ReencryptionFailed
 from embeds.management.commandline import EXIT_ERROR, SigmaCommand, write_json
+from embeds.services import reencrypt_secrets
 
 
 class Command(SigmaCommand):

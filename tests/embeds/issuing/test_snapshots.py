@@ -24,7 +24,6 @@ from django.test.utils import CaptureQueriesContext
 from encrypted_model_fields import fields as encrypted_fields
 
 from embeds import services
-from embeds.encryption import reencrypt_secrets
 from embeds.issuing import snapshots
 from embeds.issuing.identity import identity_from_mappings
 from embeds.models import (
@@ -39,6 +38,7 @@ from embeds.models import (
     secret_fingerprint,
 )
 from embeds.remote.usage import RegistryChange
+from embeds.services import reencrypt_secrets
 from tests.conftest import CANARY_SECRET
 
 pytestmark = pytest.mark.django_db
