@@ -10,6 +10,6 @@ class EmbedsConfig(AppConfig):
         from embeds import checks  # noqa: F401
         from embeds.issuing.snapshots import connect_invalidation
 
-        # Every write that can change what the issuing path caches moves the
-        # cache generation forward (embeds.issuing.snapshots, docs/architecture.md).
+        # The app's own writes invalidate the issuing path's cache in their services;
+        # these signals cover the site's users and groups (embeds.issuing.snapshots).
         connect_invalidation()

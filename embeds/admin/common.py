@@ -121,6 +121,34 @@ class ConfirmationMixin:
         return TemplateResponse(request, confirmation.template, context)
 
 
+def kept_rows(formset) -> list:
+    """An inline's rows as the page leaves them, unsaved: every form's object except
+    the deleted ones and empty extra rows.
+
+    Writes nothing (a service does), but fills the three lists Django's change
+    message reads (``new_objects``, ``changed_objects``, ``deleted_objects``) as a
+    formset's own save would, so the object's *History* still says what changed.
+    Each form's object already holds its cleaned values (``ModelForm._post_clean``).
+    """
+    deleted = set(formset.deleted_forms)
+    formset.new_objects = [
+        f.instance for f in formset.extra_forms if f.has_changed() and f not in deleted
+    ]
+    formset.changed_objects = [
+        (f.instance, f.changed_data)
+        for f in formset.initial_forms
+        if f.has_changed() and f not in deleted
+    ]
+    formset.deleted_objects = [
+        f.instance for f in formset.initial_forms if f in deleted and f.instance.pk is not None
+    ]
+    return [
+        form.instance
+        for form in formset.forms
+        if form not in deleted and (form.instance.pk is not None or form.has_changed())
+    ]
+
+
 class ServiceFormMixin:
     """Hands the acting admin to forms whose ``save()`` calls a service."""
 

@@ -249,9 +249,17 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            # The plain fields only; a change of owner is recorded
+            # (credential_owner_changed). Never the secret or the status.
+            services.update_credential(credential=obj, actor=request.user)
         # On add, the form's save() created the row through the service; the admin
         # then logs the addition (str() has no secret).
+
+    def delete_model(self, request, obj):
+        services.delete_credentials(credentials=[obj], actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        services.delete_credentials(credentials=list(queryset), actor=request.user)
 
     # --- display ---
 

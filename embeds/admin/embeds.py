@@ -20,6 +20,7 @@ from embeds.admin.common import (
     ConfirmationMixin,
     ReasonForm,
     ServiceFormMixin,
+    kept_rows,
     reason_field,
     viewer_count,
 )
@@ -116,20 +117,22 @@ class EmbedAdminForm(forms.ModelForm):
     actor = None  # the admin saving it (EmbedAdmin.save_form sets it)
 
     def save(self, commit: bool = True) -> Embed:
-        """Save through ``services.save_embed``: switching the embed on or off, or to
-        another credential, is recorded exactly as the matching action records it.
+        """Save through ``services.save_embed`` (teams included): switching the embed
+        on or off, or to another credential, is recorded exactly as the matching
+        action records it, and a change of teams as ``embed_teams_changed``.
 
         With ``commit=False`` nothing is written yet: the admin validates the inline
         controls only after this call, so the row is saved in
         ``EmbedAdmin.save_model``, once every form is valid (an invalid control must
-        not leave a half-saved embed behind). Teams follow Django's contract: saved
-        now, or by the caller's ``save_m2m()``.
+        not leave a half-saved embed behind). ``save_m2m`` then has nothing left to
+        do: the teams went with the row.
         """
         if not commit:
-            self.save_m2m = self._save_m2m
+            self.save_m2m = lambda: None
             return self.instance
-        self.instance = services.save_embed(embed=self.instance, actor=self.actor)
-        self._save_m2m()
+        self.instance = services.save_embed(
+            embed=self.instance, teams=self.cleaned_data.get("teams"), actor=self.actor
+        )
         return self.instance
 
 
@@ -265,9 +268,24 @@ class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Every form and inline is valid by now: write the row through the service.
-        form.instance = services.save_embed(embed=obj, actor=request.user)
+        form.instance = services.save_embed(
+            embed=obj, teams=form.cleaned_data.get("teams"), actor=request.user
+        )
         if obj.hide_menu and obj.menu_position not in ("top", "bottom"):
             messages.warning(request, MSG_HIDE_MENU_WITHOUT_MENU)
+
+    def save_formset(self, request, form, formset, change):
+        # The controls inline: the form built the rows, the service writes them and
+        # records the change.
+        rows = kept_rows(formset)
+        if formset.has_changed() or not change:
+            services.set_embed_controls(embed=form.instance, controls=rows, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.delete_embeds(embeds=[obj], actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        services.delete_embeds(embeds=list(queryset), actor=request.user)
 
     def _confirm_embeds(self, request, queryset, confirmation: Confirmation):
         embeds = list(queryset.select_related("credential").prefetch_related("teams"))

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from embeds import services
+from embeds.admin.common import kept_rows
 from embeds.admin.preview import PREVIEW_PERMISSION
 from embeds.admin.remote import check_users_against_sigma_action
 from embeds.exceptions import Refusal
@@ -49,18 +50,6 @@ class SigmaProfileForm(forms.ModelForm):
             )
         return cleaned
 
-    actor = None  # the admin saving it (SigmaUserAdminMixin.save_formset sets it)
-
-    def save(self, commit: bool = True) -> SigmaProfile:
-        """Save through ``services.save_sigma_profile``: blocking or unblocking the
-        user is recorded exactly as ``block_user`` / ``unblock_user`` record it."""
-        self.instance = services.save_sigma_profile(profile=self.instance, actor=self.actor)
-        if commit:
-            self._save_m2m()
-        else:
-            self.save_m2m = self._save_m2m
-        return self.instance
-
 
 class SigmaProfileInline(admin.StackedInline):
     model = SigmaProfile
@@ -79,8 +68,10 @@ class SigmaProfileInline(admin.StackedInline):
 class AttributeFormSet(BaseInlineFormSet):
     """User attribute rows of a *user*: they hang off the user's SigmaProfile.
 
-    The admin hands this formset the User; it resolves (or, on save, creates) the
-    profile, so the rows can be edited on the user page without a separate page.
+    The admin hands this formset the User; it resolves the profile, so the rows can
+    be edited on the user page without a separate page. Saving goes through
+    ``services.set_user_attributes`` (``SigmaUserAdminMixin.save_formset``), which
+    gives the user a profile when they get their first attribute.
     """
 
     def __init__(self, data=None, files=None, instance=None, **kwargs):
@@ -89,14 +80,6 @@ class AttributeFormSet(BaseInlineFormSet):
         if instance is not None and instance.pk is not None:
             profile = SigmaProfile.objects.filter(user=instance).first()
         super().__init__(data, files, instance=profile or SigmaProfile(), **kwargs)
-
-    def save(self, commit=True):
-        if self.instance.pk is None:
-            if not any(form.has_changed() for form in self.forms):
-                return []
-            # The user was saved just before the inlines; give them a profile now.
-            self.instance = SigmaProfile.objects.get_or_create(user=self.user)[0]
-        return super().save(commit)
 
 
 class SigmaAttributeInline(admin.TabularInline):
@@ -182,11 +165,32 @@ class SigmaUserAdminMixin:
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_formset(self, request, form, formset, change):
-        # The mapping form's save() calls the service, which records who switched
-        # the user's kill switch.
-        for inline_form in formset.forms:
-            inline_form.actor = request.user
-        return super().save_formset(request, form, formset, change)
+        # The Sigma inlines write through services, which record who changed the
+        # mapping, the kill switch or the attributes, and invalidate the issuing
+        # path's cache. The forms built the rows (and the change message's lists).
+        if formset.model is not SigmaProfile and not isinstance(formset, AttributeFormSet):
+            return super().save_formset(request, form, formset, change)
+        rows = kept_rows(formset)
+        if not formset.has_changed():
+            return None
+        user = form.instance
+        if isinstance(formset, AttributeFormSet):
+            services.set_user_attributes(
+                user=user,
+                values={row.attribute: row.value for row in rows},
+                actor=request.user,
+            )
+            return None
+        for profile_form in formset.forms:
+            if profile_form.has_changed():  # the mapping cannot be deleted here
+                profile = profile_form.instance
+                profile.user = user
+                services.save_sigma_profile(
+                    profile=profile,
+                    teams=profile_form.cleaned_data.get("teams"),
+                    actor=request.user,
+                )
+        return None
 
     @admin.display(description="Sigma teams (own + groups)")
     def sigma_teams(self, user) -> str:
@@ -211,6 +215,28 @@ class SigmaGroupAdminMixin:
 
     sigma_inlines = [GroupMappingInline]
     sigma_list_display = ("sigma_teams", "sigma_account_type")
+
+    def save_formset(self, request, form, formset, change):
+        # The group's mapping goes through its service (recorded, cache invalidated).
+        if formset.model is not GroupMapping:
+            return super().save_formset(request, form, formset, change)
+        kept_rows(formset)  # fills the change message's lists
+        group = form.instance
+        for mapping_form in formset.forms:
+            mapping = mapping_form.instance
+            if mapping_form in formset.deleted_forms:
+                if mapping.pk is not None:
+                    services.delete_group_mapping(group=group, actor=request.user)
+            elif mapping_form.has_changed():
+                services.save_group_mapping(
+                    group=group,
+                    account_type=mapping.account_type,
+                    teams=mapping_form.cleaned_data.get("teams", ()),
+                    internal=mapping.internal,
+                    eval_connection_id=mapping.eval_connection_id,
+                    actor=request.user,
+                )
+        return None
 
     def get_queryset(self, request):
         return (

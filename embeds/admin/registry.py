@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import path
 
+from embeds import services
 from embeds.admin import remote
 from embeds.models import Team
 from embeds.protocol.validators import validate_attribute_name
@@ -51,6 +52,17 @@ class RegistryAdmin(admin.ModelAdmin):
     form = RegistryForm
     search_fields = ("name", "description")
     list_display = ("name", "description")
+
+    # Saves and deletes go through the registry service (the issuing path's cache
+    # holds these names).
+    def save_model(self, request, obj, form, change):
+        services.save_registry_entry(entry=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.delete_registry_entries(entries=[obj], actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        services.delete_registry_entries(entries=list(queryset), actor=request.user)
 
 
 class TeamAdmin(RegistryAdmin):

@@ -285,7 +285,7 @@ def duplicate_keys(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], st
             if key in seen:
                 loc = (section, index, key_field)
                 problems.append((loc, f"{where(loc)}: {MSG_DUPLICATE % {'key': quoted(key)}}"))
-            seen.add(key)
+            seen |= {key}
     return problems
 
 

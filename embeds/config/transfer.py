@@ -44,7 +44,6 @@ from embeds.models import (
     EmbedControl,
     GroupMapping,
     SigmaProfile,
-    SigmaProfileAttribute,
     Team,
     UserAttribute,
     validate_embed_secret,
@@ -107,7 +106,7 @@ def export_config() -> dict[str, Any]:
         n = 2
         while env_name in used_env:
             env_name, n = f"{base}_{n}", n + 1
-        used_env.add(env_name)
+        used_env |= {env_name}
         credentials.append(
             {
                 "name": c.name,
@@ -287,7 +286,12 @@ class _Planner:
         instance = instance or model(name=item["name"])
         changed = _assign(instance, {"description": item["description"]})
         _clean(instance, where, self.problems, exclude=[])
-        self._step(f"{label} {item['name']!r}", created, changed, instance.save)
+        self._step(
+            f"{label} {item['name']!r}",
+            created,
+            changed,
+            lambda instance=instance: services.save_registry_entry(entry=instance),
+        )
 
     def _step(self, label: str, created: bool, changed: bool, apply) -> None:
         action = "created" if created else "changed" if changed else "unchanged"
@@ -358,7 +362,7 @@ class _Planner:
             reason=reason,
         ):
             if changed_fields:
-                existing.save(update_fields=[*fields, "updated_at"])
+                services.update_credential(credential=existing, fields=fields)
             if new_secret is not None:
                 services.replace_credential_secret(credential=existing, secret=new_secret)
             if do_revoke:
@@ -396,7 +400,7 @@ class _Planner:
             c_where = f"{where}.controls[{c_index}]"
             if control["control_id"] in seen:
                 self.problems.append(f"{c_where}.control_id: listed twice")
-            seen.add(control["control_id"])
+            seen |= {control["control_id"]}
             _clean(EmbedControl(**control), c_where, self.problems, exclude=["embed"])
         control_fields = ("control_id", "type", "default_value", "allow_from_query")
         wanted = {tuple(c[name] for name in control_fields) for c in controls}
@@ -413,20 +417,10 @@ class _Planner:
             if switching_off and not obj.disabled_reason.strip():
                 obj.disabled_reason = DEFAULT_DISABLED_REASON  # disabling needs a reason
             obj.credential = Credential.objects.get(name=item["credential"])
-            obj = services.save_embed(embed=obj)
-            obj.teams.set(Team.objects.filter(name__in=item["teams"]))
-            ids = [c["control_id"] for c in controls]
-            obj.controls.exclude(control_id__in=ids).delete()
-            for control in controls:
-                EmbedControl.objects.update_or_create(
-                    embed=obj,
-                    control_id=control["control_id"],
-                    defaults={
-                        "type": control["type"],
-                        "default_value": control["default_value"],
-                        "allow_from_query": control["allow_from_query"],
-                    },
-                )
+            obj = services.save_embed(embed=obj, teams=Team.objects.filter(name__in=item["teams"]))
+            services.set_embed_controls(
+                embed=obj, controls=[EmbedControl(**control) for control in controls]
+            )
 
         self._step(f"embed {item['slug']!r}", created, changed, apply)
 
@@ -477,24 +471,24 @@ class _Planner:
             changed |= current_attrs != item["attributes"]
 
         def apply(user=user, item=item):
-            obj, _ = SigmaProfile.objects.get_or_create(user=user)
+            obj = SigmaProfile.objects.filter(user=user).first() or SigmaProfile(user=user)
             obj.sigma_email = item["sigma_email"]
             blocking = item["is_blocked"] and not obj.is_blocked
             obj.is_blocked = item["is_blocked"]
             obj.blocked_reason = item["blocked_reason"]
             if blocking and not obj.blocked_reason.strip():
                 obj.blocked_reason = DEFAULT_BLOCKED_REASON  # blocking needs a reason
-            # Through the service, so blocking or unblocking is recorded as from the admin.
-            _apply_mapping(
-                obj, item, save=lambda profile: services.save_sigma_profile(profile=profile)
+            # Through the services, so the kill switch, the mapping and the attributes
+            # are recorded as from the admin.
+            _assign_mapping(obj, item)
+            services.save_sigma_profile(profile=obj, teams=_teams(item))
+            services.set_user_attributes(
+                user=user,
+                values={
+                    UserAttribute.objects.get(name=name): value
+                    for name, value in item["attributes"].items()
+                },
             )
-            obj.attributes.exclude(attribute__name__in=list(item["attributes"])).delete()
-            for name, value in item["attributes"].items():
-                SigmaProfileAttribute.objects.update_or_create(
-                    profile=obj,
-                    attribute=UserAttribute.objects.get(name=name),
-                    defaults={"value": value},
-                )
 
         self._step(f"user {item['username']!r}", created, changed, apply)
 
@@ -511,8 +505,15 @@ class _Planner:
         changed = not created and _mapping_differs(mapping, item)
 
         def apply(group=group, item=item):
-            obj, _ = GroupMapping.objects.get_or_create(group=group)
-            _apply_mapping(obj, item)
+            obj = GroupMapping(group=group)
+            _assign_mapping(obj, item)
+            services.save_group_mapping(
+                group=group,
+                account_type=obj.account_type,
+                teams=_teams(item),
+                internal=obj.internal,
+                eval_connection_id=obj.eval_connection_id,
+            )
 
         self._step(f"group {item['name']!r}", created, changed, apply)
 
@@ -529,9 +530,8 @@ def _mapping_differs(mapping, item: dict) -> bool:
     )
 
 
-def _apply_mapping(mapping, item: dict, *, save: Callable[[Any], Any] | None = None) -> None:
-    """Set a user or group mapping's account type, flags and teams from the file, and save
-    (with ``save`` when given: a user's mapping goes through its service)."""
+def _assign_mapping(mapping, item: dict) -> None:
+    """Set a user or group mapping's account type and flags from the file (unsaved)."""
     mapping.account_type = (
         AccountType.objects.get(name=item["account_type"])
         if item["account_type"] is not None
@@ -539,11 +539,10 @@ def _apply_mapping(mapping, item: dict, *, save: Callable[[Any], Any] | None = N
     )
     mapping.internal = item["internal"]
     mapping.eval_connection_id = item["eval_connection_id"]
-    if save is None:
-        mapping.save()
-    else:
-        save(mapping)
-    mapping.teams.set(Team.objects.filter(name__in=item["teams"]))
+
+
+def _teams(item: dict):
+    return Team.objects.filter(name__in=item["teams"])
 
 
 def import_config(text: str, *, dry_run: bool = False) -> ImportReport:

@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
-from django.db.models import Model, TextField
+from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.views.decorators.debug import sensitive_variables
@@ -49,15 +50,9 @@ from embeds.exceptions import ALL_REFUSALS, CredentialBroken, Refusal
 from embeds.issuing import ratelimit
 from embeds.issuing.identity import SigmaIdentity, identity_for, identity_from_mappings
 from embeds.models import (
-    AccountType,
     Credential,
     Embed,
     EmbedControl,
-    GroupMapping,
-    SigmaProfile,
-    SigmaProfileAttribute,
-    Team,
-    UserAttribute,
 )
 
 logger = logging.getLogger(__name__)
@@ -421,46 +416,19 @@ def _on_user_write(sender, update_fields=None, **kwargs) -> None:
     invalidate()
 
 
-def watched_models() -> list[type[Model]]:
-    """Every model a snapshot is read from, with the auto-created m2m tables."""
-    User = get_user_model()
-    models: list[type[Model]] = [
-        Credential,
-        Embed,
-        EmbedControl,
-        Team,
-        AccountType,
-        UserAttribute,
-        SigmaProfile,
-        SigmaProfileAttribute,
-        GroupMapping,
-        Embed.teams.through,
-        SigmaProfile.teams.through,
-        GroupMapping.teams.through,
-        User.groups.through,
-    ]
-    return models
-
-
 def connect_invalidation() -> None:
-    """Connect the signals that bump the generation (called from ``ready()``).
+    """Connect the signals for writes from outside the app (called from ``ready()``).
 
-    Each sender is named: a receiver for every model would stop Django from
-    fast-deleting audit rows when they are pruned.
+    The app's own writes go through ``embeds.services``, which invalidate
+    explicitly. What is left is what a snapshot reads from models the site owns: a
+    user (active, email, names), their group memberships, and the deletion of a
+    group (its mapping goes with it). Each sender is named: a receiver for every
+    model would stop Django from fast-deleting audit rows when they are pruned.
     """
     User = get_user_model()
-    for model in watched_models():
-        uid = f"sigma-snapshots-{model._meta.label_lower}"
-        post_save.connect(_on_write, sender=model, dispatch_uid=f"{uid}-save")
-        post_delete.connect(_on_write, sender=model, dispatch_uid=f"{uid}-delete")
-    for through in (
-        Embed.teams.through,
-        SigmaProfile.teams.through,
-        GroupMapping.teams.through,
-        User.groups.through,
-    ):
-        m2m_changed.connect(
-            _on_write, sender=through, dispatch_uid=f"sigma-snapshots-m2m-{through._meta.label}"
-        )
     post_save.connect(_on_user_write, sender=User, dispatch_uid="sigma-snapshots-user-save")
     post_delete.connect(_on_write, sender=User, dispatch_uid="sigma-snapshots-user-delete")
+    m2m_changed.connect(
+        _on_write, sender=User.groups.through, dispatch_uid="sigma-snapshots-user-groups"
+    )
+    post_delete.connect(_on_write, sender=Group, dispatch_uid="sigma-snapshots-group-delete")

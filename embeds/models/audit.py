@@ -125,6 +125,13 @@ class SecurityEvent(models.Model):
             "sigma_member_deactivated",
             "Sigma embed user deactivated",
         )
+        # What a user is signed in as: changes to these decide what Sigma shows.
+        CREDENTIAL_OWNER_CHANGED = "credential_owner_changed", "Credential owner changed"
+        EMBED_TEAMS_CHANGED = "embed_teams_changed", "Embed's teams changed"
+        EMBED_CONTROLS_CHANGED = "embed_controls_changed", "Embed's controls changed"
+        USER_MAPPING_CHANGED = "user_mapping_changed", "User's Sigma mapping changed"
+        USER_ATTRIBUTES_CHANGED = "user_attributes_changed", "User's attributes changed"
+        GROUP_MAPPING_CHANGED = "group_mapping_changed", "Group's Sigma mapping changed"
 
     created_at = models.DateTimeField(db_index=True)
     kind = models.CharField(max_length=40, choices=Kind.choices)

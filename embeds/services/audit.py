@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -31,10 +32,12 @@ def _actor_name(actor) -> str:
     return ""
 
 
-def _target(kind: str, *, credential=None, embed=None, subject=None) -> str:
+def _target(kind: str, *, credential=None, embed=None, subject=None, group=None) -> str:
     """The event's target as named now (the row may be renamed or deleted later)."""
     if kind.startswith("user_") and subject is not None:
         return subject.get_username()
+    if kind.startswith("group_") and group is not None:
+        return group.name
     if kind.startswith("embed_") and embed is not None:
         return f"{embed.title} ({embed.slug})"
     if credential is not None:
@@ -49,6 +52,7 @@ def record_security_event(
     credential: Credential | None = None,
     embed: Embed | None = None,
     subject=None,
+    group=None,
     reason: str = "",
     detail: str = "",
     target: str = "",
@@ -62,7 +66,10 @@ def record_security_event(
     return SecurityEvent.objects.create(
         created_at=now or timezone.now(),
         kind=kind,
-        target=(target or _target(kind, credential=credential, embed=embed, subject=subject))[:300],
+        target=(
+            target
+            or _target(kind, credential=credential, embed=embed, subject=subject, group=group)
+        )[:300],
         credential=credential,
         embed=embed,
         subject=subject if getattr(subject, "pk", None) else None,
@@ -71,6 +78,36 @@ def record_security_event(
         reason=reason,
         detail=detail[:300],
     )
+
+
+def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """``name: old -> new`` for each value that differs, for an event's ``detail``.
+
+    Values are names and settings (teams, account types, attribute values), never a
+    secret; sets are shown as what was added (+) and removed (-). A missing value,
+    ``None``, ``""`` and ``False`` are all "nothing", so a new mapping lists only what
+    it sets.
+    """
+    parts = []
+    for name in {**before, **after}:
+        old, new = before.get(name), after.get(name)
+        if isinstance(old, frozenset | set) or isinstance(new, frozenset | set):
+            old_set, new_set = set(old or ()), set(new or ())
+            if old_set == new_set:
+                continue
+            added = ", ".join(sorted(str(v) for v in new_set - old_set))
+            removed = ", ".join(sorted(str(v) for v in old_set - new_set))
+            parts.append(
+                f"{name}: "
+                + " ".join(p for p in (added and f"+{added}", removed and f"-{removed}") if p)
+            )
+        elif (old or "") != (new or ""):
+            parts.append(f"{name}: {_shown(old)} -> {_shown(new)}")
+    return "; ".join(parts)
+
+
+def _shown(value: Any) -> str:
+    return "(none)" if value in (None, "") else str(value)
 
 
 # --- Errors reported from inside the iframe ---------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -16,7 +17,7 @@ from embeds.models import (
     Credential,
     SecurityEvent,
 )
-from embeds.services.audit import record_security_event
+from embeds.services.audit import describe_changes, record_security_event
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def create_credential(
         record_security_event(
             SecurityEvent.Kind.CREDENTIAL_CREATED, credential=credential, actor=actor
         )
+        snapshots.invalidate()
     logger.info("Created Sigma credential %s (%s)", credential.name, credential.client_id)
     return credential
 
@@ -91,6 +93,7 @@ def revoke_credential(*, credential: Credential, actor=None, reason: str) -> Cre
             reason=locked.revoked_reason,
             now=locked.revoked_at,
         )
+        snapshots.invalidate()
     logger.warning(
         "Revoked Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None)
     )
@@ -118,6 +121,7 @@ def activate_credential(*, credential: Credential, actor=None, reason: str = "")
             actor=actor,
             reason=reason.strip(),
         )
+        snapshots.invalidate()
     logger.warning(
         "Re-activated Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None)
     )
@@ -141,12 +145,67 @@ def replace_credential_secret(*, credential: Credential, secret: str, actor=None
             actor=actor,
             now=locked.secret_rotated_at,
         )
+        snapshots.invalidate()
     logger.warning(
         "Replaced the secret of Sigma credential %s by user=%s",
         locked.name,
         getattr(actor, "pk", None),
     )
     return locked
+
+
+# The fields a change form or the config file may edit; the switches (active,
+# secret) have their own services above.
+EDITABLE_FIELDS = (
+    "name",
+    "client_id",
+    "description",
+    "owner_email",
+    "owner_is_admin",
+    "embed_privilege",
+    "api_privilege",
+)
+
+
+def update_credential(
+    *, credential: Credential, fields: Iterable[str] = EDITABLE_FIELDS, actor=None
+) -> Credential:
+    """Save a credential's plain fields (``fields``), never its secret or status.
+
+    A change of the owner's email or of ``owner_is_admin`` decides whom the
+    credential may sign in (Sigma's owner rule), so it is recorded as
+    ``credential_owner_changed``.
+    """
+    fields = [name for name in fields if name in EDITABLE_FIELDS]
+    with transaction.atomic():
+        stored = Credential.objects.select_for_update().get(pk=credential.pk)
+        owner = ("owner email", "owner is a Sigma Admin")
+        before = dict(zip(owner, (stored.owner_email, stored.owner_is_admin), strict=True))
+        after = dict(zip(owner, (credential.owner_email, credential.owner_is_admin), strict=True))
+        credential.save(update_fields=[*fields, "updated_at"])
+        detail = describe_changes(before, after)
+        if detail:
+            record_security_event(
+                SecurityEvent.Kind.CREDENTIAL_OWNER_CHANGED,
+                credential=credential,
+                actor=actor,
+                detail=detail,
+            )
+        snapshots.invalidate()
+    return credential
+
+
+def delete_credentials(*, credentials: Iterable[Credential], actor=None) -> None:
+    """Delete credentials no embed uses (an embed's credential is PROTECTed)."""
+    with transaction.atomic():
+        for credential in credentials:
+            logger.warning(
+                "Deleted Sigma credential %s by user=%s",
+                credential.name,
+                getattr(actor, "pk", None),
+            )
+            credential.delete()
+        snapshots.invalidate()
 
 
 # --- Key rotation -----------------------------------------------------------------

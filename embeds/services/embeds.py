@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import transaction
 
+from embeds.issuing import snapshots
 from embeds.models import (
     Credential,
     Embed,
+    EmbedControl,
     SecurityEvent,
 )
-from embeds.services.audit import record_security_event
+from embeds.services.audit import describe_changes, record_security_event
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ def disable_embed(*, embed: Embed, actor=None, reason: str) -> Embed:
             actor=actor,
             reason=locked.disabled_reason,
         )
+        snapshots.invalidate()
     logger.warning("Disabled Sigma embed %s by user=%s", locked.slug, getattr(actor, "pk", None))
     return locked
 
@@ -50,6 +55,7 @@ def enable_embed(*, embed: Embed, actor=None, reason: str = "") -> Embed:
             actor=actor,
             reason=reason.strip(),
         )
+        snapshots.invalidate()
     logger.warning("Enabled Sigma embed %s by user=%s", locked.slug, getattr(actor, "pk", None))
     return locked
 
@@ -74,6 +80,7 @@ def switch_embed_credential(*, embed: Embed, credential: Credential, actor=None)
             actor=actor,
             detail=f"Signs with {credential} (was {previous}).",
         )
+        snapshots.invalidate()
     logger.warning(
         "Sigma embed %s now signs with %s (was %s) by user=%s",
         locked.slug,
@@ -84,32 +91,97 @@ def switch_embed_credential(*, embed: Embed, credential: Credential, actor=None)
     return locked
 
 
-def save_embed(*, embed: Embed, actor=None) -> Embed:
-    """Create or update ``embed`` from a validated form; switches go through their services.
+def save_embed(*, embed: Embed, teams=None, actor=None) -> Embed:
+    """Create or update ``embed`` from a validated form or the config file.
 
-    The plain fields are saved as given. A change of ``is_enabled`` or of the
-    credential is applied by :func:`disable_embed` / :func:`enable_embed` /
-    :func:`switch_embed_credential`, so it is recorded exactly as from an action.
-    Many-to-many fields (teams) are the caller's (the form's ``save_m2m``).
+    The plain fields are saved as given; ``teams`` (an iterable of ``Team``; None
+    leaves them) are set here and a change is recorded as ``embed_teams_changed``.
+    A change of ``is_enabled`` or of the credential is applied by
+    :func:`disable_embed` / :func:`enable_embed` / :func:`switch_embed_credential`, so
+    it is recorded exactly as from an action.
     """
     with transaction.atomic():
         if embed._state.adding:  # a new embed: nothing to switch yet
             embed.save()
-            return embed
-        stored = Embed.objects.select_for_update().get(pk=embed.pk)
-        enabled, reason, credential = embed.is_enabled, embed.disabled_reason, embed.credential
-        # Save everything else with the stored switches, then flip them one by one.
-        embed.is_enabled, embed.disabled_reason = stored.is_enabled, stored.disabled_reason
-        embed.credential_id = stored.credential_id
-        embed.save()
-        if credential.pk != stored.credential_id:
-            switch_embed_credential(embed=embed, credential=credential, actor=actor)
-        if enabled != stored.is_enabled:
-            if enabled:
-                enable_embed(embed=embed, actor=actor)
-            else:
-                disable_embed(embed=embed, actor=actor, reason=reason)
-        elif not enabled and reason != stored.disabled_reason:
-            Embed.objects.filter(pk=embed.pk).update(disabled_reason=reason)
-        embed.refresh_from_db()
+            before: dict[str, Any] = {}
+        else:
+            stored = Embed.objects.select_for_update().get(pk=embed.pk)
+            before = {"teams": frozenset(stored.teams.values_list("name", flat=True))}
+            enabled, reason, credential = embed.is_enabled, embed.disabled_reason, embed.credential
+            # Save everything else with the stored switches, then flip them one by one.
+            embed.is_enabled, embed.disabled_reason = stored.is_enabled, stored.disabled_reason
+            embed.credential_id = stored.credential_id
+            embed.save()
+            if credential.pk != stored.credential_id:
+                switch_embed_credential(embed=embed, credential=credential, actor=actor)
+            if enabled != stored.is_enabled:
+                if enabled:
+                    enable_embed(embed=embed, actor=actor)
+                else:
+                    disable_embed(embed=embed, actor=actor, reason=reason)
+            elif not enabled and reason != stored.disabled_reason:
+                Embed.objects.filter(pk=embed.pk).update(disabled_reason=reason)
+            embed.refresh_from_db()
+        if teams is not None:
+            embed.teams.set(teams)
+            detail = describe_changes(
+                before, {"teams": frozenset(embed.teams.values_list("name", flat=True))}
+            )
+            if detail:
+                record_security_event(
+                    SecurityEvent.Kind.EMBED_TEAMS_CHANGED, embed=embed, actor=actor, detail=detail
+                )
+        snapshots.invalidate()
     return embed
+
+
+CONTROL_FIELDS = ("control_id", "type", "default_value", "allow_from_query")
+
+
+def _control_text(control: EmbedControl) -> str:
+    query = ", page may set it" if control.allow_from_query else ""
+    default = control.default_value.replace("\n", ",")
+    return f"{control.type} {default!r}{query}"
+
+
+def set_embed_controls(*, embed: Embed, controls: Sequence[EmbedControl], actor=None) -> None:
+    """Make ``controls`` (unsaved ``EmbedControl`` values) the embed's controls.
+
+    Controls not listed are deleted, the others created or updated in place. A
+    change is recorded as ``embed_controls_changed`` (control ids, types and
+    defaults); the issuing-path cache is invalidated.
+    """
+    with transaction.atomic():
+        current = {c.control_id: c for c in embed.controls.all()}
+        wanted = {c.control_id: c for c in controls}
+        before = {cid: _control_text(c) for cid, c in current.items()}
+        after = {cid: _control_text(c) for cid, c in wanted.items()}
+        embed.controls.exclude(control_id__in=list(wanted)).delete()
+        for control_id, control in wanted.items():
+            row = current.get(control_id)
+            if row is None:
+                EmbedControl.objects.create(
+                    embed=embed, **{name: getattr(control, name) for name in CONTROL_FIELDS}
+                )
+            elif any(getattr(row, n) != getattr(control, n) for n in CONTROL_FIELDS):
+                for name in CONTROL_FIELDS:
+                    setattr(row, name, getattr(control, name))
+                row.save()
+        detail = describe_changes(before, after)
+        if detail:
+            record_security_event(
+                SecurityEvent.Kind.EMBED_CONTROLS_CHANGED, embed=embed, actor=actor, detail=detail
+            )
+        snapshots.invalidate()
+
+
+def delete_embeds(*, embeds: Iterable[Embed], actor=None) -> None:
+    """Delete embeds (their controls and error reports go with them; the access
+    records keep their slug)."""
+    with transaction.atomic():
+        for embed in embeds:
+            logger.warning(
+                "Deleted Sigma embed %s by user=%s", embed.slug, getattr(actor, "pk", None)
+            )
+            embed.delete()
+        snapshots.invalidate()

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from django.db import transaction
 
+from embeds.issuing import snapshots
 from embeds.models import (
+    AccountType,
+    GroupMapping,
     SecurityEvent,
     SigmaProfile,
+    SigmaProfileAttribute,
+    UserAttribute,
 )
-from embeds.services.audit import record_security_event
+from embeds.services.audit import describe_changes, record_security_event
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +37,7 @@ def block_user(*, user, actor=None, reason: str) -> SigmaProfile:
             actor=actor,
             reason=profile.blocked_reason,
         )
+        snapshots.invalidate()
     logger.warning(
         "Blocked Sigma embeds of user=%s by user=%s", user.pk, getattr(actor, "pk", None)
     )
@@ -46,17 +54,35 @@ def unblock_user(*, user, actor=None, reason: str = "") -> SigmaProfile:
         record_security_event(
             SecurityEvent.Kind.USER_UNBLOCKED, subject=user, actor=actor, reason=reason.strip()
         )
+        snapshots.invalidate()
     logger.warning(
         "Unblocked Sigma embeds of user=%s by user=%s", user.pk, getattr(actor, "pk", None)
     )
     return profile
 
 
-def save_sigma_profile(*, profile: SigmaProfile, actor=None) -> SigmaProfile:
-    """Create or update a user's Sigma mapping from a validated form.
+def _mapping_state(mapping) -> dict[str, Any]:
+    """What a user's or group's mapping puts into tokens, by name (for the trail)."""
+    if mapping is None or mapping.pk is None:
+        return {}
+    state = {
+        "account type": mapping.account_type.name if mapping.account_type_id else None,
+        "teams": frozenset(mapping.teams.values_list("name", flat=True)),
+        "internal": mapping.internal,
+        "connection": mapping.eval_connection_id,
+    }
+    if isinstance(mapping, SigmaProfile):
+        state["sigma email"] = mapping.sigma_email
+    return state
 
-    Like :func:`save_embed`: a change of the kill switch goes through
-    :func:`block_user` / :func:`unblock_user`; teams are the caller's ``save_m2m``.
+
+def save_sigma_profile(*, profile: SigmaProfile, teams=None, actor=None) -> SigmaProfile:
+    """Create or update a user's Sigma mapping from a validated form or the config file.
+
+    ``teams`` (an iterable of ``Team``; None leaves them) are set here. A change of
+    the kill switch goes through :func:`block_user` / :func:`unblock_user`; a change
+    of the email, account type, teams, internal flag or connection is recorded as
+    ``user_mapping_changed``. The issuing-path cache is invalidated.
     """
     with transaction.atomic():
         stored = (
@@ -64,11 +90,14 @@ def save_sigma_profile(*, profile: SigmaProfile, actor=None) -> SigmaProfile:
             if profile.pk
             else None
         )
+        before = _mapping_state(stored)
         blocked, reason = profile.is_blocked, profile.blocked_reason
         was_blocked = stored.is_blocked if stored is not None else False
         profile.is_blocked = was_blocked
         profile.blocked_reason = stored.blocked_reason if stored is not None else ""
         profile.save()
+        if teams is not None:
+            profile.teams.set(teams)
         if blocked and not was_blocked:
             block_user(user=profile.user, actor=actor, reason=reason)
         elif was_blocked and not blocked:
@@ -76,4 +105,115 @@ def save_sigma_profile(*, profile: SigmaProfile, actor=None) -> SigmaProfile:
         elif blocked and reason != profile.blocked_reason:
             SigmaProfile.objects.filter(pk=profile.pk).update(blocked_reason=reason)
         profile.refresh_from_db()
+        detail = describe_changes(before, _mapping_state(profile))
+        if detail:
+            record_security_event(
+                SecurityEvent.Kind.USER_MAPPING_CHANGED,
+                subject=profile.user,
+                actor=actor,
+                detail=detail,
+            )
+        snapshots.invalidate()
     return profile
+
+
+def set_user_attributes(*, user, values: Mapping[UserAttribute, str], actor=None) -> None:
+    """Make ``values`` the user's Sigma user attributes (row-level security values).
+
+    Rows for attributes not in ``values`` are deleted, the others created or
+    updated; a user without a mapping gets one only when ``values`` is not empty.
+    Recorded as ``user_attributes_changed`` (attribute names and values, which are
+    settings, never secrets); the issuing-path cache is invalidated.
+    """
+    with transaction.atomic():
+        profile = SigmaProfile.objects.select_for_update().filter(user=user).first()
+        if profile is None:
+            if not values:
+                return
+            profile = SigmaProfile.objects.create(user=user)
+        current = {row.attribute_id: row for row in profile.attributes.select_related("attribute")}
+        wanted = {attribute.pk: (attribute, value) for attribute, value in values.items()}
+        before = {row.attribute.name: row.value for row in current.values()}
+        after = {attribute.name: value for attribute, value in wanted.values()}
+        profile.attributes.exclude(attribute_id__in=list(wanted)).delete()
+        for pk, (attribute, value) in wanted.items():
+            row = current.get(pk)
+            if row is None:
+                SigmaProfileAttribute.objects.create(
+                    profile=profile, attribute=attribute, value=value
+                )
+            elif row.value != value:
+                row.value = value
+                row.save(update_fields=["value"])
+        detail = describe_changes(before, after)
+        if detail:
+            record_security_event(
+                SecurityEvent.Kind.USER_ATTRIBUTES_CHANGED, subject=user, actor=actor, detail=detail
+            )
+        snapshots.invalidate()
+
+
+def save_group_mapping(
+    *,
+    group,
+    account_type: AccountType | None,
+    teams,
+    internal: bool = False,
+    eval_connection_id: str = "",
+    actor=None,
+) -> GroupMapping:
+    """Create or update a group's Sigma mapping (what its members get).
+
+    Recorded as ``group_mapping_changed`` when the account type, teams, internal
+    flag or connection change; the issuing-path cache is invalidated.
+    """
+    with transaction.atomic():
+        mapping = GroupMapping.objects.select_for_update().filter(group=group).first()
+        before = _mapping_state(mapping)
+        mapping = mapping or GroupMapping(group=group)
+        mapping.account_type = account_type
+        mapping.internal = internal
+        mapping.eval_connection_id = eval_connection_id
+        mapping.save()
+        mapping.teams.set(teams)
+        detail = describe_changes(before, _mapping_state(mapping))
+        if detail:
+            record_security_event(
+                SecurityEvent.Kind.GROUP_MAPPING_CHANGED, group=group, actor=actor, detail=detail
+            )
+        snapshots.invalidate()
+    return mapping
+
+
+def _delete_mapping(queryset, kind: str, *, actor, **target) -> None:
+    """Delete the one mapping in ``queryset`` (if any) and record what it gave."""
+    with transaction.atomic():
+        mapping = queryset.select_for_update().first()
+        if mapping is None:
+            return
+        before = _mapping_state(mapping)
+        mapping.delete()
+        record_security_event(
+            kind, actor=actor, detail=describe_changes(before, {}) or "mapping removed", **target
+        )
+        snapshots.invalidate()
+
+
+def delete_group_mapping(*, group, actor=None) -> None:
+    """Remove a group's Sigma mapping: its members no longer get its teams or type."""
+    _delete_mapping(
+        GroupMapping.objects.filter(group=group),
+        SecurityEvent.Kind.GROUP_MAPPING_CHANGED,
+        actor=actor,
+        group=group,
+    )
+
+
+def delete_sigma_profile(*, user, actor=None) -> None:
+    """Remove a user's own Sigma mapping (and attributes): only their groups' is left."""
+    _delete_mapping(
+        SigmaProfile.objects.filter(user=user),
+        SecurityEvent.Kind.USER_MAPPING_CHANGED,
+        actor=actor,
+        subject=user,
+    )

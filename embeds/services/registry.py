@@ -1,4 +1,5 @@
-"""Registry sync from Sigma (teams, account types, user attributes), in one transaction."""
+"""The registries (teams, account types, user attributes): the admin's and the config
+file's saves and deletes, and the sync from Sigma, in one transaction."""
 
 from __future__ import annotations
 
@@ -11,6 +12,30 @@ from embeds.issuing import snapshots
 from embeds.remote import usage as remote
 
 logger = logging.getLogger(__name__)
+
+
+def save_registry_entry(*, entry, actor=None):
+    """Save a team, account type or user attribute (a rename reaches every token that
+    carries it, so the issuing-path cache is invalidated)."""
+    with transaction.atomic():
+        entry.save()
+        snapshots.invalidate()
+    return entry
+
+
+def delete_registry_entries(*, entries, actor=None) -> None:
+    """Delete teams, account types or user attributes (mappings lose them)."""
+    with transaction.atomic():
+        for entry in entries:
+            logger.warning(
+                "Deleted Sigma %s %s by user=%s",
+                entry._meta.verbose_name,
+                entry.name,
+                getattr(actor, "pk", None),
+            )
+            entry.delete()
+        snapshots.invalidate()
+
 
 # --- Registry sync from Sigma ----------------------------------------------------------
 

@@ -114,6 +114,9 @@ class Command(BaseCommand):
                 )
                 embed.teams.add(sales)
             self._users(sales=sales, view=view, region=region)
+            # Demo rows written directly (the host's own seeding): tell the issuing
+            # path's cache, as the app's services do for their writes.
+            services.invalidate_issuing_cache()
         self.stdout.write(
             f"Demo data ready: credential {credential.name!r} (client ID "
             f"{credential.client_id}, fingerprint {credential.secret_fingerprint}).\n"

@@ -2,9 +2,11 @@
 
 Each test warms the caches with real requests (the second one is proven to come
 from the cache: three statements at most), changes something the way an
-administrator would, and checks that the very next request is refused, or signs
-with the new values. Some changes bypass the model signals (``QuerySet.update``)
-on purpose: the kill switches are re-checked by the audit insert itself.
+administrator would (through ``embeds.services``, as the admin, the commands and
+the config import do; the site's own users and groups directly, as Django's admin
+does), and checks that the very next request is refused, or signs with the new
+values. Some changes bypass every service (``QuerySet.update``) on purpose: the
+kill switches are re-checked by the audit insert itself.
 """
 
 from __future__ import annotations
@@ -98,29 +100,39 @@ def warm(client, embed, request) -> None:
 
 def group_with_sales(user) -> GroupMapping:
     group = Group.objects.create(name="sales-people")
-    mapping = GroupMapping.objects.create(group=group)
-    mapping.teams.set([Team.objects.get(name="Sales")])
+    mapping = services.save_group_mapping(
+        group=group, account_type=None, teams=[Team.objects.get(name="Sales")]
+    )
     user.groups.add(group)
-    user.sigma_profile.teams.clear()
+    profile(user, teams=[])
     return mapping
 
 
 # Each change removes access; the next request must be refused with this code.
 REMOVALS = {
-    "user_leaves_team": (lambda a, e: a.sigma_profile.teams.clear(), "no_team"),
-    "team_taken_off_embed": (lambda a, e: e.teams.clear(), "no_team"),
-    "team_deleted": (lambda a, e: Team.objects.filter(name="Sales").delete(), "no_team"),
+    "user_leaves_team": (lambda a, e: profile(a, teams=[]), "no_team"),
+    "team_taken_off_embed": (lambda a, e: embed_saved(e, teams=[]), "no_team"),
+    "team_deleted": (
+        lambda a, e: services.delete_registry_entries(entries=Team.objects.filter(name="Sales")),
+        "no_team",
+    ),
     "group_loses_team": (lambda a, e: group_with_sales_then(a, "team"), "no_team"),
     "user_leaves_group": (lambda a, e: group_with_sales_then(a, "leave"), "no_team"),
     "group_deleted": (lambda a, e: group_with_sales_then(a, "delete"), "no_team"),
-    "user_blocked": (lambda a, e: save(a.sigma_profile, is_blocked=True), "user_blocked"),
+    "user_blocked": (
+        lambda a, e: services.block_user(user=a, reason="drill"),
+        "user_blocked",
+    ),
     "user_blocked_bypassing_signals": (
         lambda a, e: SigmaProfile.objects.filter(user=a).update(is_blocked=True),
         "user_blocked",
     ),
-    "mapping_deleted": (lambda a, e: a.sigma_profile.delete(), "no_account_type"),
+    "mapping_deleted": (lambda a, e: services.delete_sigma_profile(user=a), "no_account_type"),
     "email_removed": (lambda a, e: save(a, email=""), "no_email"),
-    "embed_disabled": (lambda a, e: save(e, is_enabled=False), "embed_disabled"),
+    "embed_disabled": (
+        lambda a, e: services.disable_embed(embed=e, reason="drill"),
+        "embed_disabled",
+    ),
     "embed_disabled_bypassing_signals": (
         lambda a, e: Embed.objects.filter(pk=e.pk).update(is_enabled=False),
         "embed_disabled",
@@ -134,26 +146,48 @@ REMOVALS = {
         "credential_inactive",
     ),
     "credential_owner_no_longer_admin": (
-        lambda a, e: save(e.credential, owner_is_admin=False),
+        lambda a, e: credential_saved(e.credential, owner_is_admin=False),
         "owner_mismatch",
     ),
     "credential_loses_embed_privilege": (
-        lambda a, e: save(e.credential, embed_privilege=False),
+        lambda a, e: credential_saved(e.credential, embed_privilege=False),
         "embed_misconfigured",
     ),
 }
 
 
 def save(obj, **fields):
+    """A raw save: for the site's own rows (users), which no service of the app writes."""
     for name, value in fields.items():
         setattr(obj, name, value)
     obj.save()
 
 
+def profile(user, teams=None, **fields):
+    """Change a user's Sigma mapping as the admin's user page does."""
+    mapping = SigmaProfile.objects.get(user=user)
+    for name, value in fields.items():
+        setattr(mapping, name, value)
+    services.save_sigma_profile(profile=mapping, teams=teams)
+
+
+def embed_saved(embed, teams=None, **fields):
+    """Change an embed as the admin's embed page does."""
+    for name, value in fields.items():
+        setattr(embed, name, value)
+    services.save_embed(embed=embed, teams=teams)
+
+
+def credential_saved(credential, **fields):
+    for name, value in fields.items():
+        setattr(credential, name, value)
+    services.update_credential(credential=credential)
+
+
 def group_with_sales_then(user, what: str) -> None:
     mapping = GroupMapping.objects.get(group__name="sales-people")
     if what == "team":
-        mapping.teams.clear()
+        services.save_group_mapping(group=mapping.group, account_type=None, teams=[])
     elif what == "leave":
         user.groups.clear()
     else:
@@ -194,8 +228,26 @@ def test_access_granted_again_works_on_the_next_request(alice, alice_client, emb
 
 # Each change alters what is signed; the next URL must carry the new value.
 def _set_attribute(alice, value):
-    attribute = SigmaProfileAttribute.objects.get(profile__user=alice)
-    save(attribute, value=value)
+    attribute = SigmaProfileAttribute.objects.get(profile__user=alice).attribute
+    services.set_user_attributes(user=alice, values={attribute: value})
+
+
+def _set_control_default(embed, value):
+    control = embed.controls.get()
+    control.default_value = value
+    services.set_embed_controls(embed=embed, controls=[control])
+
+
+def _renamed(entry, name):
+    entry.name = name
+    return entry
+
+
+def _second_team(alice, embed):
+    sales = Team.objects.get(name="Sales")
+    finance = services.save_registry_entry(entry=Team(name="Finance"))
+    profile(alice, teams=[sales, finance])
+    embed_saved(embed, teams=[sales, finance])
 
 
 CLAIM_CHANGES = {
@@ -204,40 +256,37 @@ CLAIM_CHANGES = {
         lambda claims, url: claims["user_attributes"] == {"region": "East"},
     ),
     "attribute_removed": (
-        lambda a, e: SigmaProfileAttribute.objects.filter(profile__user=a).delete(),
+        lambda a, e: services.set_user_attributes(user=a, values={}),
         lambda claims, url: "user_attributes" not in claims,
     ),
     "account_type": (
-        lambda a, e: save(
-            a.sigma_profile, account_type=AccountType.objects.get_or_create(name="Build")[0]
-        ),
+        lambda a, e: profile(a, account_type=AccountType.objects.get_or_create(name="Build")[0]),
         lambda claims, url: claims["account_type"] == "Build",
     ),
     "sigma_email": (
-        lambda a, e: save(a.sigma_profile, sigma_email="alice.w@example.com"),
+        lambda a, e: profile(a, sigma_email="alice.w@example.com"),
         lambda claims, url: claims["sub"] == "alice.w@example.com",
     ),
     "team_renamed": (
-        lambda a, e: save(Team.objects.get(name="Sales"), name="Sales EMEA"),
+        lambda a, e: services.save_registry_entry(
+            entry=_renamed(Team.objects.get(name="Sales"), "Sales EMEA")
+        ),
         lambda claims, url: claims["teams"] == ["Sales EMEA"],
     ),
     "second_team": (
-        lambda a, e: (
-            a.sigma_profile.teams.add(Team.objects.create(name="Finance")),
-            e.teams.add(Team.objects.get(name="Finance")),
-        ),
+        _second_team,
         lambda claims, url: claims["teams"] == ["Finance", "Sales"],
     ),
     "control_default": (
-        lambda a, e: save(e.controls.get(), default_value="North"),
+        lambda a, e: _set_control_default(e, "North"),
         lambda claims, url: url.endswith("&Region=North"),
     ),
     "token_lifetime": (
-        lambda a, e: save(e, token_ttl=600),
+        lambda a, e: embed_saved(e, token_ttl=600),
         lambda claims, url: claims["exp"] - claims["iat"] == 600,
     ),
     "interface_option": (
-        lambda a, e: save(e, theme="Dark"),
+        lambda a, e: embed_saved(e, theme="Dark"),
         lambda claims, url: "&:theme=Dark" in url,
     ),
 }
