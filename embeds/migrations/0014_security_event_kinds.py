@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('embeds', '0011_credential_secret_field'),
+        ('embeds', '0013_credential_secret_field'),
     ]
 
     operations = [
