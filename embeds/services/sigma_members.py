@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -62,8 +63,20 @@ def mapped_emails() -> set[str]:
         try:
             emails.add(identity_for(user).email.casefold())
         except Refusal:
-            continue
+            # An active user refused for the moment (groups that disagree on the
+            # account type, a blocked user, a resolver's refusal) is still a person
+            # the host maps: every email they could sign with counts as mapped, so
+            # their Sigma account is never offered for deactivation under a false
+            # reason (hostile review NEW-1).
+            emails.update(_candidate_emails(user))
     return emails
+
+
+def _candidate_emails(user: Any) -> set[str]:
+    """The emails a host user could be signed with: own mapping's, then their own."""
+    profile = getattr(user, "sigma_profile", None)
+    candidates = {getattr(profile, "sigma_email", "") or "", user.email or ""}
+    return {email.strip().casefold() for email in candidates if email.strip()}
 
 
 def _why(email: str) -> str:

@@ -11,11 +11,12 @@ from io import StringIO
 
 import httpx
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from embeds.management.commands import sigma_members as command
-from embeds.models import SecurityEvent
+from embeds.models import AccountType, GroupMapping, SecurityEvent
 from embeds.remote.client import SigmaAPIClient
 from embeds.remote.usage import api_client
 from embeds.services.sigma_members import REASON_UNMAPPED
@@ -145,3 +146,24 @@ def test_against_the_emulator(sigma_org, user_factory, monkeypatch):
 
 def _id(email: str) -> str:
     return SigmaMember.objects.get(email=email).member_id
+
+
+def test_an_active_user_refused_for_the_moment_is_not_listed_as_stale(
+    sigma, host_users, user_factory
+):
+    """An active user whose identity is refused today (groups disagreeing on the
+    account type) still maps to their Sigma account: never offered for
+    deactivation (hostile review NEW-1)."""
+    sigma.members.append(member("m-dora", "dora@example.com", "View", kind="embed"))
+    dora = user_factory("dora", teams=["Sales"], account_type=None)
+    for name, account_type in (("Viewers", "View"), ("Builders", "Build")):
+        group = Group.objects.create(name=name)
+        GroupMapping.objects.create(
+            group=group, account_type=AccountType.objects.get_or_create(name=account_type)[0]
+        )
+        dora.groups.add(group)
+
+    output = run()
+
+    assert "dora@example.com" not in output
+    assert "bob@example.com" in output
