@@ -50,6 +50,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from embeds.http import client_ip as request_client_ip
+from embeds.http import counting_key
 from embeds.issuing.ratelimit import Rate, parse_rate
 
 logger = logging.getLogger(__name__)
@@ -92,13 +93,14 @@ def username_key(request: HttpRequest | None, credentials: dict | None) -> str:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """``AXES_CLIENT_IP_CALLABLE``: the app's one reading of the client address.
+    """``AXES_CLIENT_IP_CALLABLE``: the key failures are counted under per address.
 
-    ``REMOTE_ADDR`` only (``embeds.http.client_ip``): ``X-Forwarded-For`` is
-    client-controlled unless a trusted proxy rewrites it; a spoofable key would let
-    an attacker take fresh slots at will.
+    The app's one reading of the client address (``embeds.http.client_ip``:
+    ``X-Forwarded-For`` only from a peer in ``TRUSTED_PROXIES``, so a client cannot
+    pick a fresh key per attempt, and behind the proxy each client has its own),
+    with IPv6 counted per /64 (``embeds.http.counting_key``).
     """
-    return request_client_ip(request) or UNKNOWN_ADDRESS
+    return counting_key(request_client_ip(request)) or UNKNOWN_ADDRESS
 
 
 def account_rate() -> Rate | None:

@@ -22,10 +22,13 @@ position relative to ``csp.middleware.CSPMiddleware`` does not matter.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
+import ipaddress
+from collections.abc import Callable, Iterable
+from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 
@@ -37,6 +40,104 @@ FRAME_DIRECTIVES = ("frame-src", "child-src")
 REQUEST_FLAG = "_sigma_signed_url"
 
 Response = TypeVar("Response", bound=HttpResponseBase)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+FORWARDED_FOR_META = "HTTP_X_FORWARDED_FOR"
+# IPv6 clients are counted per /64: one subscriber usually holds a whole /64, so a
+# per-address key would give them 2**64 fresh counters.
+IPV6_COUNTING_PREFIX = 64
+
+
+# --- The client address -------------------------------------------------------------
+
+
+def parse_trusted_proxies(values: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """``TRUSTED_PROXIES`` entries (addresses or CIDR ranges) as networks.
+
+    Raises ``ImproperlyConfigured`` naming the entry's position, never its value.
+    """
+    networks = []
+    for position, value in enumerate(values, start=1):
+        try:
+            networks.append(ipaddress.ip_network(str(value).strip(), strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"Setting TRUSTED_PROXIES entry {position} is not an address or CIDR range."
+            ) from None
+    return tuple(networks)
+
+
+@lru_cache(maxsize=8)
+def _networks(values: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return parse_trusted_proxies(values)
+
+
+def trusted_proxies() -> tuple[IPNetwork, ...]:
+    """The configured ``TRUSTED_PROXIES`` (read at call time; empty by default)."""
+    return _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ()) or ()))
+
+
+def _address(value: str | None) -> IPAddress | None:
+    try:
+        address = ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+    # A v4 client reached over a v6 socket is that v4 client.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_trusted(address: IPAddress, proxies: tuple[IPNetwork, ...]) -> bool:
+    return any(address.version == net.version and address in net for net in proxies)
+
+
+def peer_is_trusted_proxy(request: HttpRequest) -> bool:
+    """Whether the direct peer (``REMOTE_ADDR``) is one of ``TRUSTED_PROXIES``."""
+    peer = _address(request.META.get("REMOTE_ADDR"))
+    return peer is not None and _is_trusted(peer, trusted_proxies())
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: the one reading of it for the sign-in lockout, the rate
+    limits, the audit trail and the request id (``hostsite.requestid``).
+
+    ``REMOTE_ADDR``, unless that peer is one of ``TRUSTED_PROXIES``: then the
+    right-most ``X-Forwarded-For`` entry that is not itself a trusted proxy (each
+    proxy appends the address it saw, so everything left of that entry was written
+    by the client and proves nothing). From any other peer the header is ignored:
+    a client could otherwise pick a fresh address per request. None when there is
+    no usable address.
+    """
+    peer = _address(request.META.get("REMOTE_ADDR"))
+    if peer is None:
+        return None
+    proxies = trusted_proxies()
+    if not _is_trusted(peer, proxies):
+        return str(peer)
+    chain = request.META.get(FORWARDED_FOR_META, "").split(",")
+    for entry in reversed(chain):
+        address = _address(entry)
+        if address is None:
+            # Not an address where the proxies should have written one: stop, and
+            # count the request against the proxy rather than trust the rest.
+            break
+        if not _is_trusted(address, proxies):
+            return str(address)
+    return str(peer)
+
+
+def counting_key(address: str | None) -> str | None:
+    """The address a per-client counter uses: IPv4 as is, IPv6 as its /64 network
+    address (``2001:db8:1:2::``), so one subscriber's prefix is one client."""
+    parsed = _address(address)
+    if parsed is None:
+        return None
+    if isinstance(parsed, ipaddress.IPv6Address):
+        network = ipaddress.IPv6Network((parsed, IPV6_COUNTING_PREFIX), strict=False)
+        return str(network.network_address)
+    return str(parsed)
 
 
 def mark_signed_url_response(response: Response) -> Response:
@@ -136,13 +237,3 @@ class SignedURLHeadersMiddleware:
         if carries_signed_url(request):
             allow_sigma_frames(response)
         return response
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client address for the audit trail and per-IP limits.
-
-    REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy
-    rewrites it, and a spoofable value would let an attacker dodge a limit or
-    forge the audit trail. Behind a proxy, have it set REMOTE_ADDR.
-    """
-    return request.META.get("REMOTE_ADDR") or None

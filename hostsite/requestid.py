@@ -1,8 +1,10 @@
 """A request id for every request, on every log line written while serving it.
 
-An incoming ``X-Request-ID`` (set by the load balancer or reverse proxy) is kept
-when it is well-formed, so one id follows a request across proxy and app logs;
-otherwise a fresh one is made. The id is sent back in the response header.
+An incoming ``X-Request-ID`` is kept when it comes from a trusted proxy (the
+direct peer is in ``TRUSTED_PROXIES``, ``embeds.http.peer_is_trusted_proxy``) and
+is well-formed, so one id follows a request across proxy and app logs; from anyone
+else it is ignored (a client could otherwise forge the correlation of log lines)
+and a fresh one is made. The id is sent back in the response header.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Callable
 
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
+
+from embeds.http import peer_is_trusted_proxy
 
 # The id of the request this thread or task is serving ("-" outside one).
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -57,7 +61,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = accept_request_id(request.META.get(REQUEST_ID_META))
+        offered = request.META.get(REQUEST_ID_META) if peer_is_trusted_proxy(request) else None
+        request_id = accept_request_id(offered)
         request.request_id = request_id
         request_id_var.set(request_id)
         response = self.get_response(request)

@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from demo.personas import PUBLISHED_PASSWORDS
 from embeds.conf import parse_rate
+from embeds.http import parse_trusted_proxies
 from embeds.protocol import constants
 from hostsite.logconfig import LOG_FORMATS, build_logging, redact_every_handler
 
@@ -352,6 +353,22 @@ SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if _bool("SECURE_PROXY_SSL_HEADER", False) else None
 )
+# Reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For
+# and X-Request-ID are believed: only when the direct peer is one of them is the
+# client address the right-most X-Forwarded-For entry that is not a trusted proxy
+# (embeds.http.client_ip; the sign-in lockout, rate limits, audit trail and request
+# id all read it). Empty: REMOTE_ADDR is the client and those headers are ignored.
+TRUSTED_PROXIES = [
+    value.strip() for value in os.environ.get("TRUSTED_PROXIES", "").split(",") if value.strip()
+]
+try:
+    parse_trusted_proxies(TRUSTED_PROXIES)
+except ImproperlyConfigured as problem:
+    raise _fail(
+        "TRUSTED_PROXIES",
+        str(problem).removeprefix("Setting TRUSTED_PROXIES ").rstrip("."),
+        "Use addresses or CIDR ranges separated by commas, e.g. 10.0.0.0/8,192.0.2.10.",
+    ) from None
 # https://docs.djangoproject.com/en/5.2/ref/settings/#session-cookie-age
 # A stolen admin session is as good as the embed secret's power: sessions expire
 # after 8 hours by default, cookies are HTTP-only and never sent cross-site on POST.

@@ -47,7 +47,8 @@ def test_accept_request_id_replaces_anything_else(incoming):
 
 
 @pytest.mark.django_db
-def test_response_echoes_the_incoming_request_id(client):
+def test_response_echoes_the_incoming_request_id_from_a_trusted_proxy(client, settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.0/8"]  # the test client's REMOTE_ADDR
     response = client.get("/accounts/login/", HTTP_X_REQUEST_ID="lb-0123456789abcdef")
     assert response[REQUEST_ID_HEADER] == "lb-0123456789abcdef"
 
@@ -60,8 +61,9 @@ def test_response_gets_a_fresh_id_for_a_malformed_one(client):
 
 @pytest.mark.django_db
 def test_log_lines_written_during_a_request_carry_its_id(
-    client, alice, bob, embed_factory, apply_logging
+    client, alice, bob, embed_factory, apply_logging, settings
 ):
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's REMOTE_ADDR
     embed_factory(slug="sales")
     stream = io.StringIO()
     config = build_logging(fmt="json")

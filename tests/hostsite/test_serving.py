@@ -93,7 +93,13 @@ def test_gunicorn_refuses_to_start_with_unapplied_migrations(tmp_path):
 def test_gunicorn_serves_probes_after_migrate(tmp_path):
     port = _free_port()
     env = _server_env(
-        tmp_path, PORT=str(port), LOG_FORMAT="json", ACCESS_LOG="true", METRICS_TOKEN=METRICS
+        tmp_path,
+        PORT=str(port),
+        LOG_FORMAT="json",
+        ACCESS_LOG="true",
+        METRICS_TOKEN=METRICS,
+        # This test's client stands in for the reverse proxy, whose X-Request-ID is kept.
+        TRUSTED_PROXIES="127.0.0.1",
     )
     subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],

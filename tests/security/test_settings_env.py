@@ -115,6 +115,11 @@ BAD_VALUES = [
         "true",
         "Setting SIGMA_EMULATOR_ENABLED is true while DEBUG is off.",
     ),
+    (
+        "TRUSTED_PROXIES",
+        "10.0.0.0/8,proxy-s3cr3t.internal",
+        "Setting TRUSTED_PROXIES entry 2 is not an address or CIDR range.",
+    ),
 ]
 
 
