@@ -116,6 +116,20 @@ class AmbiguousConnection(Refusal):
     fixer = "An administrator can set one eval_connection_id on your own account."
 
 
+class IdentityConflict(Refusal):
+    # Sigma signs in whoever the sub email names: a second host user with that
+    # email (or a credential owner's) would act as that person, with their rights.
+    code = "identity_conflict"
+    message = (
+        "Your Sigma email is also the Sigma identity of someone else, so this site "
+        "will not sign you in with it."
+    )
+    fixer = (
+        "An administrator of this site can give your account its own Sigma email "
+        "(manage.py sigma_check lists every such conflict)."
+    )
+
+
 class OAuthUnavailable(Refusal):
     code = "oauth_unavailable"
     status = HTTPStatus.SERVICE_UNAVAILABLE
@@ -178,6 +192,7 @@ ALL_REFUSALS: tuple[type[Refusal], ...] = (
     NoAccountType,
     AmbiguousAccountType,
     AmbiguousConnection,
+    IdentityConflict,
     OAuthUnavailable,
     PreviewOfMember,
     RateLimited,

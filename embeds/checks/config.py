@@ -287,7 +287,8 @@ def _embed_owner_problems(alias: str, embed, teams) -> list[checks.CheckMessage]
 
 @checks.register(checks.Tags.database)
 def check_sigma_email_conflicts(app_configs=None, databases=None, **kwargs):
-    """E030: two active mapped users with one Sigma identity (they act as one user)."""
+    """E030: two active mapped users with one Sigma identity (they act as one user).
+    E031: a user with a credential owner's email whose own mapping is not internal."""
     messages: list[checks.CheckMessage] = []
     User = get_user_model()
     for alias in _database_aliases(databases):
@@ -296,15 +297,39 @@ def check_sigma_email_conflicts(app_configs=None, databases=None, **kwargs):
                 User._default_manager.using(alias)
                 .filter(is_active=True)
                 .filter(Q(sigma_profile__isnull=False) | Q(groups__sigma_mapping__isnull=False))
-                .values_list(User.USERNAME_FIELD, "email", "sigma_profile__sigma_email")
+                .values_list(
+                    User.USERNAME_FIELD,
+                    "email",
+                    "sigma_profile__sigma_email",
+                    "sigma_profile__internal",
+                )
+                .distinct()
             )
+            owners = {
+                (email or "").strip().casefold(): name
+                for name, email in Credential.objects.using(alias)
+                .filter(is_active=True)
+                .values_list("name", "owner_email")
+            }
         except DatabaseError:
             continue
         users_by_email: dict[str, set[str]] = defaultdict(set)
-        for username, email, sigma_email in rows:
+        for username, email, sigma_email, own_internal in rows:
             identity = (sigma_email or email or "").strip().casefold()
             if identity:
                 users_by_email[identity].add(username)
+            if identity and identity in owners and not own_internal:
+                messages.append(
+                    checks.Error(
+                        f"User {username} has the Sigma email of the owner of credential "
+                        f"{owners[identity]} but is not mapped as that internal member: "
+                        "Sigma would sign them in as the owner; every signing is refused "
+                        "(identity_conflict).",
+                        hint="Give the user their own Sigma email, or, if they are the "
+                        "owner, mark their own Sigma mapping internal. See docs/security.md.",
+                        id="embeds.E031",
+                    )
+                )
         for identity, names in sorted(users_by_email.items()):
             if len(names) > 1:
                 messages.append(

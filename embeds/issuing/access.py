@@ -10,6 +10,7 @@ from embeds.exceptions import (
     CredentialInactive,
     EmbedDisabled,
     EmbedMisconfigured,
+    IdentityConflict,
     NoAccountType,
     NoEmail,
     NoTeam,
@@ -116,6 +117,7 @@ HIDES_EMBED: tuple[type[Refusal], ...] = (
     NoEmail,
     NoAccountType,
     AmbiguousAccountType,
+    IdentityConflict,
     NoTeam,
 )
 

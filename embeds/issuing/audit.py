@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from embeds.conf import sigma_settings
 from embeds.exceptions import (
+    IdentityConflict,
     Refusal,
 )
 from embeds.issuing.identity import identity_from_mappings
@@ -130,6 +131,9 @@ def record_refusal(
         credential.client_id if credential else "-",
         getattr(actor, "pk", "-"),
     )
+    if isinstance(refusal, IdentityConflict):
+        # Both usernames (the detail), for whoever fixes the mappings; never a token.
+        logger.warning("Sigma identity conflict: %s", refusal.detail)
     metrics.count_refused(code=refusal.code, source=source)
     return AccessRecord.objects.create(
         created_at=now or timezone.now(),

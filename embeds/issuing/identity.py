@@ -19,11 +19,13 @@ from embeds.conf import sigma_settings
 from embeds.exceptions import (
     AmbiguousAccountType,
     AmbiguousConnection,
+    IdentityConflict,
     NoAccountType,
     NoEmail,
     UserBlocked,
 )
-from embeds.models import GroupMapping, SigmaProfile, Team
+from embeds.models import Credential, GroupMapping, SigmaProfile, Team
+from embeds.models.mappings import users_signed_in_as
 from embeds.protocol.validators import sigma_email_problem
 
 
@@ -44,6 +46,9 @@ class SigmaIdentity:
     team_ids: frozenset[int]
     user_attributes: tuple[tuple[str, str], ...]
     internal: bool = False
+    # Internal only because a group says so (no own mapping says it): not enough to
+    # be trusted as the member a credential owner's email names (check_identity_conflicts).
+    internal_by_group: bool = False
     first_name: str = ""
     last_name: str = ""
     eval_connection_id: str = ""
@@ -81,6 +86,39 @@ def identity_for(user) -> SigmaIdentity:
             "the default is embeds.identity.identity_from_mappings."
         )
     return resolver(user)
+
+
+def check_identity_conflicts(user, identity: SigmaIdentity) -> None:
+    """Refuse (``IdentityConflict``) an identity whose email is someone else's.
+
+    Sigma signs in whoever the ``sub`` email names, so the email (compared
+    case-insensitively) must not be the Sigma identity of another active mapped
+    host user, nor a credential owner's (a Sigma member, usually an Admin) unless
+    the user's own mapping declares them that internal member. Mapping forms and
+    imports refuse a taken email when saved; this catches what they cannot see (a
+    ``User.email`` edited later, a group giving access to an unmapped user). Two
+    statements; ``embeds.snapshots`` runs it when it builds the identity snapshot,
+    which every write to a user, mapping, group or credential invalidates.
+    """
+    username = user.get_username()
+    others = sorted(
+        other.get_username()
+        for other in users_signed_in_as(identity.email, exclude_user_id=user.pk)[:3]
+    )
+    if others:
+        raise IdentityConflict(
+            f"User {username!r} has the Sigma email of active user(s) "
+            f"{', '.join(repr(name) for name in others)}."
+        )
+    declared_member = identity.internal and not identity.internal_by_group
+    if not declared_member:
+        owned = Credential.objects.filter(is_active=True, owner_email__iexact=identity.email)
+        owner_of = owned.values_list("name", flat=True).first()
+        if owner_of is not None:
+            raise IdentityConflict(
+                f"User {username!r} has the Sigma email of the owner of credential "
+                f"{owner_of!r} but is not mapped as that internal member."
+            )
 
 
 def _agreed(values: set[str], disagreement: Exception) -> str:
@@ -160,6 +198,7 @@ def identity_from_mappings(user) -> SigmaIdentity:
         team_ids=frozenset(team_ids),
         user_attributes=attributes,
         internal=internal,
+        internal_by_group=internal and not own_internal,
         first_name=(getattr(user, "first_name", "") or "").strip(),
         last_name=(getattr(user, "last_name", "") or "").strip(),
         eval_connection_id=connection,

@@ -48,7 +48,12 @@ from embeds import encryption
 from embeds.conf import sigma_settings
 from embeds.exceptions import ALL_REFUSALS, CredentialBroken, Refusal
 from embeds.issuing import ratelimit
-from embeds.issuing.identity import SigmaIdentity, identity_for, identity_from_mappings
+from embeds.issuing.identity import (
+    SigmaIdentity,
+    check_identity_conflicts,
+    identity_for,
+    identity_from_mappings,
+)
 from embeds.models import (
     Credential,
     Embed,
@@ -59,7 +64,7 @@ logger = logging.getLogger(__name__)
 
 # Bump the version when a snapshot's shape changes: processes of the old and the
 # new release then never read each other's entries during a rolling deploy.
-KEY_PREFIX = "sigma-issue:v2"
+KEY_PREFIX = "sigma-issue:v3"
 GENERATION_KEY = f"{KEY_PREFIX}:generation"
 # Upper bound on the life of an entry, should a write ever bypass the signals
 # (QuerySet.update, raw SQL): the kill switches are re-checked at the insert anyway.
@@ -267,23 +272,32 @@ def _with_generation(snapshot: EmbedSnapshot, generation: int | None) -> EmbedSn
 
 def _identity_cached() -> bool:
     """Only the default resolver's answers are cached: its inputs (mappings, groups,
-    the user row) all bump the generation when written."""
+    user rows, credentials' owner emails) all bump the generation when written, so
+    another user taking this user's email invalidates this user's snapshot too."""
     return sigma_settings.identity_resolver() is identity_from_mappings
 
 
+def checked_identity(user) -> SigmaIdentity:
+    """``identity_for(user)``, refused when its email is someone else's
+    (``identity.check_identity_conflicts``): the identity every signing path uses."""
+    identity = identity_for(user)
+    check_identity_conflicts(user, identity)
+    return identity
+
+
 def identity_of(user, *, generation: int | None) -> SigmaIdentity:
-    """``identity_for(user)`` through the cache, refusals included.
+    """:func:`checked_identity` through the cache, refusals included.
 
     ``generation`` None reads afresh. After :func:`lookup` in the same request the
     identity is already in this process's copy: no second trip to the cache.
     """
     if generation is None or not _identity_cached():
-        return identity_for(user)
+        return checked_identity(user)
     key = _identity_key(user.pk)
     cached: Any = _current(key, generation, lambda: cache.get(key))
     if cached is None:
         try:
-            cached = ("identity", identity_for(user))
+            cached = ("identity", checked_identity(user))
         except Refusal as refusal:
             cached = ("refusal", refusal.code, refusal.detail)
         _store(key, generation, cached)

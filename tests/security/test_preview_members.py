@@ -13,7 +13,7 @@ import logging
 import pytest
 from django.urls import reverse
 
-from embeds.exceptions import PreviewOfMember
+from embeds.exceptions import IdentityConflict, PreviewOfMember
 from embeds.models import AccessRecord, SigmaProfile
 from tests.conftest import CANARY_SECRET
 
@@ -63,9 +63,16 @@ def test_previewer_cannot_choose_another_staff_user(
     assert not AccessRecord.objects.exists()
 
 
-@pytest.mark.parametrize("how", ["internal mapping", "credential owner's email"])
+@pytest.mark.parametrize(
+    ("how", "refusal_class"),
+    [
+        ("internal mapping", PreviewOfMember),
+        # Not mapped as that member: refused for everyone, previews included (N6).
+        ("credential owner's email", IdentityConflict),
+    ],
+)
 def test_preview_of_a_sigma_member_is_refused_and_recorded(
-    client, previewer, user_factory, embed_factory, caplog, how
+    client, previewer, user_factory, embed_factory, caplog, how, refusal_class
 ):
     embed = embed_factory()
     if how == "internal mapping":
@@ -79,21 +86,22 @@ def test_preview_of_a_sigma_member_is_refused_and_recorded(
 
     html = response.content.decode()
     result = response.context["result"]
-    assert isinstance(result["refusal"], PreviewOfMember)
-    assert '<code id="preview-rule">preview_member</code>' in html
-    assert PreviewOfMember.message in html
+    rule = refusal_class.code
+    assert isinstance(result["refusal"], refusal_class)
+    assert f'<code id="preview-rule">{rule}</code>' in html
+    assert refusal_class.message in html
     assert ":jwt=" not in html
     assert "preview-frame" not in html
     # Who previewed whom, refused, in the audit trail and the log.
     record = AccessRecord.objects.get()
     assert (record.outcome, record.rule, record.actor, record.user, record.is_preview) == (
         AccessRecord.Outcome.REFUSED,
-        "preview_member",
+        rule,
         previewer,
         member,
         True,
     )
-    assert f"rule=preview_member embed={embed.slug} user={member.pk}" in caplog.text
+    assert f"rule={rule} embed={embed.slug} user={member.pk}" in caplog.text
     assert f"actor={previewer.pk}" in caplog.text
     assert CANARY_SECRET not in html + caplog.text
 

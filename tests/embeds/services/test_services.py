@@ -216,6 +216,9 @@ def test_owner_may_be_signed_in_with_a_non_admin_credential(
     user_factory, embed_factory, credential_factory
 ):
     owner = user_factory("owner", email="Owner@Example.com", teams=["Sales"])
+    # The owner is a Sigma member: their own mapping says so, or signing them is an
+    # identity conflict (embeds.identity.check_identity_conflicts).
+    SigmaProfile.objects.filter(user=owner).update(internal=True)
     credential = credential_factory(owner_is_admin=False, owner_email="owner@example.com")
     assert (
         decode(issue(owner, embed_factory(credential=credential)).url)["sub"] == "Owner@example.com"
