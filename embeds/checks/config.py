@@ -318,7 +318,7 @@ def check_sigma_email_conflicts(app_configs=None, databases=None, **kwargs):
             identity = (sigma_email or email or "").strip().casefold()
             if identity:
                 users_by_email[identity].add(username)
-            if identity and identity in owners and not own_internal:
+            if identity and identity in owners and own_internal != SigmaProfile.Internal.INTERNAL:
                 messages.append(
                     checks.Error(
                         f"User {username} has the Sigma email of the owner of credential "
@@ -342,6 +342,44 @@ def check_sigma_email_conflicts(app_configs=None, databases=None, **kwargs):
                         id="embeds.E030",
                     )
                 )
+    return messages
+
+
+@checks.register(checks.Tags.database)
+def check_internal_through_groups(app_configs=None, databases=None, **kwargs):
+    """W030: an active user who is internal only because a group says so.
+
+    Their own mapping says "inherit" (or there is none), so one group's flag makes
+    them a Sigma member: their token carries no account type, teams or attributes,
+    and if Sigma does not know them as a member it creates a user at the highest
+    account type. Deciding it per person removes the warning.
+    """
+    messages: list[checks.CheckMessage] = []
+    User = get_user_model()
+    for alias in _database_aliases(databases):
+        try:
+            names = sorted(
+                User._default_manager.using(alias)
+                .filter(is_active=True, groups__sigma_mapping__internal=True)
+                .filter(
+                    Q(sigma_profile__isnull=True)
+                    | Q(sigma_profile__internal=SigmaProfile.Internal.INHERIT)
+                )
+                .values_list(User.USERNAME_FIELD, flat=True)
+                .distinct()
+            )
+        except DatabaseError:
+            continue
+        messages.extend(
+            checks.Warning(
+                f"User {name} is an internal Sigma member only through a group: their "
+                "tokens carry no account type, teams or user attributes.",
+                hint="Decide it for this person: set their Sigma mapping's user type to "
+                "Internal (an existing Sigma member) or Embed user. See docs/security.md.",
+                id="embeds.W030",
+            )
+            for name in names
+        )
     return messages
 
 

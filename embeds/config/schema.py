@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -96,6 +96,24 @@ OptionalText = Annotated[str | None, _expect("a string or null")]
 Flag = Annotated[bool, _expect("true or false")]
 Seconds = Annotated[int | None, _expect("an integer")]
 Names = Annotated[list[str], _expect("a list of strings")]
+
+
+def _user_internal(value: Any, handler: Any) -> Any:
+    # Files written before the tri-state (issue 17) hold true/false: true is
+    # "internal", false "inherit", as the upgrade migration maps stored rows.
+    if value is True:
+        return "internal"
+    if value is False:
+        return "inherit"
+    return handler(value)
+
+
+#: A user mapping's Sigma user type (``SigmaProfile.Internal``).
+UserInternal = Annotated[
+    Literal["inherit", "internal", "embed"],
+    WrapValidator(_user_internal),
+    _expect('"inherit", "internal" or "embed" (or true/false)'),
+]
 Strings = Annotated[dict[str, str], _expect("an object of strings")]
 
 
@@ -171,7 +189,7 @@ class UserItem(Item):
     attributes: Strings = {}
     is_blocked: Flag = False
     blocked_reason: Text = ""
-    internal: Flag = False
+    internal: UserInternal = "inherit"
     eval_connection_id: Text = ""
 
 

@@ -135,9 +135,10 @@ def identity_from_mappings(user) -> SigmaIdentity:
     empty, whitespace, underscores, not RFC-1035), ``NoAccountType`` (an embed
     user without one: Sigma gives the *highest* account type when none is sent),
     ``AmbiguousAccountType`` / ``AmbiguousConnection`` (groups disagree and the
-    user has none of their own). A user is internal when their own mapping or any
-    of their groups' says so; the most specific ``eval_connection_id`` wins (own,
-    then groups'). Names come from the host user. Having no team is decided per
+    user has none of their own). A user is internal when their own mapping says
+    so, or, only where it says "inherit" (or there is none), when any of their
+    groups' does; the most specific ``eval_connection_id`` wins (own, then
+    groups'). Names come from the host user. Having no team is decided per
     embed, in ``embeds.issuing.access``.
     """
     profile = SigmaProfile.objects.select_related("account_type").filter(user=user).first()
@@ -152,16 +153,24 @@ def identity_from_mappings(user) -> SigmaIdentity:
     # open (account type, internal flag, connection): one query, this runs on every
     # page view.
     own_type = profile.account_type.name if profile and profile.account_type else ""
-    own_internal = bool(profile and profile.internal)
+    own_decision = profile.internal if profile else SigmaProfile.Internal.INHERIT
     own_connection = profile.eval_connection_id if profile else ""
     groups: list[tuple[str | None, bool, str]] = []
-    if not (own_type and own_internal and own_connection):
+    if not (own_type and own_decision != SigmaProfile.Internal.INHERIT and own_connection):
         groups = list(
             GroupMapping.objects.filter(group__user=user).values_list(
                 "account_type__name", "internal", "eval_connection_id"
             )
         )
-    internal = own_internal or any(flag for _, flag, _ in groups)
+    # Security: "internal" is decided per person. The user's own mapping decides when
+    # it says internal or embed; only "inherit" (or no mapping) lets a group make
+    # them internal, since an internal token carries no account type, teams or
+    # attributes and Sigma gives a non-member the *highest* type. Any other stored
+    # value is treated as an embed user (fails closed: it then needs a type).
+    if own_decision == SigmaProfile.Internal.INHERIT:
+        internal = by_group = any(flag for _, flag, _ in groups)
+    else:
+        internal, by_group = own_decision == SigmaProfile.Internal.INTERNAL, False
 
     # The user's own value wins; otherwise their groups' values must agree.
     username = user.get_username()
@@ -198,7 +207,7 @@ def identity_from_mappings(user) -> SigmaIdentity:
         team_ids=frozenset(team_ids),
         user_attributes=attributes,
         internal=internal,
-        internal_by_group=internal and not own_internal,
+        internal_by_group=by_group,
         first_name=(getattr(user, "first_name", "") or "").strip(),
         last_name=(getattr(user, "last_name", "") or "").strip(),
         eval_connection_id=connection,

@@ -87,14 +87,28 @@ class SigmaProfile(models.Model):
         help_text="Kill switch: refuse every embed for this user.",
     )
     blocked_reason = models.CharField(max_length=300, blank=True)
+
+    class Internal(models.TextChoices):
+        """Whether this person is an existing Sigma member, decided per person."""
+
+        INHERIT = "inherit", "From the user's groups"
+        INTERNAL = "internal", "Internal Sigma member"
+        EMBED = "embed", "Embed user"
+
     # Sigma: internal users (existing Sigma members) get no account_type, teams or
-    # user_attributes in their token; they keep their own (CLAIMS).
-    internal = models.BooleanField(
-        "internal Sigma user",
-        default=False,
+    # user_attributes in their token; they keep their own (CLAIMS). Decided here for
+    # this person; a group's flag applies only while this says "inherit", so one
+    # group can never turn a person declared an embed user into a member.
+    internal = models.CharField(
+        "Sigma user type",
+        max_length=8,
+        choices=Internal.choices,
+        default=Internal.INHERIT,
         help_text=(
-            "An existing member of the Sigma organization: signed in as themselves, "
-            "without account type, teams or user attributes in the token."
+            "Internal: an existing member of the Sigma organization, signed in as "
+            "themselves without account type, teams or user attributes in the token. "
+            "Embed user: never internal, whatever the groups say. From the user's "
+            "groups: internal only if one of their groups is."
         ),
     )
     eval_connection_id = eval_connection_id_field(

@@ -225,7 +225,8 @@ def find_remote_problems(
     embed user (R008); an ``eval_connection_id`` that names no connection (R009);
     an API credential whose owner is not an Admin, so Sigma shows it only what its
     owner can see (R011, warning); a connection that uses OAuth while the host has
-    no ``SIGMA_OAUTH_TOKEN_PROVIDER`` (R012, warning).
+    no ``SIGMA_OAUTH_TOKEN_PROVIDER`` (R012, warning); a host user mapped internal
+    whose email is not an internal member (R010).
     """
     host = host or RemoteSettings()
     memo = _Memo(directory)
@@ -264,6 +265,7 @@ def find_remote_problems(
     findings += _content_findings(directory, memo, usage, team_ids, skip=api_admin)
     findings += _owner_findings(usage, memo)
     findings += _internal_member_findings(usage, memo)
+    findings += _not_a_member_findings(usage, memo)
     findings += _connection_findings(directory, usage, host)
     return findings
 
@@ -441,6 +443,36 @@ def _internal_member_findings(usage: ConfigUsage, memo: _Memo) -> list[Finding]:
                     f"user {user.username!r}",
                 )
             )
+    return findings
+
+
+def _not_a_member_findings(usage: ConfigUsage, memo: _Memo) -> list[Finding]:
+    """R010: signed as internal, but Sigma has no internal member with that email.
+
+    An internal token carries no ``account_type``, teams or attributes; for an
+    email Sigma does not know as a member, it provisions a new user at the
+    *highest* account type, without row-level-security attributes (spec §1.2).
+    """
+    findings = []
+    for user in usage.users:
+        if not user.internal or not user.sigma_email:
+            continue
+        member = memo.member(user.sigma_email)
+        if member is not None and str(member.get("userKind", "internal")).casefold() != "embed":
+            continue
+        findings.append(
+            Finding(
+                ERROR,
+                "embeds.R010",
+                f"Host user {user.username!r} is signed in as an internal Sigma member, "
+                f"but {user.sigma_email} is not an internal member of the organization: "
+                "Sigma would create a new user at the highest account type, without "
+                "user attributes.",
+                "Set the user's Sigma user type to Embed user (with an account type), or "
+                "give them the email they have as a member in Sigma.",
+                f"user {user.username!r}",
+            )
+        )
     return findings
 
 

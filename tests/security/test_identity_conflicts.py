@@ -123,7 +123,7 @@ def test_a_user_declared_as_the_owner_in_their_own_mapping_is_signed(
 ):
     embed = embed_factory(slug="sales")
     owner = user_factory("owner", email=embed.credential.owner_email, teams=["Sales"])
-    SigmaProfile.objects.filter(user=owner).update(internal=True)
+    SigmaProfile.objects.filter(user=owner).update(internal=SigmaProfile.Internal.INTERNAL)
     client.force_login(owner)
 
     assert client.get("/embeds/sales/").status_code == 200

@@ -34,7 +34,9 @@ def _issued() -> int:
 
 def test_previewer_cannot_choose_the_host_admin(client, previewer, admin_user, embed_factory):
     embed = embed_factory()
-    SigmaProfile.objects.create(user=admin_user, sigma_email=OWNER, internal=True)
+    SigmaProfile.objects.create(
+        user=admin_user, sigma_email=OWNER, internal=SigmaProfile.Internal.INTERNAL
+    )
 
     page = client.get(PREVIEW_URL).content.decode()
     response = client.post(PREVIEW_URL, {"user": admin_user.pk, "embed": embed.pk})
@@ -77,7 +79,7 @@ def test_preview_of_a_sigma_member_is_refused_and_recorded(
     embed = embed_factory()
     if how == "internal mapping":
         member = user_factory("member", teams=["Sales"], account_type=None)
-        SigmaProfile.objects.filter(user=member).update(internal=True)
+        SigmaProfile.objects.filter(user=member).update(internal=SigmaProfile.Internal.INTERNAL)
     else:
         member = user_factory("member", teams=["Sales"], sigma_email=OWNER)
     caplog.set_level(logging.INFO)
@@ -109,7 +111,7 @@ def test_preview_of_a_sigma_member_is_refused_and_recorded(
 def test_superuser_previews_of_members_are_refused_too(admin_client, user_factory, embed_factory):
     embed = embed_factory()
     member = user_factory("member", teams=["Sales"], account_type=None)
-    SigmaProfile.objects.filter(user=member).update(internal=True)
+    SigmaProfile.objects.filter(user=member).update(internal=SigmaProfile.Internal.INTERNAL)
 
     response = admin_client.post(PREVIEW_URL, {"user": member.pk, "embed": embed.pk})
 

@@ -27,14 +27,14 @@ def inline_errors(response) -> list:
 def test_user_page_marks_a_user_internal_with_a_connection(admin_client, alice):
     url = reverse("admin:auth_user_change", args=[alice.pk])
     data = change_form_data(admin_client.get(url))
-    data[f"{PROFILE}internal"] = "on"
+    data[f"{PROFILE}internal"] = "internal"
     data[f"{PROFILE}eval_connection_id"] = CONNECTION
 
     response = admin_client.post(url, data)
 
     assert response.status_code == 302, inline_errors(response)
     profile = SigmaProfile.objects.get(user=alice)
-    assert (profile.internal, profile.eval_connection_id) == (True, CONNECTION)
+    assert (profile.internal, profile.eval_connection_id) == ("internal", CONNECTION)
 
 
 def test_user_page_refuses_a_connection_that_is_not_a_uuid(admin_client, alice):

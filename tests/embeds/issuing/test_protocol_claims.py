@@ -57,7 +57,7 @@ def emulator_accepts(url: str, embed) -> dict:
 
 
 def make_internal(user) -> None:
-    SigmaProfile.objects.filter(user=user).update(internal=True)
+    SigmaProfile.objects.filter(user=user).update(internal=SigmaProfile.Internal.INTERNAL)
 
 
 def join_group(user, name: str, **mapping) -> GroupMapping:
@@ -164,7 +164,9 @@ def test_groups_with_different_connections_are_refused(alice, embed_factory):
 def test_identity_reads_groups_once_and_not_at_all_when_the_user_settles_everything(
     alice, django_assert_num_queries
 ):
-    SigmaProfile.objects.filter(user=alice).update(internal=True, eval_connection_id=CONNECTION)
+    SigmaProfile.objects.filter(user=alice).update(
+        internal=SigmaProfile.Internal.INTERNAL, eval_connection_id=CONNECTION
+    )
     # profile, teams, attributes: the user's own mapping answers every question.
     with django_assert_num_queries(3):
         identity = identity_from_mappings(alice)

@@ -119,7 +119,7 @@ def test_export_prints_the_configuration_without_secrets(run, configured):
     ]
     assert [u["username"] for u in data["users"]] == ["alice", "bob"]
     assert data["users"][0]["attributes"] == {"region": "West"}
-    assert (data["users"][0]["internal"], data["users"][0]["eval_connection_id"]) == (False, "")
+    assert (data["users"][0]["internal"], data["users"][0]["eval_connection_id"]) == ("inherit", "")
     assert data["groups"] == [
         {
             "name": "Marketers",

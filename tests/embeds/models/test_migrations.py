@@ -194,3 +194,32 @@ def test_one_key_date_ranges_become_sigmas_two_key_form():
         ("Until", "min:,max:2024-12-31"),
     ]
     migrate(leaf_nodes())
+
+
+BEFORE_TRISTATE = [("embeds", "0012_interface_options_2026")]
+AFTER_TRISTATE = [("embeds", "0013_profile_internal_tristate")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_internal_flags_become_internal_and_inherit_and_back():
+    """True stays internal; False becomes "inherit", which gives each user the
+    identity they had before (their groups could always make them internal)."""
+    old = migrate(BEFORE_TRISTATE)
+    User = old.get_model("auth", "User")
+    Profile = old.get_model("embeds", "SigmaProfile")
+    for username, flag in (("member", True), ("viewer", False)):
+        Profile.objects.create(user=User.objects.create(username=username), internal=flag)
+
+    new = migrate(AFTER_TRISTATE)
+    rows = new.get_model("embeds", "SigmaProfile").objects.values_list("user__username", "internal")
+    assert sorted(rows) == [("member", "internal"), ("viewer", "inherit")]
+
+    new.get_model("embeds", "SigmaProfile").objects.filter(user__username="viewer").update(
+        internal="embed"
+    )
+    back = migrate(BEFORE_TRISTATE)
+    rows = back.get_model("embeds", "SigmaProfile").objects.values_list(
+        "user__username", "internal"
+    )
+    assert sorted(rows) == [("member", True), ("viewer", False)]
+    migrate(leaf_nodes())

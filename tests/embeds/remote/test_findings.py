@@ -356,3 +356,13 @@ def test_every_request_is_one_sigmas_document_declares(sigma_rest_contract):
         "postToken",
         "whoami",
     ]
+
+
+def test_internal_mapping_of_an_email_sigma_does_not_know_is_an_error():
+    usage = clean_usage()
+    usage.users.append(UserUsage(username="ghost", sigma_email="ghost@example.com", internal=True))
+
+    findings = find_remote_problems(directory=FakeSigma(), usage=usage)
+
+    assert ids(findings) == [(ERROR, "embeds.R010")]
+    assert findings[0].obj == "user 'ghost'"

@@ -218,7 +218,7 @@ def test_owner_may_be_signed_in_with_a_non_admin_credential(
     owner = user_factory("owner", email="Owner@Example.com", teams=["Sales"])
     # The owner is a Sigma member: their own mapping says so, or signing them is an
     # identity conflict (embeds.identity.check_identity_conflicts).
-    SigmaProfile.objects.filter(user=owner).update(internal=True)
+    SigmaProfile.objects.filter(user=owner).update(internal=SigmaProfile.Internal.INTERNAL)
     credential = credential_factory(owner_is_admin=False, owner_email="owner@example.com")
     assert (
         decode(issue(owner, embed_factory(credential=credential)).url)["sub"] == "Owner@example.com"

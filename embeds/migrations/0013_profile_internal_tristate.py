@@ -1,0 +1,73 @@
+"""The user mapping's "internal" becomes a per-person tri-state (issue 17, N1).
+
+Before, a user was internal when their own mapping *or any* of their groups' said
+so: one internal group overrode a member's own non-internal mapping. Now the user's
+own value decides (``internal`` or ``embed``) and groups apply only to ``inherit``.
+
+Mapping of existing rows: ``True`` -> ``internal`` (unchanged). ``False`` ->
+``inherit``: ``False`` never meant "an embed user whatever my groups say" (a group
+could always override it), so ``inherit`` gives every existing user exactly the
+identity they had before the upgrade: non-internal unless one of their groups is
+internal, as until now. Nobody silently changes type on upgrade; ``sigma_check``
+then lists every user who is internal only through a group (``embeds.W030``), to
+be set to ``internal`` or ``embed`` per person.
+
+Done as add, copy, remove, rename, so no database has to cast a boolean column to
+text in place.
+"""
+
+from django.db import migrations, models
+
+
+def copy_flags(apps, schema_editor):
+    SigmaProfile = apps.get_model("embeds", "SigmaProfile")
+    db = schema_editor.connection.alias
+    SigmaProfile.objects.using(db).filter(internal=True).update(internal_type="internal")
+    SigmaProfile.objects.using(db).filter(internal=False).update(internal_type="inherit")
+
+
+def copy_back(apps, schema_editor):
+    # Down: only "internal" was internal on its own; "embed" and "inherit" are False.
+    SigmaProfile = apps.get_model("embeds", "SigmaProfile")
+    db = schema_editor.connection.alias
+    SigmaProfile.objects.using(db).update(internal=False)
+    SigmaProfile.objects.using(db).filter(internal_type="internal").update(internal=True)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("embeds", "0012_interface_options_2026"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="sigmaprofile",
+            name="internal_type",
+            field=models.CharField(default="inherit", max_length=8),
+        ),
+        migrations.RunPython(copy_flags, copy_back),
+        migrations.RemoveField(model_name="sigmaprofile", name="internal"),
+        migrations.RenameField(
+            model_name="sigmaprofile", old_name="internal_type", new_name="internal"
+        ),
+        migrations.AlterField(
+            model_name="sigmaprofile",
+            name="internal",
+            field=models.CharField(
+                choices=[
+                    ("inherit", "From the user's groups"),
+                    ("internal", "Internal Sigma member"),
+                    ("embed", "Embed user"),
+                ],
+                default="inherit",
+                help_text=(
+                    "Internal: an existing member of the Sigma organization, signed in as "
+                    "themselves without account type, teams or user attributes in the token. "
+                    "Embed user: never internal, whatever the groups say. From the user's "
+                    "groups: internal only if one of their groups is."
+                ),
+                max_length=8,
+                verbose_name="Sigma user type",
+            ),
+        ),
+    ]
