@@ -455,14 +455,23 @@ SIGMA_EMULATOR_ORIGIN = _origins("SIGMA_EMULATOR_ORIGIN", ["http://127.0.0.1:800
 SIGMA_EMULATOR_FRAME_ANCESTORS = _origins(
     "SIGMA_EMULATOR_FRAME_ANCESTORS", ["http://127.0.0.1:8000", "http://localhost:8000"]
 )
-# Security: the emulator signs users in on a token nobody at Sigma checked; it is
-# a development tool and needs an explicit override to run with DEBUG off.
+# Security: the emulator signs users in on a token nobody at Sigma checked and
+# shows the claims; it is a development tool. In production it is refused whatever
+# else is set (SIGMA_EMULATOR_FORCE included); in development it needs DEBUG or an
+# explicit override.
+if SIGMA_EMULATOR_ENABLED and not DEVELOPMENT:
+    raise _fail(
+        "SIGMA_EMULATOR_ENABLED",
+        "is true in production (HOSTSITE_ENV is not development)",
+        "The emulator is a development tool and never runs in production, even with "
+        "SIGMA_EMULATOR_FORCE; set SIGMA_EMULATOR_ENABLED=false.",
+    )
 if SIGMA_EMULATOR_ENABLED and not DEBUG and not SIGMA_EMULATOR_FORCE:
     raise _fail(
         "SIGMA_EMULATOR_ENABLED",
         "is true while DEBUG is off",
         "The emulator is for development; turn it off, or set SIGMA_EMULATOR_FORCE=true "
-        "to run it anyway (never in production).",
+        "to run it with DEBUG off in development.",
     )
 
 # The demo's logins (demo/personas.py; seed_demo creates them with a published

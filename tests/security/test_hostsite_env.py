@@ -84,7 +84,10 @@ def test_debug_is_refused_outside_development(site, mode):
 def test_emulator_is_refused_outside_development(site):
     result = start(site, **PRODUCTION_KEYS, SIGMA_EMULATOR_ENABLED="true")
     assert result.returncode != 0
-    assert "Setting SIGMA_EMULATOR_ENABLED is true while DEBUG is off." in result.stderr
+    assert (
+        "Setting SIGMA_EMULATOR_ENABLED is true in production (HOSTSITE_ENV is not development)."
+        in result.stderr
+    )
 
 
 def test_unknown_mode_is_refused_without_echo(site):

@@ -113,7 +113,7 @@ BAD_VALUES = [
     (
         "SIGMA_EMULATOR_ENABLED",
         "true",
-        "Setting SIGMA_EMULATOR_ENABLED is true while DEBUG is off.",
+        "Setting SIGMA_EMULATOR_ENABLED is true in production (HOSTSITE_ENV is not development).",
     ),
     (
         "TRUSTED_PROXIES",
@@ -163,10 +163,15 @@ def test_settings_read_dollar_secret_key_literally():
     assert dollar_key not in env_check.stdout + env_check.stderr
 
 
-def test_settings_allow_emulator_with_debug_off_only_when_forced():
-    result = start(SIGMA_EMULATOR_ENABLED="true", SIGMA_EMULATOR_FORCE="true")
-    assert result.returncode == 0, result.stderr
-    assert '"EMULATOR": true' in result.stdout
+def test_settings_allow_emulator_with_debug_off_only_when_forced_in_development():
+    unforced = start(SIGMA_EMULATOR_ENABLED="true", HOSTSITE_ENV="development")
+    forced = start(
+        SIGMA_EMULATOR_ENABLED="true", SIGMA_EMULATOR_FORCE="true", HOSTSITE_ENV="development"
+    )
+    assert unforced.returncode != 0
+    assert "Setting SIGMA_EMULATOR_ENABLED is true while DEBUG is off." in unforced.stderr
+    assert forced.returncode == 0, forced.stderr
+    assert '"EMULATOR": true' in forced.stdout
 
 
 def test_settings_allow_emulator_with_debug_on():
