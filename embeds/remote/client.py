@@ -91,7 +91,8 @@ class SigmaAPIError(Exception):
 
 
 class SigmaAPIUnreachable(SigmaAPIError):
-    """No answer: connection refused, DNS, TLS or a timeout, after every retry."""
+    """Sigma could not answer: connection refused, DNS, TLS or a timeout after every
+    retry, or an answer that cannot be read (a body that does not decode)."""
 
 
 class SigmaAPIAuthFailed(SigmaAPIError):
@@ -246,6 +247,15 @@ class SigmaAPIClient:
                 self._wait(attempt, None)
                 attempt += 1
                 continue
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+                # Everything else httpx raises while sending or reading: a body whose
+                # Content-Encoding does not decode (DecodingError), too many redirects.
+                # Retrying would read the same answer; it is "Sigma could not answer",
+                # never a traceback in the admin or a command.
+                raise SigmaAPIUnreachable(
+                    f"Sigma's API at {self.base_url} could not answer: its answer to "
+                    f"{path} could not be read ({type(exc).__name__})."
+                ) from None
             if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
                 logger.warning(
                     "Sigma API %s %s answered %s; retrying (%s of %s)",
@@ -392,7 +402,7 @@ class SigmaAPIClient:
     def _json(response: httpx.Response) -> Any:
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError, httpx.HTTPError):
             raise SigmaAPIError(
                 f"Sigma's API answered HTTP {response.status_code} with something that is not JSON."
             ) from None
@@ -401,7 +411,7 @@ class SigmaAPIClient:
     def _error_code(response: httpx.Response) -> str:
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError, httpx.HTTPError):
             return ""
         code = body.get("code") if isinstance(body, dict) else None
         return str(code)[:100] if code else ""
@@ -440,7 +450,7 @@ class SigmaAPIClient:
             )
         try:
             detail = response.json().get("message", "")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError, httpx.HTTPError):
             detail = ""
         suffix = f": {_safe_text(self._scrub(str(detail)))}" if detail else ""
         raise SigmaAPIError(
