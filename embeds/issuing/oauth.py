@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.views.decorators.debug import sensitive_variables
 
 from embeds.exceptions import OAuthUnavailable
 from embeds.protocol.oauth import oauth_claims
@@ -41,6 +42,7 @@ def load_provider() -> Callable[[Any, Any], Any] | None:
         raise OAuthProviderError("SIGMA_OAUTH_TOKEN_PROVIDER cannot be imported.") from None
 
 
+@sensitive_variables("result")
 def provided_tokens(user: Any, embed: Any) -> str | dict[str, str] | None:
     """Ask the provider for ``user`` on ``embed`` and check the shape of its answer.
 
@@ -65,22 +67,36 @@ def provided_tokens(user: Any, embed: Any) -> str | dict[str, str] | None:
     raise OAuthProviderError(MSG_PROVIDER_RESULT)
 
 
+@sensitive_variables("tokens", "secret")
 def oauth_claims_for(user: Any, embed: Any, *, secret: str) -> dict[str, Any]:
     """The encrypted OAuth claims for ``user`` on ``embed``, from the provider.
 
     Raises :class:`~embeds.exceptions.OAuthUnavailable` when the provider cannot be
-    imported, fails, or answers with a bad shape. Only the exception's class is
-    logged: a provider's message may carry the token.
+    imported, fails, answers with a bad shape, or answers with a token that cannot
+    be encrypted (one that is not encodable text, such as a lone surrogate). Only
+    the exception's class is logged: a provider's message may carry the token.
     """
     try:
         tokens = provided_tokens(user, embed)
     except Exception as error:
-        logger.warning(
-            "SIGMA_OAUTH_TOKEN_PROVIDER failed for user=%s embed=%s: %s",
-            getattr(user, "pk", None),
-            getattr(embed, "slug", "-"),
-            type(error).__name__,
-        )
-        detail = f"The OAuth token provider failed ({type(error).__name__})."
-        raise OAuthUnavailable(detail) from None
-    return oauth_claims(tokens, secret=secret)
+        raise _unavailable("the OAuth token provider failed", error, user, embed) from None
+    try:
+        return oauth_claims(tokens, secret=secret)
+    except Exception as error:
+        # Fail closed and never as a 500: the error's frames hold the plaintext
+        # token, and a report of them (debug page, error e-mail) would carry it.
+        raise _unavailable(
+            "the OAuth token provider's answer could not be encrypted", error, user, embed
+        ) from None
+
+
+def _unavailable(what: str, error: Exception, user: Any, embed: Any) -> OAuthUnavailable:
+    """Log ``what`` happened with the exception's class only, and the refusal to raise."""
+    logger.warning(
+        "OAuth: %s for user=%s embed=%s: %s",
+        what,
+        getattr(user, "pk", None),
+        getattr(embed, "slug", "-"),
+        type(error).__name__,
+    )
+    return OAuthUnavailable(f"{what[0].upper()}{what[1:]} ({type(error).__name__}).")

@@ -36,6 +36,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from django.views.decorators.debug import sensitive_variables
 
 ITERATIONS = 600_000
 KEY_LENGTH = 32
@@ -51,12 +52,16 @@ class OAuthTokenError(ValueError):
     """An encrypted token that is malformed or does not authenticate."""
 
 
+@sensitive_variables("secret")
 def derive_key(secret: str, salt: bytes) -> bytes:
     """PBKDF2-HMAC-SHA256 of the secret's UTF-8 bytes (the slow step)."""
     kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=KEY_LENGTH, salt=salt, iterations=ITERATIONS)
     return kdf.derive(secret.encode("utf-8"))
 
 
+# The plaintext is a user's OAuth token: hidden from every error report (a token
+# the provider returns is not named like a secret, nor shaped like a JWT).
+@sensitive_variables("key", "plaintext", "sealed")
 def encrypt_with_key(key: bytes, salt: bytes, plaintext: str, *, iv: bytes | None = None) -> str:
     """Encrypt with an already derived key; ``salt`` is the one it came from."""
     if len(salt) != SALT_LENGTH or len(key) != KEY_LENGTH:
@@ -70,6 +75,7 @@ def encrypt_with_key(key: bytes, salt: bytes, plaintext: str, *, iv: bytes | Non
     return ".".join(base64.b64encode(part).decode("ascii") for part in (salt, iv, tag, ciphertext))
 
 
+@sensitive_variables("secret", "plaintext")
 def encrypt_token(
     secret: str, plaintext: str, *, salt: bytes | None = None, iv: bytes | None = None
 ) -> str:
@@ -168,12 +174,14 @@ class KeyCache:
 key_cache = KeyCache()
 
 
+@sensitive_variables("secret", "plaintext", "key")
 def encrypt_cached(secret: str, plaintext: str, *, cache: KeyCache | None = None) -> str:
     """:func:`encrypt_token` with the per-process derived key: one AES-GCM per call."""
     salt, key = (cache or key_cache).key_for(secret)
     return encrypt_with_key(key, salt, plaintext)
 
 
+@sensitive_variables("tokens", "secret", "token")
 def oauth_claims(tokens: str | Mapping[str, str] | None, *, secret: str) -> dict[str, Any]:
     """The encrypted claims for the provider's answer (empty when there is none)."""
     if tokens is None:

@@ -19,17 +19,31 @@ from django.db import DatabaseError, connection
 from django.http import QueryDict
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils.html import escape
 from django.views.debug import ExceptionReporter, get_exception_reporter_class
 
 from embeds import encryption as keys
 from embeds import issuing, services, views
 from embeds.admin import preview as admin_preview
+from embeds.exceptions import OAuthUnavailable
+from embeds.issuing import oauth as issuing_oauth
 from embeds.management import commandline
 from embeds.models import AccessRecord, Credential
 from embeds.models.credentials import secret_fingerprint, validate_embed_secret
 from embeds.observability.reporting import SUBSTITUTE, SecretSafeExceptionReporterFilter, scrub
+from embeds.protocol import oauth as protocol_oauth
 from embeds.protocol import signing
 from tests.conftest import CANARY_SECRET
+
+# N7: a user's plaintext OAuth token, as the host's provider returns it. Neither
+# named like a secret nor shaped like a JWT: only the decorators can hide it.
+OAUTH_CANARY = "oauth-plaintext-CANARY-4d7e1a"
+
+
+def unencodable_token_provider(user, embed):
+    """A provider answer that cannot be encrypted (a lone surrogate is not UTF-8)."""
+    return OAUTH_CANARY + "\ud800"
+
 
 TOKEN_SHAPES = re.compile(r"eyJ[A-Za-z0-9_-]{4,}|:jwt=(?!\[redacted)|%3Ajwt=(?!\[redacted)", re.I)
 
@@ -183,9 +197,70 @@ def test_scrub_replaces_encoded_and_bare_tokens():
         views.embed_page,
         views.embed_refresh,
         admin_preview.preview,
+        issuing_oauth.provided_tokens,
+        issuing_oauth.oauth_claims_for,
+        protocol_oauth.oauth_claims,
+        protocol_oauth.encrypt_cached,
+        protocol_oauth.encrypt_token,
+        protocol_oauth.encrypt_with_key,
     ],
     ids=lambda f: f.__qualname__,
 )
 def test_functions_holding_a_secret_or_token_are_marked_sensitive(function):
     """Layer 1 (names known in advance): Django's decorator wraps the function."""
     assert function.__code__.co_name == "sensitive_variables_wrapper"
+
+
+@pytest.mark.django_db
+def test_unencryptable_oauth_token_is_a_503_refusal_without_the_token(
+    settings, alice, embed_factory, caplog
+):
+    """N7: the provider's answer cannot be encrypted: before, a 500 whose report held
+    the plaintext token; now the oauth_unavailable page, and the token nowhere."""
+    settings.DEBUG = True
+    settings.SIGMA_OAUTH_TOKEN_PROVIDER = (
+        "tests.security.test_tracebacks.unencodable_token_provider"
+    )
+    caplog.set_level(logging.DEBUG)
+    embed = embed_factory()
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+
+    response = client.get(reverse("embeds:embed", kwargs={"slug": embed.slug}))
+
+    page = response.content.decode()
+    assert response.status_code == 503
+    assert escape(OAuthUnavailable.message) in page
+    assert AccessRecord.objects.get().rule == OAuthUnavailable.code
+    assert "could not be encrypted for user=" in caplog.text
+    assert "UnicodeEncodeError" in caplog.text
+    assert OAUTH_CANARY not in page + all_log_text(caplog)
+
+
+def test_error_reports_from_inside_oauth_encryption_hide_the_plaintext_token(settings, monkeypatch):
+    """N7: whatever fails while a token is being encrypted, the frames' plaintext is
+    hidden from the configured and Django's own reporter, with DEBUG on."""
+    settings.DEBUG = True
+
+    def exploding_urandom(size):
+        raise RuntimeError("no randomness for the IV")
+
+    # Fails inside encrypt_with_key, where the plaintext is a local (AES-GCM itself
+    # runs in cryptography's compiled code, which has no Python frame to show).
+    protocol_oauth.key_cache.key_for(CANARY_SECRET)  # the salt is drawn before
+    monkeypatch.setattr(protocol_oauth.os, "urandom", exploding_urandom)
+    request = RequestFactory().get("/embeds/x/")
+    try:
+        protocol_oauth.oauth_claims(OAUTH_CANARY, secret=CANARY_SECRET)
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    else:
+        raise AssertionError("the forced failure did not happen")
+    configured = get_exception_reporter_class(request)(request, *exc_info)
+    plain = ExceptionReporter(request, *exc_info)
+    for reporter in (configured, plain):
+        text = reporter.get_traceback_text()
+        assert "encrypt_with_key" in text
+        assert OAUTH_CANARY not in text
+        assert OAUTH_CANARY not in reporter.get_traceback_html()
+        assert leaks(text) == []
