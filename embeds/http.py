@@ -38,6 +38,10 @@ CSP_HEADER = "Content-Security-Policy"
 FRAME_DIRECTIVES = ("frame-src", "child-src")
 # Set on the request by note_signed_url(); read by SignedURLHeadersMiddleware.
 REQUEST_FLAG = "_sigma_signed_url"
+# Set on the request by SignedURLHeadersMiddleware and sigma_embed_page before the
+# view runs: whatever the view renders, its response will get the headers. The
+# {% sigma_embed %} tag signs nothing on a request without it.
+COVERED_FLAG = "_sigma_headers_covered"
 
 Response = TypeVar("Response", bound=HttpResponseBase)
 
@@ -198,6 +202,16 @@ def carries_signed_url(request: HttpRequest) -> bool:
     return bool(getattr(request, REQUEST_FLAG, False))
 
 
+def mark_headers_covered(request: HttpRequest) -> None:
+    """Record that this request's response will get the signed-URL headers."""
+    setattr(request, COVERED_FLAG, True)
+
+
+def headers_covered(request: HttpRequest) -> bool:
+    """Whether the middleware or the decorator will give the response the headers."""
+    return bool(getattr(request, COVERED_FLAG, False))
+
+
 def sigma_embed_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """View decorator: the response is ``no-store``, ``no-referrer`` and may frame Sigma.
 
@@ -213,6 +227,7 @@ def sigma_embed_page(view: Callable[..., HttpResponseBase]) -> Callable[..., Htt
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        mark_headers_covered(request)
         return allow_sigma_frames(view(request, *args, **kwargs))
 
     return wrapper
@@ -231,6 +246,7 @@ class SignedURLHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        mark_headers_covered(request)
         response = self.get_response(request)
         # TemplateResponses are rendered by the time they reach middleware, so the
         # tag has already flagged the request.

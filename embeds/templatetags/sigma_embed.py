@@ -14,11 +14,15 @@ the user may not see the embed, the tag renders the friendly refusal instead
 The page must be sent ``no-store`` and ``no-referrer`` with the Sigma origins in
 its CSP ``frame-src``: the tag flags the request, and
 ``embeds.http.SignedURLHeadersMiddleware`` (or the ``embeds.http.sigma_embed_page``
-decorator on the view) sets those headers.
+decorator on the view) sets those headers. On a request neither covers, the tag
+signs nothing: it renders a refusal (``headers_not_covered``) and logs an error
+naming both fixes, so a signed URL is never sent in a cacheable, Referer-leaking
+response.
 """
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 from django import template
@@ -40,9 +44,11 @@ from embeds.frames import (
     InvalidEmbedRequest,
     embed_frame,
 )
-from embeds.http import client_ip, note_signed_url
+from embeds.http import client_ip, headers_covered, note_signed_url
 from embeds.issuing.snapshots import lookup
 from embeds.models import AccessRecord
+
+logger = logging.getLogger(__name__)
 
 register = template.Library()
 
@@ -54,6 +60,12 @@ MSG_NO_REQUEST = (
     "{% sigma_embed %} needs the request in the template context: render the page "
     "with render(request, ...) or a TemplateResponse, and keep "
     "'django.template.context_processors.request' in TEMPLATES."
+)
+
+MSG_HEADERS = "This page cannot show embedded content safely."
+MSG_HEADERS_FIXER = (
+    "The site's developers must add embeds.http.SignedURLHeadersMiddleware to "
+    "MIDDLEWARE or decorate the page's view with embeds.http.sigma_embed_page."
 )
 
 
@@ -76,6 +88,24 @@ def sigma_embed(context: template.Context, slug: str, frame_id: str = "") -> Saf
             request,
             InvalidEmbedRequest(
                 "login_required", MSG_LOGIN, MSG_LOGIN_FIXER, status=HTTPStatus.UNAUTHORIZED
+            ),
+        )
+    if not headers_covered(request):
+        # Security: the response would carry a single-use signed URL without
+        # no-store and no-referrer (a proxy or history could keep it, a link could
+        # leak it): sign nothing rather than rely on the integrator noticing.
+        logger.error(
+            "{%% sigma_embed %%} on %.200r without SignedURLHeadersMiddleware or "
+            "sigma_embed_page: nothing signed",
+            request.path,
+        )
+        return _refusal_html(
+            request,
+            InvalidEmbedRequest(
+                "headers_not_covered",
+                MSG_HEADERS,
+                MSG_HEADERS_FIXER,
+                status=HTTPStatus.INTERNAL_SERVER_ERROR,
             ),
         )
     # The page's own path: one round trip to the shared cache, no query when warm.

@@ -21,6 +21,11 @@ def dashboard(request):
     )
 
 
+@sigma_embed_page
+def decorated_dashboard(request):
+    return dashboard(request)
+
+
 def plain(request):
     return HttpResponse("<!doctype html><title>Plain</title><p>No embed here.</p>")
 
@@ -33,6 +38,7 @@ def decorated(request):
 
 urlpatterns = [
     path("dashboard/", dashboard),
+    path("decorated-dashboard/", decorated_dashboard),
     path("plain/", plain),
     path("decorated/", decorated),
     path("embeds/", include("embeds.urls")),
