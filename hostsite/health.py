@@ -3,9 +3,10 @@
 ``/healthz`` says the process answers (no I/O). ``/readyz`` says it can serve:
 the database and the cache answer, every migration is applied, and
 FIELD_ENCRYPTION_KEY decrypts the stored credentials (the app's own check,
-``embeds.E103``). Both answer JSON with check names and ``ok``/``fail`` only: no
-exception text, host, credential name or value, so an outsider learns nothing
-beyond "up" or "not ready".
+``embeds.E103``, reused for ``READYZ_CREDENTIAL_CHECK_SECONDS``). Both answer JSON:
+``/readyz`` says ``ok`` or ``unavailable`` to anyone, and each check's
+``ok``/``fail``/``skipped`` only to a caller holding ``METRICS_TOKEN``; never
+exception text, a host, a credential name or a value.
 
 They and ``/metrics`` (``hostsite.metrics``) are answered by a middleware placed
 before host validation and the HTTPS redirect: probes come straight to the
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
@@ -27,7 +30,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from embeds.checks.security import check_key_decrypts_credentials
 
-from .metrics import METRICS_PATH, metrics
+from .metrics import METRICS_PATH, authorized, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -75,12 +78,31 @@ def check_migrations() -> str:
     return OK if _migrations_applied else FAIL
 
 
+# (time.monotonic() of the check, its result): the credential check decrypts every
+# stored secret, too much for each probe of every load balancer; its answer is
+# reused for READYZ_CREDENTIAL_CHECK_SECONDS.
+_encryption_key_result: tuple[float, str] | None = None
+
+
 def check_encryption_key() -> str:
     # embeds.E103: stored credentials exist and the configured keys decrypt none.
     # One broken credential is not a reason to take a whole process out of the
     # load balancer (every process would fail alike); a wrong key is.
+    global _encryption_key_result
+    now = time.monotonic()
+    ttl = float(getattr(settings, "READYZ_CREDENTIAL_CHECK_SECONDS", 15))
+    if _encryption_key_result is not None and now - _encryption_key_result[0] < ttl:
+        return _encryption_key_result[1]
     errors = check_key_decrypts_credentials(databases=[DEFAULT_DB_ALIAS])
-    return FAIL if errors else OK
+    result = FAIL if errors else OK
+    _encryption_key_result = (now, result)
+    return result
+
+
+def forget_encryption_key_result() -> None:
+    """Run the credential check afresh on the next probe (tests, key rotation)."""
+    global _encryption_key_result
+    _encryption_key_result = None
 
 
 CHECKS: dict[str, Callable[[], str]] = {
@@ -125,12 +147,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
+    """``ok`` (200) or ``unavailable`` (503); each check's result only for a caller
+    holding ``METRICS_TOKEN`` (``Authorization: Bearer``), as ``/metrics`` is.
+
+    The probe is public (load balancers call it by IP, without credentials), so
+    the outside world learns "ready or not" and nothing about which dependency
+    failed; the logs name the failing check for operators.
+    """
     ready, results = readiness()
-    if ready:
-        return _probe_response({"status": "ok", "checks": results}, HTTPStatus.OK)
-    return _probe_response(
-        {"status": "unavailable", "checks": results}, HTTPStatus.SERVICE_UNAVAILABLE
-    )
+    payload: dict = {"status": "ok" if ready else "unavailable"}
+    if settings.METRICS_TOKEN and authorized(request):
+        payload["checks"] = results
+    status = HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE
+    return _probe_response(payload, status)
 
 
 PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {

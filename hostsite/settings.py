@@ -549,6 +549,10 @@ LOGGING = redact_every_handler(LOGGING)
 
 # /metrics (Prometheus text format) answers only "Authorization: Bearer <token>";
 # unset, the endpoint does not exist (404).
+# /readyz reuses its credential check (it decrypts every stored secret) this long.
+READYZ_CREDENTIAL_CHECK_SECONDS = _typed("READYZ_CREDENTIAL_CHECK_SECONDS", env.int, 15)
+if not 0 <= READYZ_CREDENTIAL_CHECK_SECONDS <= 300:
+    raise _fail("READYZ_CREDENTIAL_CHECK_SECONDS", "is out of range", "Use seconds from 0 to 300.")
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
 if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
     raise _fail("METRICS_TOKEN", "is too short (at least 32 characters)", SECRET_KEY_HINT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet, MultiFernet
 from django.db.migrations.recorder import MigrationRecorder
+from django.test import Client
 from encrypted_model_fields import fields
 
 from hostsite import health
@@ -13,9 +14,20 @@ from tests.conftest import CANARY_SECRET
 ALL_OK = {"database": "ok", "cache": "ok", "migrations": "ok", "encryption_key": "ok"}
 
 
+# The operator's view: each check's result is shown only with METRICS_TOKEN.
+OPERATOR_TOKEN = "operator-" + "T0k3n" * 8
+
+
 @pytest.fixture(autouse=True)
 def _fresh_migration_memo(monkeypatch):
     monkeypatch.setattr(health, "_migrations_applied", False)
+    monkeypatch.setattr(health, "_encryption_key_result", None)
+
+
+@pytest.fixture
+def client(settings):
+    settings.METRICS_TOKEN = OPERATOR_TOKEN
+    return Client(HTTP_AUTHORIZATION=f"Bearer {OPERATOR_TOKEN}")
 
 
 def test_healthz_answers_without_touching_the_database(client):
