@@ -19,19 +19,36 @@ text in place.
 from django.db import migrations, models
 
 
+def _checks_now(schema_editor) -> None:
+    # PostgreSQL: an UPDATE of rows with deferred foreign keys leaves "pending trigger
+    # events", and the ALTER TABLE that follows in this transaction then fails.
+    # Checking the constraints at once leaves nothing pending.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def _checks_deferred(schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
 def copy_flags(apps, schema_editor):
     SigmaProfile = apps.get_model("embeds", "SigmaProfile")
     db = schema_editor.connection.alias
+    _checks_now(schema_editor)
     SigmaProfile.objects.using(db).filter(internal=True).update(internal_type="internal")
     SigmaProfile.objects.using(db).filter(internal=False).update(internal_type="inherit")
+    _checks_deferred(schema_editor)
 
 
 def copy_back(apps, schema_editor):
     # Down: only "internal" was internal on its own; "embed" and "inherit" are False.
     SigmaProfile = apps.get_model("embeds", "SigmaProfile")
     db = schema_editor.connection.alias
+    _checks_now(schema_editor)
     SigmaProfile.objects.using(db).update(internal=False)
     SigmaProfile.objects.using(db).filter(internal_type="internal").update(internal=True)
+    _checks_deferred(schema_editor)
 
 
 class Migration(migrations.Migration):
