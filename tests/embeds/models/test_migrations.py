@@ -196,8 +196,8 @@ def test_one_key_date_ranges_become_sigmas_two_key_form():
     migrate(leaf_nodes())
 
 
-BEFORE_TRISTATE = [("embeds", "0012_interface_options_2026")]
-AFTER_TRISTATE = [("embeds", "0013_profile_internal_tristate")]
+BEFORE_TRISTATE = [("embeds", "0014_security_event_kinds")]
+AFTER_TRISTATE = [("embeds", "0015_profile_internal_tristate")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -53,7 +53,7 @@ def copy_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("embeds", "0012_interface_options_2026"),
+        ("embeds", "0014_security_event_kinds"),
     ]
 
     operations = [
