@@ -12,7 +12,7 @@ override HOST := $(patsubst %:$(PORT),%,$(HOST))
 endif
 EMULATOR ?= 127.0.0.1:8001
 
-.PHONY: run serve loadtest test install install-test env migrate seed browser lint typecheck bench clean
+.PHONY: run serve loadtest test install install-test env migrate seed browser lint typecheck complexity bench clean
 
 # Development mode for `make run` and the steps before it (settings read .env and
 # allow DEBUG only then); an HOSTSITE_ENV already in the environment wins.
@@ -88,6 +88,11 @@ lint: install-test
 # mypy with django-stubs over the embeds app (configuration: [tool.mypy] in pyproject.toml).
 typecheck: install-test
 	$(VENV)/bin/mypy
+
+# Functions of cyclomatic complexity 11 and above (radon grades C to F); the limit is 20
+# and tests/embeds/test_code_shape.py enforces it.
+complexity: install-test
+	$(VENV)/bin/radon cc --min C --show-complexity embeds sigma_emulator
 
 bench: install-test
 	$(PY) -m bench

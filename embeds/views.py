@@ -12,6 +12,7 @@ import logging
 import re
 from functools import wraps
 from http import HTTPStatus
+from typing import TYPE_CHECKING, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -41,6 +42,10 @@ from embeds.issuing.snapshots import EmbedSnapshot, lookup
 from embeds.models import AccessRecord, Embed
 from embeds.protocol import constants
 from embeds.protocol.controls import ControlType, ControlValue, parse_query_values
+
+if TYPE_CHECKING:
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +99,7 @@ def render_refusal(
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     try:
-        identity = identity_for(request.user)
+        identity = identity_for(signed_in(request))
     except Refusal as refusal:
         # A refused user has nothing to open; the page says so when they are blocked.
         blocked, embeds = isinstance(refusal, UserBlocked), []
@@ -210,6 +215,15 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 # --- JSON endpoints for embed.js ---------------------------------------------------
+
+
+def signed_in(request: HttpRequest) -> User:
+    """``request.user`` behind ``login_required`` or ``json_login_required``.
+
+    Both decorators answer anonymous requests before the view runs, so the user is
+    a signed-in one here; the cast only tells the type checker so.
+    """
+    return cast("User", request.user)
 
 
 def json_error(problem: Refusal | InvalidEmbedRequest) -> JsonResponse:
@@ -356,7 +370,7 @@ def embed_error_report(request: HttpRequest, slug: str) -> JsonResponse:
     anything that looks like a token before storing.
     """
     embed = _embed_or_none(slug)
-    if embed is None or not visible_embeds(request.user).filter(pk=embed.pk).exists():
+    if embed is None or not visible_embeds(signed_in(request)).filter(pk=embed.pk).exists():
         return _not_found()
     slot = take_error_report_slot(request.user)
     if slot.exceeded:
@@ -379,7 +393,7 @@ def embed_error_report(request: HttpRequest, slug: str) -> JsonResponse:
         if not isinstance(message, str):
             raise InvalidEmbedRequest("report_message", MSG_REPORT_MESSAGE, MSG_RELOAD_FIXER)
         report = services.record_embed_error(
-            user=request.user, embed=embed, code=code, message=message
+            user=signed_in(request), embed=embed, code=code, message=message
         )
     except InvalidEmbedRequest as problem:
         return json_error(problem)

@@ -181,22 +181,16 @@ class Credential(models.Model):
         return self.revoked_at is None
 
 
-class Workbook(models.Model):
-    """A published workbook: pages of elements, shared with teams."""
+class PublishedContent(models.Model):
+    """What a workbook and a data model share: a name, its URL id and their URL form."""
 
-    workbook_id = models.CharField(max_length=36, unique=True, default=new_uuid)
     url_id = models.CharField(max_length=32, unique=True, default=new_url_id)
     name = models.CharField(max_length=200)
-    owner = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="workbooks")
-    connection = models.ForeignKey(
-        Connection, on_delete=models.SET_NULL, null=True, blank=True, related_name="workbooks"
-    )
-    shared_with = models.ManyToManyField(Team, related_name="workbooks", blank=True)
-    is_archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -206,6 +200,18 @@ class Workbook(models.Model):
     def url_name(self) -> str:
         """The name part of the browser URL: spaces become hyphens."""
         return "-".join(self.name.split())
+
+
+class Workbook(PublishedContent):
+    """A published workbook: pages of elements, shared with teams."""
+
+    workbook_id = models.CharField(max_length=36, unique=True, default=new_uuid)
+    owner = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="workbooks")
+    connection = models.ForeignKey(
+        Connection, on_delete=models.SET_NULL, null=True, blank=True, related_name="workbooks"
+    )
+    shared_with = models.ManyToManyField(Team, related_name="workbooks", blank=True)
+    is_archived = models.BooleanField(default=False)
 
 
 class Page(models.Model):
@@ -270,24 +276,10 @@ class Control(models.Model):
         return self.control_id
 
 
-class DataModel(models.Model):
+class DataModel(PublishedContent):
     data_model_id = models.CharField(max_length=36, unique=True, default=new_uuid)
-    url_id = models.CharField(max_length=32, unique=True, default=new_url_id)
-    name = models.CharField(max_length=200)
     owner = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="data_models")
     shared_with = models.ManyToManyField(Team, related_name="data_models", blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def url_name(self) -> str:
-        return "-".join(self.name.split())
 
 
 class ApiToken(models.Model):

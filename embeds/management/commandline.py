@@ -56,7 +56,9 @@ class SigmaCommand(BaseCommand):
                 message = MSG_UNRECOGNIZED
             return original(message)
 
-        parser.error = error
+        # Django's create_parser offers no parser class to override: shadow the bound
+        # method on this instance (argparse calls self.error).
+        setattr(parser, "error", error)  # noqa: B010
         return parser
 
 
@@ -123,7 +125,7 @@ def read_secret(stdin: IO[str] | None, *, prompt: str = "Embed secret: ") -> str
 def validation_message(error: ValidationError) -> str:
     """All messages of a ValidationError on one line, prefixed by field names."""
     if hasattr(error, "error_dict"):
-        parts = []
+        parts: list[str] = []
         for field, errors in error.message_dict.items():
             label = "" if field == "__all__" else f"{field}: "
             parts.extend(f"{label}{message}" for message in errors)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.http import QueryDict
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from embeds.observability.redaction import REDACTED_JWT, redact
@@ -74,7 +75,8 @@ class SecretSafeExceptionReporterFilter(SafeExceptionReporterFilter):
 
     def get_post_parameters(self, request):
         cleansed = super().get_post_parameters(request)
-        if not cleansed:
+        # Django answers {} without a request, else a copy of request.POST.
+        if not cleansed or not isinstance(cleansed, QueryDict):
             return cleansed
         cleansed = cleansed.copy()
         for name in list(cleansed.keys()):

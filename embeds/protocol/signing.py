@@ -71,23 +71,8 @@ def build_claims(
     the embed secret (``embeds.protocol.oauth``); Sigma takes them with ver "1.1" only,
     which is the version this host always sends.
     """
-    if not client_id:
-        raise SigningError("client ID is empty")
-    if not email or email != email.strip():
-        raise SigningError("email is empty or padded")
-    if not internal:
-        if not account_type:
-            raise SigningError("account type is empty")
-        if not teams or not all(isinstance(t, str) and t for t in teams):
-            raise SigningError("teams must be a non-empty list of names")
-    if isinstance(now, bool) or not isinstance(now, int) or now <= 0:
-        raise SigningError("now must be integer epoch seconds")
-    if now > 100_000_000_000:
-        raise SigningError("now looks like milliseconds")
-    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 < ttl <= MAX_TTL:
-        raise SigningError(f"ttl must be an integer between 1 and {MAX_TTL} seconds")
-    if not jti:
-        raise SigningError("jti is empty")
+    _check_identity(client_id, email, internal=internal, account_type=account_type, teams=teams)
+    _check_times(now, ttl, jti)
     claims: dict[str, Any] = {
         constants.CLAIM_SUBJECT: email,
         constants.CLAIM_ISSUER: client_id,
@@ -98,21 +83,93 @@ def build_claims(
         constants.CLAIM_EXPIRES: now + ttl,
     }
     if not internal:
-        claims[constants.CLAIM_ACCOUNT_TYPE] = account_type
-        claims[constants.CLAIM_TEAMS] = list(teams)
-        if user_attributes:
-            for key, value in user_attributes.items():
-                if not isinstance(key, str) or not isinstance(value, str) or not key:
-                    raise SigningError("user attributes map names to strings")
-            claims[constants.CLAIM_USER_ATTRIBUTES] = dict(user_attributes)
-        for name, value in (
-            (constants.CLAIM_FIRST_NAME, first_name),
-            (constants.CLAIM_LAST_NAME, last_name),
-        ):
-            if not isinstance(value, str) or _has_control_characters(value):
-                raise SigningError(f"{name} must be text without control characters")
-            if value.strip():
-                claims[name] = value.strip()
+        claims.update(
+            _embed_user_claims(
+                account_type,
+                teams,
+                user_attributes=user_attributes,
+                first_name=first_name,
+                last_name=last_name,
+            )
+        )
+    claims.update(
+        _connection_claims(
+            eval_connection_id,
+            oauth_token=oauth_token,
+            connection_oauth_tokens=connection_oauth_tokens,
+        )
+    )
+    return claims
+
+
+def _check_identity(
+    client_id: str,
+    email: str,
+    *,
+    internal: bool,
+    account_type: str | None,
+    teams: Sequence[str],
+) -> None:
+    if not client_id:
+        raise SigningError("client ID is empty")
+    if not email or email != email.strip():
+        raise SigningError("email is empty or padded")
+    if not internal:
+        if not account_type:
+            raise SigningError("account type is empty")
+        if not teams or not all(isinstance(t, str) and t for t in teams):
+            raise SigningError("teams must be a non-empty list of names")
+
+
+def _check_times(now: int, ttl: int, jti: str) -> None:
+    # bool is an int subclass: True would pass as "1 second".
+    if isinstance(now, bool) or not isinstance(now, int) or now <= 0:
+        raise SigningError("now must be integer epoch seconds")
+    if now > 100_000_000_000:
+        raise SigningError("now looks like milliseconds")
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 < ttl <= MAX_TTL:
+        raise SigningError(f"ttl must be an integer between 1 and {MAX_TTL} seconds")
+    if not jti:
+        raise SigningError("jti is empty")
+
+
+def _embed_user_claims(
+    account_type: str | None,
+    teams: Sequence[str],
+    *,
+    user_attributes: Mapping[str, str] | None,
+    first_name: str,
+    last_name: str,
+) -> dict[str, Any]:
+    """What only an embed user gets: account type, teams, attributes, names."""
+    claims: dict[str, Any] = {
+        constants.CLAIM_ACCOUNT_TYPE: account_type,
+        constants.CLAIM_TEAMS: list(teams),
+    }
+    if user_attributes:
+        for key, value in user_attributes.items():
+            if not isinstance(key, str) or not isinstance(value, str) or not key:
+                raise SigningError("user attributes map names to strings")
+        claims[constants.CLAIM_USER_ATTRIBUTES] = dict(user_attributes)
+    for name, value in (
+        (constants.CLAIM_FIRST_NAME, first_name),
+        (constants.CLAIM_LAST_NAME, last_name),
+    ):
+        if not isinstance(value, str) or _has_control_characters(value):
+            raise SigningError(f"{name} must be text without control characters")
+        if value.strip():
+            claims[name] = value.strip()
+    return claims
+
+
+def _connection_claims(
+    eval_connection_id: str,
+    *,
+    oauth_token: str | None,
+    connection_oauth_tokens: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """The connection to evaluate with and the encrypted OAuth tokens, when set."""
+    claims: dict[str, Any] = {}
     if eval_connection_id:
         if not CONNECTION_ID.match(eval_connection_id):
             raise SigningError("eval_connection_id is not a Sigma connection ID")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import ip_address
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from django.core.exceptions import ValidationError
 
@@ -137,35 +137,8 @@ def parse_sigma_url(url: str, *, allowed_origins: Sequence[str]) -> SigmaContent
         port = parts.port
     except ValueError:
         raise ValidationError(MSG_BAD_PATH, code="bad_path") from None
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(host)):
-        raise ValidationError(MSG_NOT_HTTPS, code="not_https")
-    if parts.username is not None or parts.password is not None:
-        raise ValidationError(MSG_CREDENTIALS_IN_URL, code="credentials")
-    default_port = 443 if parts.scheme == "https" else 80
-    origin = f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
-    if origin not in allowed_origins:
-        raise ValidationError(
-            MSG_HOST_NOT_ALLOWED,
-            code="host_not_allowed",
-            params={"origin": origin, "allowed": ", ".join(allowed_origins) or "none"},
-        )
-    if parts.path == "/embed" or parts.path.startswith("/embed/"):
-        raise ValidationError(MSG_LEGACY_EMBED, code="legacy_embed")
-    if "?" in url:
-        raise ValidationError(MSG_QUERY, code="query")
-    if "#" in url:
-        raise ValidationError(MSG_FRAGMENT, code="fragment")
-    # Security: judge the path as a browser or proxy will resolve it. Decode until
-    # nothing changes (double encoding too), then refuse "." and ".." segments
-    # ("%2e%2e" is ".."), encoded slashes and backslashes.
-    decoded = _fully_unquoted(parts.path)
-    if (
-        any(segment in {".", ".."} for segment in decoded.split("/"))
-        or decoded.count("/") != parts.path.count("/")
-        or "\\" in decoded
-    ):
-        raise ValidationError(MSG_DOT_SEGMENTS, code="dot_segments")
+    origin = _allowed_origin(parts, port, allowed_origins)
+    _check_path(url, parts.path)
     found = next(
         ((doc, syn, m) for doc, syn, pat in _CONTENT_PATHS if (m := pat.match(parts.path))),
         None,
@@ -186,6 +159,44 @@ def parse_sigma_url(url: str, *, allowed_origins: Sequence[str]) -> SigmaContent
         document=document,
         syntax=syntax,
     )
+
+
+def _allowed_origin(parts: SplitResult, port: int | None, allowed: Sequence[str]) -> str:
+    """The URL's origin, refused unless https (or loopback http), bare and allowed."""
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(host)):
+        raise ValidationError(MSG_NOT_HTTPS, code="not_https")
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(MSG_CREDENTIALS_IN_URL, code="credentials")
+    default_port = 443 if parts.scheme == "https" else 80
+    origin = f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+    if origin not in allowed:
+        raise ValidationError(
+            MSG_HOST_NOT_ALLOWED,
+            code="host_not_allowed",
+            params={"origin": origin, "allowed": ", ".join(allowed) or "none"},
+        )
+    return origin
+
+
+def _check_path(url: str, path: str) -> None:
+    """Refuse the legacy embed path, any query or fragment, and dot segments."""
+    if path == "/embed" or path.startswith("/embed/"):
+        raise ValidationError(MSG_LEGACY_EMBED, code="legacy_embed")
+    if "?" in url:
+        raise ValidationError(MSG_QUERY, code="query")
+    if "#" in url:
+        raise ValidationError(MSG_FRAGMENT, code="fragment")
+    # Security: judge the path as a browser or proxy will resolve it. Decode until
+    # nothing changes (double encoding too), then refuse "." and ".." segments
+    # ("%2e%2e" is ".."), encoded slashes and backslashes.
+    decoded = _fully_unquoted(path)
+    if (
+        any(segment in {".", ".."} for segment in decoded.split("/"))
+        or decoded.count("/") != path.count("/")
+        or "\\" in decoded
+    ):
+        raise ValidationError(MSG_DOT_SEGMENTS, code="dot_segments")
 
 
 # --- Interface options (spec §2.2, those that apply under JWT) ---------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 from embeds.remote.client import SigmaAPIError
@@ -300,55 +301,68 @@ def _content_findings(
     *,
     skip: bool,
 ) -> list[Finding]:
-    findings: list[Finding] = []
-    if not usage.embeds:
-        return findings
-    workbooks: list[dict] | None = None
-    data_models: list[dict] | None = None
-    for embed in usage.embeds:
-        obj = f"embed {embed.slug!r}"
-        if embed.data_model_url_id:
-            if data_models is None:
-                data_models = directory.list_data_models(skip_permission_check=skip)
-            key = _id_key(embed.data_model_url_id, uuid_key="dataModelId", url_key="dataModelUrlId")
-            model = next((d for d in data_models if d.get(key) == embed.data_model_url_id), None)
-            if model is None or model.get("isArchived"):
-                findings.append(_unresolved(embed, "data model", embed.data_model_url_id))
-            continue
-        if not embed.workbook_url_id:
-            continue  # Ask Sigma and similar: nothing to resolve
-        if workbooks is None:
-            workbooks = directory.list_workbooks(skip_permission_check=skip)
-        key = _id_key(embed.workbook_url_id, uuid_key="workbookId", url_key="workbookUrlId")
-        workbook = next((w for w in workbooks if w.get(key) == embed.workbook_url_id), None)
-        if workbook is None or workbook.get("isArchived"):
-            findings.append(_unresolved(embed, "workbook", embed.workbook_url_id))
-            continue
-        workbook_id = str(workbook.get("workbookId"))
-        if embed.page_id or embed.element_id:
-            problem = _resolve_node(memo, workbook_id, embed)
-            if problem:
-                findings.append(problem)
-                continue
-        # Teams Sigma does not have are R001 already; judge sharing on the others.
-        known_teams = [team for team in embed.teams if team in team_ids.values()]
-        if not known_teams:
-            continue
-        granted = {team_ids.get(g.get("teamId")) for g in memo.grants(workbook_id)}
-        if not granted.intersection(known_teams):
-            findings.append(
-                Finding(
-                    WARNING,
-                    "embeds.R005",
-                    f"None of the teams of embed {embed.slug!r} "
-                    f"({', '.join(embed.teams)}) can reach workbook "
-                    f"{workbook.get('name')!r} in Sigma: its viewers will see an error.",
-                    "Share the workbook with one of these teams in Sigma, or change the "
-                    "embed's teams.",
-                    obj,
-                )
-            )
-    return findings
+    # Each listing is asked for once, and only when an embed needs it.
+    listings = _Listings(
+        workbooks=cache(lambda: directory.list_workbooks(skip_permission_check=skip)),
+        data_models=cache(lambda: directory.list_data_models(skip_permission_check=skip)),
+    )
+    found = (_embed_content_finding(embed, listings, memo, team_ids) for embed in usage.embeds)
+    return [finding for finding in found if finding is not None]
+
+
+@dataclass(frozen=True)
+class _Listings:
+    workbooks: Callable[[], list[dict]]
+    data_models: Callable[[], list[dict]]
+
+
+def _embed_content_finding(
+    embed: EmbedUsage, listings: _Listings, memo: _Memo, team_ids: dict[Any, Any]
+) -> Finding | None:
+    """The one problem with what ``embed`` points at in Sigma, if any."""
+    if embed.data_model_url_id:
+        key = _id_key(embed.data_model_url_id, uuid_key="dataModelId", url_key="dataModelUrlId")
+        models = listings.data_models()
+        model = next((d for d in models if d.get(key) == embed.data_model_url_id), None)
+        if model is None or model.get("isArchived"):
+            return _unresolved(embed, "data model", embed.data_model_url_id)
+        return None
+    if not embed.workbook_url_id:
+        return None  # Ask Sigma and similar: nothing to resolve
+    key = _id_key(embed.workbook_url_id, uuid_key="workbookId", url_key="workbookUrlId")
+    workbooks = listings.workbooks()
+    workbook = next((w for w in workbooks if w.get(key) == embed.workbook_url_id), None)
+    if workbook is None or workbook.get("isArchived"):
+        return _unresolved(embed, "workbook", embed.workbook_url_id)
+    workbook_id = str(workbook.get("workbookId"))
+    if embed.page_id or embed.element_id:
+        problem = _resolve_node(memo, workbook_id, embed)
+        if problem:
+            return problem
+    return _sharing_finding(embed, workbook, memo, team_ids)
+
+
+def _sharing_finding(
+    embed: EmbedUsage, workbook: dict, memo: _Memo, team_ids: dict[Any, Any]
+) -> Finding | None:
+    """R005 when none of the embed's teams can reach the workbook."""
+    workbook_id = str(workbook.get("workbookId"))
+    # Teams Sigma does not have are R001 already; judge sharing on the others.
+    known_teams = [team for team in embed.teams if team in team_ids.values()]
+    if not known_teams:
+        return None
+    granted = {team_ids.get(g.get("teamId")) for g in memo.grants(workbook_id)}
+    if granted.intersection(known_teams):
+        return None
+    return Finding(
+        WARNING,
+        "embeds.R005",
+        f"None of the teams of embed {embed.slug!r} "
+        f"({', '.join(embed.teams)}) can reach workbook "
+        f"{workbook.get('name')!r} in Sigma: its viewers will see an error.",
+        "Share the workbook with one of these teams in Sigma, or change the embed's teams.",
+        f"embed {embed.slug!r}",
+    )
 
 
 def _resolve_node(memo: _Memo, workbook_id: str, embed: EmbedUsage) -> Finding | None:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.views.decorators.debug import sensitive_variables
 
 from embeds.conf import sigma_settings
@@ -176,7 +176,8 @@ def collect_usage() -> ConfigUsage:
     return usage
 
 
-def _mapped_users():
+def _mapped_users() -> QuerySet[Any]:
+    """Active host users with a Sigma mapping of their own or through a group."""
     User = get_user_model()
     mapped = Q(pk__in=SigmaProfile.objects.values("user_id")) | Q(
         groups__in=GroupMapping.objects.values("group_id")

@@ -46,6 +46,27 @@ class Command(SigmaCommand):
         credential: str | None = None,
         **options,
     ):
+        findings = self.findings(database=database, remote=remote, credential=credential)
+        errors = [m for m in findings if m.level >= checks.ERROR]
+        warnings = [m for m in findings if checks.WARNING <= m.level < checks.ERROR]
+        if json:
+            self.write_json_report(errors, warnings)
+        else:
+            self.write_text_report(errors, warnings)
+        if errors:
+            raise CommandError(
+                f"{len(errors)} error(s), {len(warnings)} warning(s).", returncode=EXIT_ERROR
+            )
+        if warnings:
+            raise CommandError(f"{len(warnings)} warning(s).", returncode=EXIT_WARNINGS)
+
+    def findings(
+        self, *, database: str, remote: bool, credential: str | None
+    ) -> list[checks.CheckMessage]:
+        """Every finding not silenced, errors first, then warnings, each by id.
+
+        A stable order for scripts and diffs. ``remote`` adds the REST API's.
+        """
         silenced = set(settings.SILENCED_SYSTEM_CHECKS)
         findings = [
             message
@@ -55,41 +76,38 @@ class Command(SigmaCommand):
         ]
         if remote:
             findings += [m for m in self.remote_findings(credential) if m.id not in silenced]
-        # Errors first, then warnings, each by id: a stable order for scripts and diffs.
         findings.sort(key=lambda m: (-m.level, m.id or ""))
-        errors = [m for m in findings if m.level >= checks.ERROR]
-        warnings = [m for m in findings if checks.WARNING <= m.level < checks.ERROR]
-        if json:
-            write_json(
-                self.stdout,
-                {
-                    "ok": not findings,
-                    "errors": len(errors),
-                    "warnings": len(warnings),
-                    "findings": [
-                        {
-                            "id": m.id,
-                            "level": "error" if m.level >= checks.ERROR else "warning",
-                            "message": m.msg,
-                            "hint": m.hint or "",
-                        }
-                        for m in errors + warnings
-                    ],
-                },
-            )
-        else:
-            for m in errors + warnings:
-                level = "ERROR" if m.level >= checks.ERROR else "WARNING"
-                hint = f" Fix: {m.hint}" if m.hint else ""
-                self.stdout.write(f"{level} {m.id}: {m.msg}{hint}")
-            if not findings:
-                self.stdout.write("Sigma configuration OK: no findings.")
-        if errors:
-            raise CommandError(
-                f"{len(errors)} error(s), {len(warnings)} warning(s).", returncode=EXIT_ERROR
-            )
-        if warnings:
-            raise CommandError(f"{len(warnings)} warning(s).", returncode=EXIT_WARNINGS)
+        return findings
+
+    def write_json_report(
+        self, errors: list[checks.CheckMessage], warnings: list[checks.CheckMessage]
+    ) -> None:
+        write_json(
+            self.stdout,
+            {
+                "ok": not (errors or warnings),
+                "errors": len(errors),
+                "warnings": len(warnings),
+                "findings": [
+                    {
+                        "id": m.id,
+                        "level": _level(m).lower(),
+                        "message": m.msg,
+                        "hint": m.hint or "",
+                    }
+                    for m in errors + warnings
+                ],
+            },
+        )
+
+    def write_text_report(
+        self, errors: list[checks.CheckMessage], warnings: list[checks.CheckMessage]
+    ) -> None:
+        for m in errors + warnings:
+            hint = f" Fix: {m.hint}" if m.hint else ""
+            self.stdout.write(f"{_level(m)} {m.id}: {m.msg}{hint}")
+        if not (errors or warnings):
+            self.stdout.write("Sigma configuration OK: no findings.")
 
     @staticmethod
     def remote_findings(credential_name: str | None) -> list[checks.CheckMessage]:
@@ -105,3 +123,7 @@ class Command(SigmaCommand):
             (checks.Error if f.level == ERROR else checks.Warning)(f.message, hint=f.hint, id=f.id)
             for f in found
         ]
+
+
+def _level(message: checks.CheckMessage) -> str:
+    return "ERROR" if message.level >= checks.ERROR else "WARNING"
