@@ -17,7 +17,9 @@ Three ways to get those headers, from most to least explicit:
 The CSP part works with django-csp (``response._csp_replace``, read by its
 middleware) and with a ``Content-Security-Policy`` header already on the response
 (its ``frame-src`` and ``child-src`` directives are replaced), so the middleware's
-position relative to ``csp.middleware.CSPMiddleware`` does not matter.
+position relative to ``csp.middleware.CSPMiddleware`` does not matter. Without
+django-csp in ``MIDDLEWARE`` and no header on the response, the app sets a policy of
+``frame-src``/``child-src`` alone itself.
 """
 
 from __future__ import annotations
@@ -190,7 +192,17 @@ def allow_sigma_frames(response: Response) -> Response:
     # own code) is edited in place, so framing Sigma never depends on ordering.
     if CSP_HEADER in response:
         response[CSP_HEADER] = replace_frame_sources(response[CSP_HEADER], origins)
+    elif not _django_csp_installed():
+        # Security: without django-csp nothing else writes a policy, and the frame
+        # must still be limited to Sigma: a policy of frame-src/child-src alone
+        # (every other directive stays unrestricted, as the site had it).
+        response[CSP_HEADER] = replace_frame_sources("", origins)
     return mark_signed_url_response(response)
+
+
+def _django_csp_installed() -> bool:
+    """django-csp's middleware is in MIDDLEWARE: it writes the header, we only adjust it."""
+    return any(path.startswith("csp.middleware.") for path in settings.MIDDLEWARE)
 
 
 def note_signed_url(request: HttpRequest) -> None:

@@ -36,7 +36,7 @@ from embeds.frames import (
 )
 from embeds.http import allow_sigma_frames, client_ip, mark_signed_url_response
 from embeds.issuing import ratelimit
-from embeds.issuing.access import HIDES_EMBED, check_visible, embeds_for_teams, visible_embeds
+from embeds.issuing.access import HIDES_EMBED, check_visible, listed_embeds_for_teams, visible_embeds
 from embeds.issuing.identity import identity_for
 from embeds.issuing.snapshots import EmbedSnapshot, lookup
 from embeds.models import AccessRecord, Embed
@@ -104,7 +104,7 @@ def home(request: HttpRequest) -> HttpResponse:
         # A refused user has nothing to open; the page says so when they are blocked.
         blocked, embeds = isinstance(refusal, UserBlocked), []
     else:
-        blocked, embeds = False, list(embeds_for_teams(identity.team_ids))
+        blocked, embeds = False, list(listed_embeds_for_teams(identity.team_ids))
     return render(request, "embeds/home.html", {"embeds": embeds, "blocked": blocked})
 
 

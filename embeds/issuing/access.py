@@ -153,3 +153,13 @@ def embeds_for_teams(team_ids) -> EmbedQuerySet:
     return (
         Embed.objects.enabled().for_teams(team_ids).select_related("credential").order_by("title")
     )
+
+
+def listed_embeds_for_teams(team_ids) -> EmbedQuerySet:
+    """Every embed shared with any of ``team_ids``, by title, switched off or not.
+
+    The home page lists them all and marks those that cannot open now (embed
+    switched off, credential revoked) as unavailable, rather than offering a link
+    that ends on a refusal.
+    """
+    return Embed.objects.for_teams(team_ids).select_related("credential").order_by("title")

@@ -7,7 +7,8 @@
 
 renders the embed for the signed-in user: a URL signed through the one issuing
 service (``embeds.issuing.issue_embed_url``, audit source "tag") in the markup
-``embeds/static/embeds/embed.js`` mounts, plus that script (once per page). When
+``embeds/static/embeds/embed.js`` mounts, plus that script and the frame's
+stylesheet ``embeds/embed.css`` (once per page). When
 the user may not see the embed, the tag renders the friendly refusal instead
 (what is wrong and who can fix it), never an error page.
 
@@ -69,10 +70,22 @@ MSG_HEADERS_FIXER = (
 )
 
 
+# Set on the request once embed.css is on the page.
+_STYLED = "_sigma_embed_styled"
+
+
+def _stylesheet_once(request: HttpRequest) -> str:
+    """The frame's stylesheet link, the first time a tag renders on this page."""
+    if getattr(request, _STYLED, False):
+        return ""
+    setattr(request, _STYLED, True)
+    # A stylesheet link is allowed in the body; embed.css styles only the frame.
+    return format_html('<link rel="stylesheet" href="{}">', static("embeds/embed.css"))
+
+
 def _refusal_html(request: HttpRequest, refusal: Refusal | InvalidEmbedRequest) -> SafeString:
-    return mark_safe(  # noqa: S308 - a rendered template: autoescaped already
-        render_to_string("embeds/_refused_frame.html", {"refusal": refusal}, request=request)
-    )
+    html = render_to_string("embeds/_refused_frame.html", {"refusal": refusal}, request=request)
+    return mark_safe(_stylesheet_once(request) + html)  # noqa: S308 - autoescaped
 
 
 @register.simple_tag(takes_context=True)
@@ -138,7 +151,9 @@ def sigma_embed(context: template.Context, slug: str, frame_id: str = "") -> Saf
         signed,
         frame_id=frame_id or ("sigma-embed" if count == 1 else f"sigma-embed-{count}"),
     )
-    html = render_to_string("embeds/_frame.html", {"embed": embed, "frame": frame}, request=request)
+    html = _stylesheet_once(request) + render_to_string(
+        "embeds/_frame.html", {"embed": embed, "frame": frame}, request=request
+    )
     if count == 1:
         # embed.js mounts every [data-sigma-embed] on the page; once is enough.
         html += format_html('<script src="{}"></script>', static("embeds/embed.js"))

@@ -265,12 +265,19 @@ def test_expired_token_shows_a_readable_error_and_retry_recovers(
     box.wait_for()
     assert box.get_attribute("role") == "alert"
     assert page.inner_text("[data-sigma-error-title]") == "Sigma could not open this content"
-    assert page.inner_text("[data-sigma-error-message]") == "exp cannot be in the past"
+    # Plain words and the code for the viewer; Sigma's developer text ("exp cannot
+    # be in the past") only in the error report below.
+    assert page.inner_text("[data-sigma-error-message]") == (
+        "Sigma did not accept this site's sign-in for this content."
+    )
     assert page.inner_text("[data-sigma-error-hint]") == (
-        "Try again. If it keeps happening, an administrator of this site can see this "
-        "error in the site's error reports."
+        "Try again. If it keeps happening, tell an administrator of this site the "
+        "code below: they can see the details in the site's error reports."
     )
     assert page.inner_text("[data-sigma-error-code]") == "EINVAL"
+    assert "exp cannot be in the past" not in page.inner_text("main")
+    # Focus moved to the error.
+    assert page.evaluate("document.activeElement.hasAttribute('data-sigma-error')")
     assert AccessRecord.objects.filter(source=AccessRecord.Source.REFRESH).count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "embed-error.png"))
@@ -280,11 +287,21 @@ def test_expired_token_shows_a_readable_error_and_retry_recovers(
         ("EINVAL", "exp cannot be in the past", "alice")
     ] * 2
 
+    # Try again while the clock is still wrong: the button shows progress, then the
+    # error says it was tried again.
+    retry = box.get_by_role("button", name="Try again")
+    retry.click()
+    page.wait_for_function("() => !document.querySelector('[data-sigma-error-retried]').hidden")
+    assert page.inner_text("[data-sigma-error-retried]").startswith("Tried again at ")
+    assert page.inner_text("[data-sigma-error-retried]").endswith(": still not available.")
+    assert retry.is_enabled() and retry.inner_text() == "Try again"
+
     monkeypatch.undo()
-    box.get_by_role("button", name="Try again").click()
+    retry.click()
     wait_for_event(page, "loaded")
     assert box.is_hidden()
-    assert AccessRecord.objects.filter(source=AccessRecord.Source.REFRESH).count() == 2
+    # 1 automatic, then per click: the retry and (its URL spent too) one automatic.
+    assert AccessRecord.objects.filter(source=AccessRecord.Source.REFRESH).count() == 4
     emulator(page).get_by_text("Signed in as alice@example.com").wait_for()
     # The iframe's 401 document loads are the only console complaints.
     assert [e for e in browser_page.console_errors if "401" not in e] == []

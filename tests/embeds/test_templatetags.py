@@ -157,6 +157,47 @@ def test_headers_are_set_whatever_the_order_of_the_csp_middleware(
     assert response["Referrer-Policy"] == "no-referrer"
 
 
+def test_without_django_csp_the_app_sets_frame_src_itself(client, alice, embed_factory, settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("csp.")]
+    embed_factory(slug="sales")
+    client.force_login(alice)
+    response = client.get("/dashboard/", {"slug": "sales"})
+    origins = " ".join(settings.SIGMA_ALLOWED_ORIGINS)
+    assert response["Content-Security-Policy"] == f"frame-src {origins}; child-src {origins}"
+    # A page without a signed URL is not given a policy it did not have.
+    assert "Content-Security-Policy" not in client.get("/plain/")
+
+
+def test_sigma_embed_links_the_frame_stylesheet_once_scoped_to_the_frame(
+    client, alice, bob, embed_factory
+):
+    embed_factory(slug="sales")
+    embed_factory(slug="costs")
+    client.force_login(alice)
+    html = client.get("/dashboard/", {"slug": "sales", "second": "costs"}).content.decode()
+    assert html.count('<link rel="stylesheet" href="/static/embeds/embed.css">') == 1
+    assert html.index("embeds/embed.css") < html.index("data-sigma-embed")
+    client.force_login(bob)
+    refused = client.get("/dashboard/", {"slug": "sales"}).content.decode()
+    assert refused.count("embeds/embed.css") == 1
+
+
+def test_frame_stylesheet_styles_nothing_outside_the_frame():
+    from django.contrib.staticfiles import finders
+
+    css = open(finders.find("embeds/embed.css")).read()  # noqa: PTH123, SIM115
+    rules = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    selectors = [
+        part.strip()
+        for block in re.findall(r"([^{}]+)\{[^{}]*\}", rules)
+        for part in block.split(",")
+        if part.strip() and not part.strip().startswith(("@", "to", "from"))
+    ]
+    assert selectors
+    for selector in selectors:
+        assert selector.startswith(("[data-sigma-embed]", "[data-refusal]")), selector
+
+
 @pytest.mark.parametrize(
     ("policy", "expected"),
     [

@@ -51,6 +51,16 @@
   // Sigma refuses sharing links longer than this (Inbound event reference).
   var MAX_SHARING_LINK = 1000;
 
+  // What a viewer reads for Sigma's error codes (Sigma's own message is for the
+  // site's administrators: it goes to the error report).
+  var PLAIN_ERRORS = {
+    EINVAL: "Sigma did not accept this site's sign-in for this content.",
+    EACCES: "Your account may not view this content in Sigma.",
+    EPERM: "Your account may not view this content in Sigma.",
+    ENOENT: "Sigma could not find this content.",
+    other: "Something went wrong on Sigma's side while opening this content."
+  };
+
   var controllers = [];
 
   function isPlainObject(value) {
@@ -332,6 +342,8 @@
     this.reports = 0;
     this.waiting = [];
     this.place = { explore: null, bookmark: null };
+    this.retried = false;
+    this.frameStarted = false;
 
     var self = this;
     Array.prototype.forEach.call(
@@ -339,6 +351,11 @@
       function (button) {
         button.addEventListener("click", function () {
           self.recovered = false;
+          self.retried = true;
+          // Progress on the button itself: the error box stays until the new
+          // URL is in, so the click is seen to do something.
+          button.disabled = true;
+          button.textContent = "Trying again\u2026";
           self.refresh("retry");
         });
       }
@@ -377,6 +394,14 @@
     this.loadingBox.hidden = false;
   };
 
+  // The document in the frame arrived (Sigma's page, or the browser's own page for
+  // a frame it refused to show): from then on, silence means it did not start.
+  SigmaEmbed.prototype.onFrameLoad = function (frame) {
+    if (frame === this.iframe) {
+      this.frameStarted = true;
+    }
+  };
+
   SigmaEmbed.prototype.showError = function (title, message, code, hint) {
     window.clearTimeout(this.slowTimer);
     this.container.setAttribute("aria-busy", "false");
@@ -390,7 +415,29 @@
     var codeLine = this.errorBox.querySelector("[data-sigma-error-code-line]");
     this.errorBox.querySelector("[data-sigma-error-code]").textContent = code || "";
     codeLine.hidden = !code;
+    this.resetRetryButtons();
+    var retried = this.errorBox.querySelector("[data-sigma-error-retried]");
+    if (retried) {
+      retried.textContent = this.retried
+        ? "Tried again at " + new Date().toLocaleTimeString() + ": still not available."
+        : "";
+      retried.hidden = !this.retried;
+    }
+    this.retried = false;
     this.errorBox.hidden = false;
+    // Keyboard and screen-reader users land on the error, not on a vanished frame.
+    this.errorBox.setAttribute("tabindex", "-1");
+    this.errorBox.focus();
+  };
+
+  SigmaEmbed.prototype.resetRetryButtons = function () {
+    Array.prototype.forEach.call(
+      this.container.querySelectorAll("[data-sigma-retry]"),
+      function (button) {
+        button.disabled = false;
+        button.textContent = "Try again";
+      }
+    );
   };
 
   // Mount a freshly signed URL in a brand-new iframe element.
@@ -417,8 +464,13 @@
     if (this.container.getAttribute("data-frame-id")) {
       frame.id = this.container.getAttribute("data-frame-id");
     }
+    var self = this;
+    frame.addEventListener("load", function () {
+      self.onFrameLoad(frame);
+    });
     frame.src = url;
     this.loaded = false;
+    this.frameStarted = false;
     this.frameOrigin = origin;
     // The URL opens this place (the page's own link, or the refresh body).
     this.place = placeOf(url);
@@ -431,7 +483,6 @@
       this.viewport.appendChild(frame);
     }
     this.iframe = frame;
-    var self = this;
     window.clearTimeout(this.slowTimer);
     this.slowTimer = window.setTimeout(function () {
       self.onLoadTimeout(frame);
@@ -450,8 +501,39 @@
       this.refresh("timeout");
       return;
     }
+    if (this.frameStarted) {
+      // A page arrived twice and neither time said workbook:loaded or :error: most
+      // often the browser refused to frame it (frame-ancestors), which no new URL
+      // fixes. Say so instead of "Loading" forever.
+      this.showError(
+        "The content did not start",
+        "The frame opened but the content never started. The most likely cause: " +
+          "the content's server does not allow this site (" + window.location.origin +
+          ") to show it in a frame.",
+        "frame_not_started",
+        this.framingHint()
+      );
+      return;
+    }
     this.loadingText.textContent = "This is taking longer than usual\u2026";
     this.loadingBox.querySelector("[data-sigma-retry]").hidden = false;
+  };
+
+  // Where framing is allowed: the local emulator's setting, or Sigma's side.
+  SigmaEmbed.prototype.framingHint = function () {
+    var host = "";
+    try {
+      host = new URL(this.frameOrigin).hostname;
+    } catch (e) {
+      host = "";
+    }
+    if (host === "127.0.0.1" || host === "localhost" || host === "[::1]") {
+      return "With the local Sigma emulator, add " + window.location.origin +
+        " to SIGMA_EMULATOR_FRAME_ANCESTORS and restart it.";
+    }
+    return "An administrator of this site can check that Sigma allows " +
+      window.location.origin + " to embed content, and that this site's " +
+      "Content-Security-Policy frame-src lists " + this.frameOrigin + ".";
   };
 
   // Ask the server for a new signed URL (same login and rules as the page) and
@@ -814,6 +896,7 @@
   SigmaEmbed.prototype.onLoaded = function () {
     this.loaded = true;
     this.recovered = false;
+    this.retried = false;
     window.clearTimeout(this.slowTimer);
     this.loadingBox.hidden = true;
     this.errorBox.hidden = true;
@@ -918,15 +1001,17 @@
     if (this.loaded) {
       return;
     }
+    // Sigma's message is written for developers ("Invalid clientID"): it went to
+    // the error report above; the viewer reads plain words and the code.
     this.showError(
       "Sigma could not open this content",
-      message || "Sigma reported an error without a message.",
-      code,
+      PLAIN_ERRORS[code] || PLAIN_ERRORS.other,
+      code || "unknown",
       ACCESS_CODES.indexOf(code) >= 0
         ? "Sigma does not let your account open this content. An administrator of " +
             "this site can check that it is shared with your team in Sigma."
-        : "Try again. If it keeps happening, an administrator of this site can see " +
-            "this error in the site's error reports."
+        : "Try again. If it keeps happening, tell an administrator of this site the " +
+            "code below: they can see the details in the site's error reports."
     );
   };
 
