@@ -254,6 +254,11 @@ class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
                 name="embeds_embed_preview",
             ),
             path(
+                "preview/outcome/",
+                self.admin_site.admin_view(preview.preview_outcome),
+                name="embeds_embed_preview_outcome",
+            ),
+            path(
                 "pick/",
                 self.admin_site.admin_view(remote.content_picker),
                 name="embeds_embed_pick",

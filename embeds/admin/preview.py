@@ -9,21 +9,28 @@ session is never touched.
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
+from http import HTTPStatus
 from typing import cast
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_POST
 
-from embeds import issuing
+from embeds import issuing, services
 from embeds.exceptions import Refusal
 from embeds.http import allow_sigma_frames, client_ip
 from embeds.issuing.identity import identity_for
 from embeds.models import AccessRecord, Embed
+from embeds.remote import usage as remote
 
 PREVIEW_PERMISSION = "embeds.preview_embed"
 
@@ -115,6 +122,8 @@ def sign_preview(request, user, embed: Embed) -> dict:
         "header_json": json.dumps(signed.header, indent=2, sort_keys=True),
         "claims_json": json.dumps(signed.claims, indent=2, sort_keys=True),
         "redacted_url": signed.redacted_url,
+        # The one origin the page's script accepts Sigma's messages from.
+        "sigma_origin": embed.content.origin,
     }
 
 
@@ -150,3 +159,106 @@ def preview(request):
         # into a link.
         allow_sigma_frames(response)
     return response
+
+
+# --- What Sigma said in the previewer's browser -----------------------------------
+
+# Sigma's error codes look like EINVAL, EPERM, ENOENT (spec §8); nothing else is kept.
+SIGMA_CODE = re.compile(r"\AE[A-Z]{2,15}\Z")
+# A preview's token outlives its page by little; older records are not amended.
+OUTCOME_WINDOW = timedelta(hours=2)
+# The host finding that explains each refusal Sigma gives a preview, by check id;
+# "missing team" and "not shared" first, as the issue that asked for this named them.
+EXPLAINING_FINDINGS = (
+    "embeds.R001",  # a team Sigma does not have
+    "embeds.R005",  # content none of the embed's teams can reach
+    "embeds.R002",  # an account type Sigma does not have
+    "embeds.R003",  # a user attribute Sigma does not have
+    "embeds.R004",  # content Sigma does not have
+    "embeds.R006",
+    "embeds.R007",
+    "embeds.R008",
+    "embeds.R009",
+)
+
+
+class OutcomeForm(forms.Form):
+    """What the previewer's browser reports: which preview, and Sigma's answer.
+
+    Trusted for nothing but the record's note: the record must be this previewer's
+    own preview, the outcome one of a fixed set, the code Sigma-shaped.
+    """
+
+    jti = forms.CharField(max_length=64)
+    # Empty: only check against Sigma (the page's button), note nothing.
+    outcome = forms.ChoiceField(choices=AccessRecord.SigmaOutcome.choices, required=False)
+    code = forms.CharField(max_length=20, required=False)
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        if code and not SIGMA_CODE.match(code):
+            raise forms.ValidationError("Not a Sigma error code.", code="code")
+        return code
+
+
+def _findings_json(check: remote.QuickCheck) -> dict:
+    order = {finding_id: rank for rank, finding_id in enumerate(EXPLAINING_FINDINGS)}
+    findings = sorted(check.findings, key=lambda f: (order.get(f.id, len(order)), f.id))
+    return {
+        "checked": check.checked,
+        "notice": check.notice,
+        "findings": [finding.as_dict() for finding in findings],
+    }
+
+
+def _preview_check(record: AccessRecord) -> remote.QuickCheck:
+    """The remote checks of the previewed embed and user (time-boxed)."""
+    embed = Embed.objects.select_related("credential").filter(pk=record.embed_id).first()
+    if embed is None or record.user is None:
+        return remote.QuickCheck(notice="The embed or the user of this preview is gone.")
+    return remote.quick_check(embeds=[embed], credentials=[embed.credential], users=[record.user])
+
+
+def _own_preview(request, jti: str) -> AccessRecord | None:
+    # Security: only the previewer's own, recent preview; a jti from elsewhere (or
+    # someone else's) changes nothing and learns nothing.
+    return (
+        AccessRecord.objects.select_related("user")
+        .filter(
+            jti=jti,
+            source=AccessRecord.Source.PREVIEW,
+            outcome=AccessRecord.Outcome.ISSUED,
+            actor=request.user,
+            created_at__gte=timezone.now() - OUTCOME_WINDOW,
+        )
+        .first()
+    )
+
+
+@require_POST
+@never_cache
+def preview_outcome(request):
+    """Note on the preview's access record what Sigma answered in the browser.
+
+    Without an outcome (the *Check against Sigma* button), or when Sigma did not
+    open the content, also runs the remote checks of the previewed embed and user
+    (time-boxed) and returns the findings, those that explain a refusal first (a
+    missing team is R001, content not shared R005).
+    """
+    if not request.user.has_perm(PREVIEW_PERMISSION):
+        raise PermissionDenied
+    form = OutcomeForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"error": "invalid"}, status=HTTPStatus.BAD_REQUEST)
+    record = _own_preview(request, form.cleaned_data["jti"])
+    if record is None:
+        return JsonResponse({"error": "not_found"}, status=HTTPStatus.NOT_FOUND)
+    outcome = form.cleaned_data["outcome"]
+    if outcome:
+        services.note_preview_outcome(
+            record=record, outcome=outcome, code=form.cleaned_data["code"]
+        )
+    answer: dict = {"recorded": record.get_sigma_outcome_display()}
+    if not outcome or outcome != AccessRecord.SigmaOutcome.LOADED:
+        answer.update(_findings_json(_preview_check(record)))
+    return JsonResponse(answer)

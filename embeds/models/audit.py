@@ -20,6 +20,11 @@ class AccessRecord(models.Model):
         ISSUED = "issued", "Issued"
         REFUSED = "refused", "Refused"
 
+    class SigmaOutcome(models.TextChoices):
+        LOADED = "loaded", "Sigma opened it"
+        ERROR = "error", "Sigma refused it"
+        NO_ANSWER = "no_answer", "No answer from Sigma"
+
     class Source(models.TextChoices):
         PAGE = "page", "Embed page"
         REFRESH = "refresh", "Refresh endpoint"
@@ -58,6 +63,12 @@ class AccessRecord(models.Model):
     jti = models.CharField("JWT ID (jti)", max_length=64, blank=True, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Admin previews only: what Sigma answered in the previewer's browser, as that
+    # browser reported it. Informational (it decides nothing), from a fixed set.
+    sigma_outcome = models.CharField(
+        "Sigma's answer", max_length=10, blank=True, choices=SigmaOutcome.choices
+    )
+    sigma_code = models.CharField("Sigma's error code", max_length=20, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -133,47 +133,75 @@ def collect_usage() -> ConfigUsage:
     signed. A user the resolver refuses is left out (the local checks report why).
     """
     usage = ConfigUsage()
-    embeds = Embed.objects.select_related("credential").prefetch_related("teams")
-    for embed in embeds:
-        for team in embed.teams.all():
-            usage.teams.setdefault(team.name, set()).add(f"embed {embed.slug}")
-        found = _embed_usage(embed)
-        if found is not None:
-            usage.embeds.append(found)
+    for embed in Embed.objects.select_related("credential").prefetch_related("teams"):
+        _add_embed(usage, embed)
     for credential in Credential.objects.active().filter(embed_privilege=True):
-        usage.credentials.append(
-            CredentialUsage(
-                name=credential.name,
-                client_id=credential.client_id,
-                owner_email=credential.owner_email,
-                owner_is_admin=credential.owner_is_admin,
-                embeds=tuple(
-                    sorted(credential.embeds.filter(is_enabled=True).values_list("slug", flat=True))
-                ),
-            )
-        )
+        _add_credential(usage, credential)
     for user in _mapped_users():
-        try:
-            identity = identity_for(user)
-        except Refusal:
-            continue
-        who = f"user {user.get_username()}"
-        internal = bool(getattr(identity, "internal", False))
-        for team in identity.teams:
-            usage.teams.setdefault(team, set()).add(who)
-        if identity.account_type:
-            usage.account_types.setdefault(identity.account_type, set()).add(who)
-        for name, _value in identity.user_attributes:
-            usage.attributes.setdefault(name, set()).add(who)
-        usage.users.append(
-            UserUsage(
-                username=user.get_username(),
-                sigma_email=identity.email,
-                internal=internal,
-                eval_connection_id=getattr(identity, "eval_connection_id", "") or "",
-            )
-        )
+        _add_user(usage, user)
     return usage
+
+
+def usage_for(*, embeds=(), credentials=(), users=()) -> ConfigUsage:
+    """What ``embeds``, ``credentials`` and ``users`` alone name in Sigma.
+
+    For checks of one change (an admin save, a preview): the same findings as a
+    whole check, limited to what these objects use.
+    """
+    usage = ConfigUsage()
+    for embed in embeds:
+        _add_embed(usage, embed)
+    for credential in credentials:
+        if credential.is_active and credential.embed_privilege:
+            _add_credential(usage, credential)
+    for user in users:
+        _add_user(usage, user)
+    return usage
+
+
+def _add_embed(usage: ConfigUsage, embed: Embed) -> None:
+    for team in embed.teams.all():
+        usage.teams.setdefault(team.name, set()).add(f"embed {embed.slug}")
+    found = _embed_usage(embed)
+    if found is not None:
+        usage.embeds.append(found)
+
+
+def _add_credential(usage: ConfigUsage, credential: Credential) -> None:
+    usage.credentials.append(
+        CredentialUsage(
+            name=credential.name,
+            client_id=credential.client_id,
+            owner_email=credential.owner_email,
+            owner_is_admin=credential.owner_is_admin,
+            embeds=tuple(
+                sorted(credential.embeds.filter(is_enabled=True).values_list("slug", flat=True))
+            ),
+        )
+    )
+
+
+def _add_user(usage: ConfigUsage, user) -> None:
+    try:
+        identity = identity_for(user)
+    except Refusal:
+        return
+    who = f"user {user.get_username()}"
+    internal = bool(getattr(identity, "internal", False))
+    for team in identity.teams:
+        usage.teams.setdefault(team, set()).add(who)
+    if identity.account_type:
+        usage.account_types.setdefault(identity.account_type, set()).add(who)
+    for name, _value in identity.user_attributes:
+        usage.attributes.setdefault(name, set()).add(who)
+    usage.users.append(
+        UserUsage(
+            username=user.get_username(),
+            sigma_email=identity.email,
+            internal=internal,
+            eval_connection_id=getattr(identity, "eval_connection_id", "") or "",
+        )
+    )
 
 
 def _mapped_users() -> QuerySet[Any]:
@@ -185,14 +213,17 @@ def _mapped_users() -> QuerySet[Any]:
     return User.objects.filter(mapped, is_active=True).distinct().order_by(User.USERNAME_FIELD)
 
 
-def check_against_sigma(*, client: SigmaAPIClient | None = None) -> list[Finding]:
-    """Findings of every remote check; raises ``SigmaAPIError`` when Sigma cannot answer."""
+def check_against_sigma(
+    *, client: SigmaAPIClient | None = None, usage: ConfigUsage | None = None
+) -> list[Finding]:
+    """Findings of every remote check (of ``usage`` only, when given); raises
+    ``SigmaAPIError`` when Sigma cannot answer."""
     owned = client is None
     client = client or api_client()
     try:
         findings = find_remote_problems(
             directory=client,
-            usage=collect_usage(),
+            usage=usage or collect_usage(),
             host=RemoteSettings(
                 oauth_token_provider=bool(getattr(settings, "SIGMA_OAUTH_TOKEN_PROVIDER", None))
             ),
@@ -206,6 +237,48 @@ def check_against_sigma(*, client: SigmaAPIClient | None = None) -> list[Finding
         sum(1 for f in findings if f.level == "warning"),
     )
     return findings
+
+
+# A check run for an admin's save or preview waits on Sigma this long per request,
+# without retries: Sigma being slow or away is a notice, never a block.
+QUICK_CHECK_TIMEOUT = 5.0
+MSG_NO_API_CREDENTIAL = (
+    "Not checked against Sigma: no active credential has the REST API privilege."
+)
+MSG_SIGMA_UNREACHABLE = (
+    "Not checked against Sigma: Sigma did not answer (%s). The change is saved; run "
+    "the check again later (Check against Sigma, or manage.py sigma_check --remote)."
+)
+
+
+@dataclass(frozen=True)
+class QuickCheck:
+    """The remote findings about a few objects, or why there are none."""
+
+    findings: tuple[Finding, ...] = ()
+    notice: str = ""  # set when Sigma was not asked or did not answer
+    checked: bool = False
+
+
+def quick_check(*, embeds=(), credentials=(), users=(), client=None) -> QuickCheck:
+    """Remote checks of these objects only, time-boxed; never raises for Sigma's sake.
+
+    Without a REST API credential nothing is asked (``checked`` False, a notice);
+    Sigma unreachable or refusing the credential is a notice too.
+    """
+    usage = usage_for(embeds=embeds, credentials=credentials, users=users)
+    if client is None:
+        try:
+            client = api_client(timeout=QUICK_CHECK_TIMEOUT, max_retries=0)
+        except NoAPICredential:
+            return QuickCheck(notice=MSG_NO_API_CREDENTIAL)
+    try:
+        with client:
+            findings = check_against_sigma(client=client, usage=usage)
+    except SigmaAPIError as error:
+        logger.warning("Quick check against Sigma failed: %s", type(error).__name__)
+        return QuickCheck(notice=MSG_SIGMA_UNREACHABLE % type(error).__name__)
+    return QuickCheck(findings=tuple(findings), checked=True)
 
 
 # --- Registry sync: plan (read) -------------------------------------------------------

@@ -9,7 +9,11 @@ Issuing a signed URL is not here: it is ``embeds.issuing``.
 """
 
 from embeds.issuing.snapshots import invalidate as invalidate_issuing_cache
-from embeds.services.audit import record_embed_error, record_security_event
+from embeds.services.audit import (
+    note_preview_outcome,
+    record_embed_error,
+    record_security_event,
+)
 from embeds.services.credentials import (
     ReencryptResult,
     activate_credential,
@@ -60,6 +64,7 @@ __all__ = [
     "disable_embed",
     "enable_embed",
     "invalidate_issuing_cache",
+    "note_preview_outcome",
     "record_embed_error",
     "record_security_event",
     "reencrypt_secrets",

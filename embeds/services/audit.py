@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from embeds.models import (
+    AccessRecord,
     Credential,
     Embed,
     EmbedErrorReport,
@@ -150,3 +151,19 @@ def record_embed_error(*, user, embed: Embed, code: str, message: str = "") -> E
         clean_code[:40],
     )
     return report
+
+
+def note_preview_outcome(*, record: AccessRecord, outcome: str, code: str = "") -> None:
+    """Note on a preview's access record what Sigma answered in the previewer's browser.
+
+    The browser reported it, so it is a note and decides nothing; ``outcome`` is one
+    of ``AccessRecord.SigmaOutcome``, ``code`` Sigma's error code (kept for errors).
+    """
+    record.sigma_outcome = AccessRecord.SigmaOutcome(outcome)
+    record.sigma_code = code if outcome == AccessRecord.SigmaOutcome.ERROR else ""
+    AccessRecord.objects.filter(pk=record.pk).update(
+        sigma_outcome=record.sigma_outcome, sigma_code=record.sigma_code
+    )
+    logger.info(
+        "Preview outcome noted jti=%s outcome=%s code=%r", record.jti, outcome, record.sigma_code
+    )

@@ -149,3 +149,86 @@ def test_preview_names_the_rule_that_refuses(admin_client, bob, alice, embed_fac
         assert response.context["result"]["identity"].teams == ()
     else:
         assert response.context["result"]["identity"] is None
+
+
+# --- What Sigma said in the browser: the outcome endpoint ---------------------------
+
+OUTCOME_URL = reverse("admin:embeds_embed_preview_outcome")
+
+
+def _preview_record(client, alice, embed) -> AccessRecord:
+    client.post(PREVIEW_URL, {"user": alice.pk, "embed": embed.pk})
+    return AccessRecord.objects.get(is_preview=True)
+
+
+def test_preview_outcome_notes_sigmas_answer_on_the_previewers_record(
+    client, staff_factory, alice, embed_factory
+):
+    embed = embed_factory()
+    client.force_login(staff_factory("previewer", "embeds.preview_embed"))
+    record = _preview_record(client, alice, embed)
+
+    response = client.post(OUTCOME_URL, {"jti": record.jti, "outcome": "loaded"})
+
+    assert response.status_code == 200
+    assert response.json() == {"recorded": "Sigma opened it"}
+    record.refresh_from_db()
+    assert (record.sigma_outcome, record.sigma_code) == ("loaded", "")
+
+
+def test_preview_outcome_error_keeps_only_a_sigma_shaped_code_and_says_why_unchecked(
+    client, staff_factory, alice, embed_factory
+):
+    embed = embed_factory()
+    client.force_login(staff_factory("previewer", "embeds.preview_embed"))
+    record = _preview_record(client, alice, embed)
+
+    bad = client.post(OUTCOME_URL, {"jti": record.jti, "outcome": "error", "code": "<b>x"})
+    assert bad.status_code == 400
+    unknown = client.post(OUTCOME_URL, {"jti": record.jti, "outcome": "allowed"})
+    assert unknown.status_code == 400
+    response = client.post(OUTCOME_URL, {"jti": record.jti, "outcome": "error", "code": "EINVAL"})
+
+    assert response.status_code == 200
+    # No credential has the REST API privilege here: a notice, never an error.
+    assert response.json() == {
+        "recorded": "Sigma refused it",
+        "checked": False,
+        "notice": "Not checked against Sigma: no active credential has the REST API privilege.",
+        "findings": [],
+    }
+    record.refresh_from_db()
+    assert (record.sigma_outcome, record.sigma_code) == ("error", "EINVAL")
+
+
+def test_preview_outcome_refuses_someone_elses_preview_and_non_previewers(
+    client, staff_factory, alice, embed_factory
+):
+    embed = embed_factory()
+    client.force_login(staff_factory("first", "embeds.preview_embed"))
+    record = _preview_record(client, alice, embed)
+
+    client.force_login(staff_factory("second", "embeds.preview_embed"))
+    assert client.post(OUTCOME_URL, {"jti": record.jti, "outcome": "loaded"}).status_code == 404
+    client.force_login(staff_factory("editor", "embeds.change_embed"))
+    assert client.post(OUTCOME_URL, {"jti": record.jti, "outcome": "loaded"}).status_code == 403
+    record.refresh_from_db()
+    assert record.sigma_outcome == ""
+
+
+def test_preview_outcome_needs_the_csrf_token(staff_factory, alice, embed_factory):
+    from django.test import Client
+
+    embed = embed_factory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_factory("previewer", "embeds.preview_embed"))
+    page = client.get(PREVIEW_URL)
+    token = page.cookies["csrftoken"].value
+    client.post(PREVIEW_URL, {"user": alice.pk, "embed": embed.pk, "csrfmiddlewaretoken": token})
+    record = AccessRecord.objects.get(is_preview=True)
+
+    assert client.post(OUTCOME_URL, {"jti": record.jti, "outcome": "loaded"}).status_code == 403
+    answer = client.post(
+        OUTCOME_URL, {"jti": record.jti, "outcome": "loaded"}, HTTP_X_CSRFTOKEN=token
+    )
+    assert answer.status_code == 200
