@@ -65,6 +65,8 @@ def main() -> None:
             "headers": dict(response.headers),
             "html": response.content.decode(),
             "admin": {page: admin.get(page).status_code for page in admin_pages},
+            # alice's session, for the browser that opens the page next (test only).
+            "session": client.cookies["sessionid"].value,
         },
         sys.stdout,
     )

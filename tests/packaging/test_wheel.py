@@ -21,8 +21,10 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import venv
@@ -36,6 +38,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from tests.browser.conftest import ARTIFACTS
 from tests.emulator.conftest import WORKBOOK_PATH
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,6 +175,47 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
+def build_command_of_the_docs() -> list[str]:
+    """The wheel build command exactly as docs/integration.md shows it."""
+    text = (REPO / "docs" / "integration.md").read_text()
+    (line,) = [
+        line for line in text.splitlines() if line.startswith(".venv/bin/python -m pip wheel")
+    ]
+    return line.split("#", 1)[0].split()
+
+
+def test_docs_wheel_command_builds_in_the_virtualenv_make_run_makes(tmp_path):
+    """`make run` makes the venv with `python -m venv` (its bundled setuptools cannot
+    build this pyproject) and installs requirements.txt, whose setuptools pin can."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO / "pyproject.toml", project)
+    shutil.copy(REPO / "LICENSE", project)
+    (project / "docs").mkdir()
+    shutil.copy(REPO / "docs" / "integration.md", project / "docs")
+    shutil.copytree(
+        REPO / "embeds", project / "embeds", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    try:
+        venv.EnvBuilder(with_pip=True, clear=True).create(project / ".venv")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot create a virtualenv with pip here ({exc})")
+    pins = [
+        line.strip()
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.startswith("setuptools==")
+    ]
+    assert pins, "requirements.txt pins the build backend"
+    offline = ["--no-index", "--find-links", wheelhouse(pins), "--quiet"]
+    run(project / ".venv/bin/python", "-m", "pip", "install", *offline, *pins, cwd=project)
+    command = build_command_of_the_docs()
+    assert command[:4] == [".venv/bin/python", "-m", "pip", "wheel"]
+    run(*command, cwd=project)
+    assert [p.name for p in (project / "dist").glob("*.whl")] == [
+        "django_sigma_embed-0.1.0-py3-none-any.whl"
+    ]
+
+
 def test_wheel_is_named_django_sigma_embed_and_holds_only_the_app(wheel):
     assert wheel.name.startswith("django_sigma_embed-")
     with zipfile.ZipFile(wheel) as archive:
@@ -241,8 +285,77 @@ def test_wheel_declares_every_third_party_package_embeds_imports(wheel):
     assert distributions <= declared, distributions - declared
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(python: Path, site: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """The fresh site on ``runserver`` (DEBUG on, as startproject leaves it)."""
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        [str(python), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=site,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        server.terminate()
+        pytest.fail("the fresh site's runserver did not start")
+    return server, f"http://127.0.0.1:{port}"
+
+
+def open_in_chromium(browser, origin: str, session: str, emulator_origin: str) -> None:
+    """alice's dashboard in Chromium: the tag's frame loads Sigma's content, sized and
+    styled by embed.css alone, and the page itself keeps the browser's own styles."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": session, "url": origin}])
+    page = context.new_page()
+    complaints: list[str] = []
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            # A startproject site has no favicon; the browser asks for one anyway.
+            and not m.location.get("url", "").endswith("/favicon.ico")
+            and complaints.append(m.text)
+        ),
+    )
+    try:
+        response = page.goto(origin + "/dashboard/")
+        assert response.status == 200
+        # No django-csp in this site: the app sets the frame's policy itself.
+        assert response.headers["content-security-policy"] == (
+            f"frame-src {emulator_origin}; child-src {emulator_origin}"
+        )
+        page.wait_for_selector("[data-sigma-embed].is-loaded", timeout=30000)
+        frame = page.frame_locator("iframe#sigma-embed")
+        frame.get_by_text("alice@example.com").first.wait_for()
+        box = page.locator("iframe#sigma-embed").bounding_box()
+        # A frame of a sensible size, not the browser's bare 300x150 default.
+        assert box["width"] >= 1000, box
+        assert 500 <= box["height"] <= 900, box
+        # embed.css styles the frame only: the page keeps the browser's defaults.
+        assert page.evaluate("getComputedStyle(document.body).margin") == "8px"
+        assert page.evaluate("getComputedStyle(document.querySelector('h1')).fontSize") == "32px"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "fresh-site.png"))
+        assert complaints == []
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
 def test_wheel_in_a_startproject_site_renders_an_embed_the_emulator_accepts(
-    wheel, tmp_path, emulator_server, emulator_registers
+    wheel, tmp_path, emulator_server, emulator_registers, browser
 ):
     python = make_fresh_venv(tmp_path / "venv")
     pip = [sys.executable, "-m", "pip", "--python", str(python)]
@@ -301,3 +414,12 @@ def test_wheel_in_a_startproject_site_renders_an_embed_the_emulator_accepts(
     # Single use: the emulator refuses the same URL a second time.
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(signed_url)  # noqa: S310
+
+    # The same page in Chromium, served by the fresh site itself.
+    server, origin = serve(python, site, env)
+    try:
+        emulator_server.allow_frames_from(origin)
+        open_in_chromium(browser, origin, page["session"], emulator_server.url)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
