@@ -96,17 +96,22 @@ def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None, stdin: 
     return result.stdout
 
 
-def build_wheel(tmp: Path) -> Path:
-    """The wheel, built from a copy of exactly what packaging reads (no build/ in the repo)."""
-    source = tmp / "source"
-    source.mkdir()
-    shutil.copy(REPO / "pyproject.toml", source)
-    shutil.copy(REPO / "LICENSE", source)
-    (source / "docs").mkdir()
-    shutil.copy(REPO / "docs" / "integration.md", source / "docs")
+def copy_packaged_source(target: Path) -> Path:
+    """A copy of exactly what packaging reads (no build/ left in the repo)."""
+    target.mkdir()
+    shutil.copy(REPO / "pyproject.toml", target)
+    shutil.copy(REPO / "LICENSE", target)
+    (target / "docs").mkdir()
+    shutil.copy(REPO / "docs" / "integration.md", target / "docs")
     shutil.copytree(
-        REPO / "embeds", source / "embeds", ignore=shutil.ignore_patterns("__pycache__")
+        REPO / "embeds", target / "embeds", ignore=shutil.ignore_patterns("__pycache__")
     )
+    return target
+
+
+def build_wheel(tmp: Path) -> Path:
+    """The wheel, built from a copy of exactly what packaging reads."""
+    copy_packaged_source(tmp / "source")
     dist = tmp / "dist"
     run(
         sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
@@ -187,15 +192,7 @@ def build_command_of_the_docs() -> list[str]:
 def test_docs_wheel_command_builds_in_the_virtualenv_make_run_makes(tmp_path):
     """`make run` makes the venv with `python -m venv` (its bundled setuptools cannot
     build this pyproject) and installs requirements.txt, whose setuptools pin can."""
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(REPO / "pyproject.toml", project)
-    shutil.copy(REPO / "LICENSE", project)
-    (project / "docs").mkdir()
-    shutil.copy(REPO / "docs" / "integration.md", project / "docs")
-    shutil.copytree(
-        REPO / "embeds", project / "embeds", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    project = copy_packaged_source(tmp_path / "project")
     try:
         venv.EnvBuilder(with_pip=True, clear=True).create(project / ".venv")
     except (OSError, subprocess.CalledProcessError) as exc:
