@@ -23,6 +23,10 @@ from embeds.protocol import signing
 
 MSG_LOGIN = "Your session on this site has ended."
 MSG_LOGIN_FIXER = "Sign in again to continue."
+# For a page (the tag) that a visitor may open without ever having signed in: no
+# "session has ended" for someone who never had one.
+MSG_NOT_SIGNED_IN = "You are not signed in to this site."
+MSG_NOT_SIGNED_IN_FIXER = "Sign in to see this content."
 MSG_NOT_FOUND = "This content does not exist."
 MSG_NOT_FOUND_FIXER = "Go back to your analytics and open it from the list."
 

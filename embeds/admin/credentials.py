@@ -354,7 +354,10 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
         confirmation = Confirmation(
             title="Revoke credentials",
             intro="Every embed below stops working on its next request, for every user "
-            "listed. Nothing is deleted; you can re-activate later.",
+            "listed. Nothing is deleted; you can re-activate later. If the secret may "
+            "have leaked, also revoke these client credentials in Sigma (Administration "
+            "> Developer Access): revoking here only stops this site signing with it, "
+            "and whoever holds the secret can still sign tokens Sigma accepts.",
             template="admin/embeds/credential/confirm.html",
             form_class=RevokeForm,
             action=action,

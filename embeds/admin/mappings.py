@@ -203,10 +203,16 @@ class SigmaUserAdminMixin:
 
     @admin.display(description="embeds")
     def sigma_status(self, user) -> str:
+        # What the user gets on every embed, not just whether an identity can be
+        # built: a deactivated user or one in no team is refused everywhere.
+        if not user.is_active:
+            return "refused: user_inactive"
         try:
-            identity_for(user)
+            identity = identity_for(user)
         except Refusal as refusal:
             return f"refused: {refusal.code}"
+        if not identity.team_ids:
+            return "no team"
         return "ok"
 
 

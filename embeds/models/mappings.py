@@ -118,7 +118,9 @@ class SigmaProfile(models.Model):
 
     class Meta:
         db_table = "accounts_sigmaprofile"
-        verbose_name = "Sigma mapping"
+        # Distinct from the group mapping's: the permission names ("Can change …")
+        # are built from these, and two alike could not be told apart.
+        verbose_name = "Sigma mapping of a user"
 
     def __str__(self) -> str:
         return f"Sigma mapping of {self.user}"
@@ -158,7 +160,8 @@ class SigmaProfileAttribute(models.Model):
 
     class Meta:
         db_table = "accounts_sigmaprofileattribute"
-        verbose_name = "user attribute"
+        # Not "user attribute": that is the registry's name (and its permissions').
+        verbose_name = "user attribute value of a user"
         ordering = ["attribute__name"]
         constraints = [
             models.UniqueConstraint(
@@ -194,7 +197,7 @@ class GroupMapping(models.Model):
 
     class Meta:
         db_table = "accounts_groupmapping"
-        verbose_name = "Sigma mapping"
+        verbose_name = "Sigma mapping of a group"
 
     def __str__(self) -> str:
         return f"Sigma mapping of group {self.group}"

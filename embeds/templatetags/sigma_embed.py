@@ -38,10 +38,10 @@ from django.views.decorators.debug import sensitive_variables
 from embeds import issuing
 from embeds.exceptions import Refusal
 from embeds.frames import (
-    MSG_LOGIN,
-    MSG_LOGIN_FIXER,
     MSG_NOT_FOUND,
     MSG_NOT_FOUND_FIXER,
+    MSG_NOT_SIGNED_IN,
+    MSG_NOT_SIGNED_IN_FIXER,
     InvalidEmbedRequest,
     embed_frame,
 )
@@ -100,7 +100,10 @@ def sigma_embed(context: template.Context, slug: str, frame_id: str = "") -> Saf
         return _refusal_html(
             request,
             InvalidEmbedRequest(
-                "login_required", MSG_LOGIN, MSG_LOGIN_FIXER, status=HTTPStatus.UNAUTHORIZED
+                "login_required",
+                MSG_NOT_SIGNED_IN,
+                MSG_NOT_SIGNED_IN_FIXER,
+                status=HTTPStatus.UNAUTHORIZED,
             ),
         )
     if not headers_covered(request):

@@ -199,3 +199,19 @@ def test_successful_sign_in_gives_back_the_address_slot(settings, client, alice)
 def test_authenticate_without_a_request_is_refused(alice):
     with pytest.raises(AxesBackendRequestParameterRequired):
         authenticate(username="alice", password="demo")
+
+
+@pytest.mark.django_db
+def test_sign_out_confirms_with_cancel_then_says_signed_out(client, django_user_model):
+    user = django_user_model.objects.create_user("dora", "dora@example.com", "pw-not-used-1")
+    client.force_login(user)
+
+    confirm = client.get("/accounts/logout/").content.decode()
+    assert "Sign out of dora?" in confirm
+    assert '<a class="button secondary" href="/">Cancel</a>' in confirm
+
+    response = client.post("/accounts/logout/", follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/login/"
+    assert '<p class="notice" role="status">You are signed out.</p>' in response.content.decode()
+    # Shown once.
+    assert "You are signed out." not in client.get("/accounts/login/").content.decode()

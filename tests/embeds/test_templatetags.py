@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Template
 
 from embeds.exceptions import NoTeam
-from embeds.frames import MSG_LOGIN, MSG_NOT_FOUND
+from embeds.frames import MSG_LOGIN, MSG_NOT_FOUND, MSG_NOT_SIGNED_IN
 from embeds.http import replace_frame_sources
 from embeds.models import AccessRecord
 from embeds.templatetags.sigma_embed import MSG_NO_REQUEST
@@ -86,7 +86,9 @@ def test_sigma_embed_asks_an_anonymous_visitor_to_sign_in(client, embed_factory)
     embed_factory(slug="sales")
     html = client.get("/dashboard/", {"slug": "sales"}).content.decode()
     assert 'data-refusal="login_required"' in html
-    assert MSG_LOGIN in html
+    # Never signed in: not told that a session "has ended".
+    assert MSG_NOT_SIGNED_IN in html
+    assert MSG_LOGIN not in html
     assert AccessRecord.objects.count() == 0
 
 

@@ -42,7 +42,8 @@ class Command(SigmaCommand):
         return self.handle_import(options["file"], options["dry_run"], options["json"])
 
     def handle_export(self, output: str | None) -> None:
-        text = jsonlib.dumps(export_config(), indent=2, sort_keys=False)
+        # Names as written (Zoë, 東京), not \u escapes; the file is written as UTF-8.
+        text = jsonlib.dumps(export_config(), indent=2, sort_keys=False, ensure_ascii=False)
         if output is None:
             self.stdout.write(text)
             return

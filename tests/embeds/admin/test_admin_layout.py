@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -35,3 +36,21 @@ def test_host_attaches_the_sigma_mixins_to_its_user_and_group_admins():
     assert list(user_admin.inlines) == [SigmaProfileInline, SigmaAttributeInline]
     assert list(group_admin.inlines) == [GroupMappingInline]
     assert {"sigma_teams", "sigma_account_type", "sigma_status"} <= set(user_admin.list_display)
+
+
+@pytest.mark.django_db
+def test_user_and_group_mapping_permissions_have_distinct_names():
+    from django.contrib.auth.models import Permission
+
+    names = list(
+        Permission.objects.filter(content_type__app_label="embeds").values_list("name", flat=True)
+    )
+    assert len(names) == len(set(names))
+    assert "Can change Sigma mapping of a user" in names
+    assert "Can change Sigma mapping of a group" in names
+
+
+@pytest.mark.django_db
+def test_admin_pages_name_an_icon_so_the_browser_asks_for_no_favicon(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    assert '<link rel="icon" href="data:,">' in html

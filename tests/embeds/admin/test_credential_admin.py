@@ -234,6 +234,8 @@ def test_revoke_action_confirmation_lists_embeds_and_users_affected(
     ]
     html = response.content.decode()
     assert "Sales overview" in html and "Campaigns" in html
+    # A leaked secret is revoked in Sigma too: this site's revoke cannot stop it.
+    assert "also revoke these client credentials in Sigma (Administration" in html
     assert CANARY_SECRET not in html
     embed.credential.refresh_from_db()
     assert embed.credential.is_active

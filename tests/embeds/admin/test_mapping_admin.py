@@ -27,6 +27,8 @@ def test_user_list_shows_effective_teams_and_account_type(admin_client, alice, u
     mapping.teams.set([Team.objects.get_or_create(name="Marketing")[0]])
     alice.groups.add(group)
     carol = user_factory("carol", account_type=None)
+    user_factory("dave", teams=())  # mapped, but in no team: refused on every embed
+    user_factory("erin", is_active=False)
     for name in ("Build", "View"):
         g = Group.objects.create(name=f"{name} group")
         account_type = AccountType.objects.get_or_create(name=name)[0]
@@ -44,6 +46,8 @@ def test_user_list_shows_effective_teams_and_account_type(admin_client, alice, u
     }
     assert rows["alice"][1] == ("Marketing, Sales", "View", "ok")
     assert rows["carol"][1] == ("—", "ambiguous: Build, View", "refused: ambiguous_account_type")
+    assert rows["dave"][1][2] == "no team"
+    assert rows["erin"][1][2] == "refused: user_inactive"
 
 
 def admin_client_display(response, user):
@@ -75,8 +79,8 @@ def test_user_page_maps_alice_to_a_team_with_attributes(admin_client, user_facto
     assert list(profile.teams.values_list("name", flat=True)) == ["Sales"]
     assert list(profile.attributes.values_list("attribute__name", "value")) == [("region", "West")]
     message = LogEntry.objects.get(object_id=str(user.pk)).get_change_message()
-    assert "Changed Teams for Sigma mapping “Sigma mapping of erin”." in message
-    assert "Added user attribute “region”." in message
+    assert "Changed Teams for Sigma mapping of a user “Sigma mapping of erin”." in message
+    assert "Added user attribute value of a user “region”." in message
     assert "West" not in message
 
 

@@ -593,3 +593,15 @@ def test_import_refuses_a_sigma_email_another_active_user_has(
         + MSG_EMAIL_TAKEN % {"email": "Shared@example.com", "users": "bob"}
     )
     assert table_counts() == before
+
+
+@pytest.mark.django_db
+def test_export_writes_names_as_written_not_escaped(run, tmp_path):
+    Team.objects.create(name="Zoë's Sales 東京")
+    target = tmp_path / "out.json"
+
+    run("sigma_config", "export", "--output", str(target))
+
+    text = target.read_text(encoding="utf-8")
+    assert '"Zoë\'s Sales 東京"' in text
+    assert "\\u" not in text
