@@ -38,6 +38,7 @@ sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
 SECRET_LOOKUP_FIELDS = ("secret", "secret_fingerprint")
 
 MSG_SECRETS_DIFFER = "The two secrets differ. Paste the same secret in both fields."
+MSG_NO_PRIVILEGE = "Tick at least one privilege Sigma granted: Embedding or REST API."
 
 OWNER_HELP = (
     "Sigma's rule: credentials owned by a Sigma Admin may sign in any user. "
@@ -77,14 +78,45 @@ class CredentialAddForm(CredentialChangeForm):
         "shown again; only a short fingerprint is.",
     )
 
+    # Chosen explicitly, never a silent default: most real credentials are owned by
+    # an Admin, and a wrong "no" refuses every other user (owner_mismatch), a wrong
+    # "yes" lets a non-Admin's credential sign anyone in (Sigma refuses those tokens).
+    owner_is_admin = forms.TypedChoiceField(
+        label="Owner is a Sigma Admin",
+        choices=[
+            ("yes", "Yes: the owner is an Admin in Sigma (these credentials may sign in any user)"),
+            ("no", "No: the owner is not an Admin (only the owner's own email may be signed in)"),
+        ],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        help_text=OWNER_HELP,
+    )
+    # What Sigma granted on Developer Access (the command's --api / --api-only).
+    embed_privilege = forms.BooleanField(
+        label="Embedding", required=False, initial=True, help_text="Signs embed URLs."
+    )
+    api_privilege = forms.BooleanField(
+        label="REST API",
+        required=False,
+        help_text="Check against Sigma, registry sync and the content pickers use it.",
+    )
+
     field_order = [
         "name",
         "client_id",
         "embed_secret",
         "description",
+        "embed_privilege",
+        "api_privilege",
         "owner_email",
         "owner_is_admin",
     ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("embed_privilege") or cleaned.get("api_privilege")):
+            raise forms.ValidationError(MSG_NO_PRIVILEGE, code="no_privilege")
+        return cleaned
 
     actor = None  # the admin adding it (CredentialAdmin.save_form sets it)
 
@@ -109,6 +141,8 @@ class CredentialAddForm(CredentialChangeForm):
             description=data.get("description", ""),
             owner_email=data.get("owner_email", ""),
             owner_is_admin=data.get("owner_is_admin", False),
+            embed_privilege=data.get("embed_privilege", False),
+            api_privilege=data.get("api_privilege", False),
             actor=self.actor,
         )
         if commit:
@@ -186,6 +220,7 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
     change_form_template = "admin/embeds/credential/change_form.html"
     add_fieldsets = (
         (None, {"fields": ("name", "client_id", "embed_secret", "description")}),
+        ("Privileges in Sigma", {"fields": ("embed_privilege", "api_privilege")}),
         ("Owner in Sigma", {"fields": ("owner_email", "owner_is_admin")}),
     )
     fieldsets = (

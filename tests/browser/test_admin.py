@@ -76,7 +76,7 @@ def add_credential(page, sigma_site, *, name: str, client_id: str) -> None:
     page.fill("#id_client_id", client_id)
     page.fill("#id_embed_secret", CANARY_SECRET)
     page.fill("#id_owner_email", "admin@example.com")
-    page.check("#id_owner_is_admin")
+    page.check("#id_owner_is_admin_0")  # "Yes": chosen explicitly, no default
     page.click("input[name=_save]")
     page.wait_for_load_state()
 

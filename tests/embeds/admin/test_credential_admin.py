@@ -45,7 +45,8 @@ def add_payload(**overrides) -> dict:
         "embed_secret": CANARY_SECRET,
         "description": "",
         "owner_email": "owner@example.com",
-        "owner_is_admin": "on",
+        "owner_is_admin": "yes",
+        "embed_privilege": "on",
     }
     data.update(overrides)
     return data
@@ -57,6 +58,29 @@ def test_credential_add_page_has_an_empty_password_input(admin_client):
     assert '<input type="password" name="embed_secret"' in html
     assert 'autocomplete="new-password"' in html
     assert "Sigma's rule: credentials owned by a Sigma Admin may sign in any user." in html
+
+
+def test_credential_add_asks_owner_is_admin_explicitly_and_the_privileges(admin_client):
+    html = admin_client.get(ADD_URL).content.decode()
+    assert 'type="radio" name="owner_is_admin" value="yes"' in html
+    assert "checked" not in html.split('name="owner_is_admin"', 1)[1].split("</div>", 1)[0]
+    assert 'name="embed_privilege"' in html and 'name="api_privilege"' in html
+
+    missing = admin_client.post(ADD_URL, add_payload(owner_is_admin=""))
+    assert missing.context["adminform"].form.errors["owner_is_admin"] == ["This field is required."]
+    neither = admin_client.post(ADD_URL, add_payload(embed_privilege=""))
+    assert neither.context["adminform"].form.non_field_errors() == [
+        "Tick at least one privilege Sigma granted: Embedding or REST API."
+    ]
+    assert not Credential.objects.exists()
+
+    admin_client.post(ADD_URL, add_payload(owner_is_admin="no", api_privilege="on"))
+    credential = Credential.objects.get()
+    assert (credential.owner_is_admin, credential.embed_privilege, credential.api_privilege) == (
+        False,
+        True,
+        True,
+    )
 
 
 def test_credential_added_secret_appears_on_no_admin_page(admin_client):

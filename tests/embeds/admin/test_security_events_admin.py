@@ -62,7 +62,8 @@ def test_credential_added_in_the_admin_is_recorded_by_the_service(admin_client):
             "embed_secret": CANARY_SECRET,
             "description": "",
             "owner_email": "owner@example.com",
-            "owner_is_admin": "on",
+            "owner_is_admin": "yes",
+            "embed_privilege": "on",
         },
     )
     assert response.status_code == 302
