@@ -23,6 +23,7 @@ from embeds.models import (
     Team,
     UserAttribute,
 )
+from tests.browser.chromium import browser  # noqa: F401
 from tests.emulator.org import emulator_members, emulator_registers  # noqa: F401
 from tests.emulator.server import emulator_frame_ancestors, emulator_server  # noqa: F401
 from tests.sigma_org import sigma_org  # noqa: F401

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 
 from embeds.models import Embed
+from embeds.remote import usage as remote
 
 MSG_REASON_REQUIRED = "Say why: the reason is recorded with your name and the time."
 
@@ -155,3 +156,25 @@ class ServiceFormMixin:
     def save_form(self, request, form, change):
         form.actor = request.user
         return super().save_form(request, form, change)
+
+
+class SigmaCheckOnSaveMixin:
+    """After a save, the remote checks of what was saved, shown as warnings.
+
+    Only with a credential that has the REST API privilege, and time-boxed
+    (``remote.quick_check``): Sigma away is a notice, never a block; the change is
+    saved either way. Subclasses say what to check with ``sigma_check_targets``.
+    """
+
+    def sigma_check_targets(self, obj) -> dict:
+        raise NotImplementedError
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        check = remote.quick_check(**self.sigma_check_targets(form.instance))
+        if not check.checked:
+            if check.notice != remote.MSG_NO_API_CREDENTIAL:
+                messages.info(request, check.notice)
+            return
+        for finding in check.findings:
+            messages.warning(request, f"Sigma: {finding.id} {finding.message} Fix: {finding.hint}")

@@ -20,6 +20,7 @@ from embeds.admin.common import (
     ConfirmationMixin,
     ReasonForm,
     ServiceFormMixin,
+    SigmaCheckOnSaveMixin,
     kept_rows,
     reason_field,
     viewer_count,
@@ -166,7 +167,7 @@ class EmbedControlInline(admin.TabularInline):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
+class EmbedAdmin(SigmaCheckOnSaveMixin, ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
     form = EmbedAdminForm
     list_display = ("title", "slug", "kind", "credential", "is_enabled", "team_names")
     list_filter = ("credential", EmbedKindFilter, "teams", "is_enabled")
@@ -291,6 +292,10 @@ class EmbedAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         services.delete_embeds(embeds=list(queryset), actor=request.user)
+
+    def sigma_check_targets(self, obj) -> dict:
+        # The embed's content, sharing with its teams, and its credential's owner.
+        return {"embeds": [obj], "credentials": [obj.credential]}
 
     def _confirm_embeds(self, request, queryset, confirmation: Confirmation):
         embeds = list(queryset.select_related("credential").prefetch_related("teams"))

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from embeds import services
-from embeds.admin.common import kept_rows
+from embeds.admin.common import SigmaCheckOnSaveMixin, kept_rows
 from embeds.admin.preview import PREVIEW_PERMISSION
 from embeds.admin.remote import check_users_against_sigma_action
 from embeds.exceptions import Refusal
@@ -122,7 +122,7 @@ def _account_type_label(user) -> str:
     return names[0]
 
 
-class SigmaUserAdminMixin:
+class SigmaUserAdminMixin(SigmaCheckOnSaveMixin):
     """Sigma columns, filters and inlines for a site's ``UserAdmin``.
 
     Put it before the admin class it extends and spread the ``sigma_*`` tuples into
@@ -163,6 +163,10 @@ class SigmaUserAdminMixin:
             "can_preview": request.user.has_perm(PREVIEW_PERMISSION),
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def sigma_check_targets(self, obj) -> dict:
+        # The names this user's mapping sends (teams, account type, attributes).
+        return {"users": [obj]}
 
     def save_formset(self, request, form, formset, change):
         # The Sigma inlines write through services, which record who changed the

@@ -10,6 +10,7 @@ from django.urls import path
 
 from embeds import services
 from embeds.admin import remote
+from embeds.admin.common import SigmaCheckOnSaveMixin
 from embeds.models import Team
 from embeds.protocol.validators import validate_attribute_name
 
@@ -65,8 +66,12 @@ class RegistryAdmin(admin.ModelAdmin):
         services.delete_registry_entries(entries=list(queryset), actor=request.user)
 
 
-class TeamAdmin(RegistryAdmin):
+class TeamAdmin(SigmaCheckOnSaveMixin, RegistryAdmin):
     list_display = ("name", "description", "embed_count")
+
+    def sigma_check_targets(self, obj) -> dict:
+        # Does Sigma have a team of this exact name (embeds.R001)?
+        return {"teams": [obj]}
 
     def get_urls(self):
         # One sync page for the three registries; it lives under teams.

@@ -142,13 +142,15 @@ def collect_usage() -> ConfigUsage:
     return usage
 
 
-def usage_for(*, embeds=(), credentials=(), users=()) -> ConfigUsage:
-    """What ``embeds``, ``credentials`` and ``users`` alone name in Sigma.
+def usage_for(*, embeds=(), credentials=(), users=(), teams=()) -> ConfigUsage:
+    """What ``embeds``, ``credentials``, ``users`` and ``teams`` alone name in Sigma.
 
     For checks of one change (an admin save, a preview): the same findings as a
     whole check, limited to what these objects use.
     """
     usage = ConfigUsage()
+    for team in teams:
+        usage.teams.setdefault(team.name, set()).add(f"team {team.name}")
     for embed in embeds:
         _add_embed(usage, embed)
     for credential in credentials:
@@ -260,18 +262,22 @@ class QuickCheck:
     checked: bool = False
 
 
-def quick_check(*, embeds=(), credentials=(), users=(), client=None) -> QuickCheck:
+def quick_check(*, embeds=(), credentials=(), users=(), teams=(), client=None) -> QuickCheck:
     """Remote checks of these objects only, time-boxed; never raises for Sigma's sake.
 
     Without a REST API credential nothing is asked (``checked`` False, a notice);
     Sigma unreachable or refusing the credential is a notice too.
     """
-    usage = usage_for(embeds=embeds, credentials=credentials, users=users)
+    usage = usage_for(embeds=embeds, credentials=credentials, users=users, teams=teams)
     if client is None:
         try:
-            client = api_client(timeout=QUICK_CHECK_TIMEOUT, max_retries=0)
+            credential = api_credential()
         except NoAPICredential:
             return QuickCheck(notice=MSG_NO_API_CREDENTIAL)
+        try:
+            client = api_client(credential, timeout=QUICK_CHECK_TIMEOUT, max_retries=0)
+        except NoAPICredential as refused:
+            return QuickCheck(notice=f"Not checked against Sigma: {refused}")
     try:
         with client:
             findings = check_against_sigma(client=client, usage=usage)
