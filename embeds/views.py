@@ -36,7 +36,12 @@ from embeds.frames import (
 )
 from embeds.http import allow_sigma_frames, client_ip, mark_signed_url_response
 from embeds.issuing import ratelimit
-from embeds.issuing.access import HIDES_EMBED, check_visible, listed_embeds_for_teams, visible_embeds
+from embeds.issuing.access import (
+    HIDES_EMBED,
+    check_visible,
+    listed_embeds_for_teams,
+    visible_embeds,
+)
 from embeds.issuing.identity import identity_for
 from embeds.issuing.snapshots import EmbedSnapshot, lookup
 from embeds.models import AccessRecord, Embed
