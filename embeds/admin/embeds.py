@@ -272,6 +272,12 @@ class EmbedAdmin(SigmaCheckOnSaveMixin, ServiceFormMixin, ConfirmationMixin, adm
             *super().get_urls(),
         ]
 
+    def get_changeform_initial_data(self, request):
+        # New embeds follow the content's height (Sigma's :responsive_height and its
+        # workbook:pageheight:onchange, spec §5.4): one scroll, the page's, never a
+        # frame scrolling inside a page that scrolls. Untick for a fixed-height frame.
+        return {"responsive_height": True, **super().get_changeform_initial_data(request)}
+
     def save_model(self, request, obj, form, change):
         # Every form and inline is valid by now: write the row through the service.
         form.instance = services.save_embed(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import LogEntry
@@ -316,3 +318,10 @@ def test_the_admin_says_which_option_is_outside_sigmas_jwt_table(admin_client):
     assert "except disable_mobile_view and hide_page_controls, which are outside" in html
     for removed in ("hide_title", "hide_reload_button", "hide_view_select"):
         assert f'name="{removed}"' not in html
+
+
+def test_new_embed_form_starts_with_responsive_height(admin_client):
+    response = admin_client.get(reverse("admin:embeds_embed_add"))
+    assert response.context["adminform"].form.initial["responsive_height"] is True
+    html = response.content.decode()
+    assert re.search(r"<input type=\"checkbox\" name=\"responsive_height\"[^>]* checked>", html)
