@@ -260,6 +260,11 @@ class EmbedAdmin(SigmaCheckOnSaveMixin, ServiceFormMixin, ConfirmationMixin, adm
                 name="embeds_embed_preview_outcome",
             ),
             path(
+                "<path:object_id>/check/",
+                self.admin_site.admin_view(remote.check_embed),
+                name="embeds_embed_check",
+            ),
+            path(
                 "pick/",
                 self.admin_site.admin_view(remote.content_picker),
                 name="embeds_embed_pick",

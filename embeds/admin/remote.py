@@ -12,17 +12,21 @@ from urllib.parse import quote, urlencode
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import ngettext
 
 from embeds import services
+from embeds.models import Embed
 from embeds.remote.client import SigmaAPIError
 from embeds.remote.usage import (
     RETIRE,
     api_client,
     check_against_sigma,
     plan_registry_sync,
+    quick_check,
 )
 from embeds.services.sigma_members import deactivate_embed_users, stale_embed_users
 
@@ -96,6 +100,32 @@ def _check_selected(modeladmin, request, kind: str, names: set[str]):
         request,
         "admin/embeds/sigma_check.html",
         {"title": "Check against Sigma", "findings": relevant, "slugs": sorted(names)},
+    )
+
+
+def check_embed(request: HttpRequest, object_id: str) -> HttpResponse:
+    """*Check against Sigma* on an embed's change page: the checks of that embed,
+    its teams and its credential (time-boxed, like the checks on save)."""
+    if not request.user.has_perm("embeds.view_embed"):
+        raise PermissionDenied
+    embed = get_object_or_404(Embed.objects.select_related("credential"), pk=object_id)
+    check = quick_check(embeds=[embed], credentials=[embed.credential])
+    opts = Embed._meta
+    context = {
+        "title": "Check against Sigma",
+        "app_verbose_name": opts.app_config.verbose_name,
+        "changelist_url": reverse("admin:embeds_embed_changelist"),
+        "changelist_title": capfirst(opts.verbose_name_plural),
+        "object_url": reverse("admin:embeds_embed_change", args=[embed.pk]),
+        "object_title": str(embed),
+        "slugs": [embed.slug],
+    }
+    if not check.checked:
+        return _render(
+            request, "admin/embeds/sigma_problem.html", {**context, "problem": check.notice}
+        )
+    return _render(
+        request, "admin/embeds/sigma_check.html", {**context, "findings": check.findings}
     )
 
 

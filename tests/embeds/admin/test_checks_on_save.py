@@ -7,8 +7,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from embeds import remote
 from embeds.models import Embed, Team
+from embeds.remote import usage as remote
 from tests.sigma_org import EmulatorTransport
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +101,24 @@ def test_without_a_rest_api_credential_nothing_is_asked(admin_client, monkeypatc
     )
 
     assert [level for level, _ in shown(response)] == ["success"]
+
+
+def test_check_against_sigma_on_the_embed_change_page(
+    admin_client, sigma_org, in_process_sigma, embed_factory
+):
+    embed = embed_factory(slug="ghostly", teams=["Ghosts"], credential=sigma_org)
+    change = admin_client.get(reverse("admin:embeds_embed_change", args=[embed.pk]))
+    check_url = reverse("admin:embeds_embed_check", args=[embed.pk])
+    assert (
+        f'href="{check_url}" class="check-link">Check against Sigma</a>' in change.content.decode()
+    )
+
+    html = admin_client.get(check_url).content.decode()
+
+    assert "embeds.R001" in html and "Ghosts" in html
+    # Home › Sigma embeds › Embeds › the embed › Check against Sigma
+    crumbs = html.split('<div class="breadcrumbs">', 1)[1].split("</div>", 1)[0]
+    assert '">Sigma embeds</a>' in crumbs
+    assert f'<a href="{reverse("admin:embeds_embed_changelist")}">Embeds</a>' in crumbs
+    assert f'<a href="{reverse("admin:embeds_embed_change", args=[embed.pk])}">' in crumbs
+    assert crumbs.rstrip().endswith("Check against Sigma")
