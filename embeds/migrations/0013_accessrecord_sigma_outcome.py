@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("embeds", "0010_security_event_sigma_member"),
+        ("embeds", "0012_interface_options_2026"),
     ]
 
     operations = [
