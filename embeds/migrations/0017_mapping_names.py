@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("embeds", "0013_accessrecord_sigma_outcome"),
+        ("embeds", "0016_accessrecord_sigma_outcome"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("embeds", "0012_interface_options_2026"),
+        ("embeds", "0015_profile_internal_tristate"),
     ]
 
     operations = [
