@@ -260,5 +260,5 @@ def preview_outcome(request):
         )
     answer: dict = {"recorded": record.get_sigma_outcome_display()}
     if not outcome or outcome != AccessRecord.SigmaOutcome.LOADED:
-        answer.update(_findings_json(_preview_check(record)))
+        answer |= _findings_json(_preview_check(record))
     return JsonResponse(answer)
