@@ -158,7 +158,9 @@ def _take_slot(
             )
         )
         if taken:
-            return True, None
+            # Our UPDATE holds the row lock until the transaction commits, so this
+            # read sees the slot this attempt took, whatever runs in parallel.
+            return True, AccessAttempt.objects.filter(pk=row.pk).first()
         current = AccessAttempt.objects.filter(pk=row.pk).first()
         if current is not None:
             return False, current
@@ -204,6 +206,7 @@ class SignInHandler(AxesDatabaseHandler):
         door = _door(request)
         user_rate, ip_rate = account_rate(), address_rate()
         taken: list[str] = []
+        numbers: dict[str, AccessAttempt | None] = {}
         try:
             with transaction.atomic():
                 if user_rate is not None and username:
@@ -213,6 +216,7 @@ class SignInHandler(AxesDatabaseHandler):
                     if not ok:
                         return SignInLock("username", _retry_after(row, user_rate, now))
                     taken.append("username")
+                    numbers["username"] = row
                 if ip_rate is not None:
                     ok, row = _take_slot(
                         username=ADDRESS_ROW_USERNAME, ip=ip, rate=ip_rate, now=now, door=door
@@ -220,26 +224,27 @@ class SignInHandler(AxesDatabaseHandler):
                     if not ok:
                         raise _AddressLimitReached(_retry_after(row, ip_rate, now))
                     taken.append("ip")
+                    numbers["ip"] = row
         except _AddressLimitReached as full:
             return SignInLock("ip", full.args[0])
         request.signin_slots = tuple(taken)
+        request.signin_slot_rows = numbers
         return None
 
     def exhausted(self, request, credentials: dict | None) -> SignInLock | None:
-        """After a failed check: did that attempt use the last slot of a counter?"""
+        """After a failed check: did that attempt use the last slot of a counter?
+
+        Decided by the slot this attempt took (read under its own row lock), not by
+        re-reading the counter: a parallel attempt that took a later slot must not
+        turn this one's answer into a lockout.
+        """
         now = timezone.now()
-        ip = request.axes_ip_address
-        for by, username, rate in (
-            ("username", username_key(request, credentials), account_rate()),
-            ("ip", ADDRESS_ROW_USERNAME, address_rate()),
-        ):
-            if rate is None or (by == "username" and not username):
+        rows = getattr(request, "signin_slot_rows", {})
+        for by, rate in (("username", account_rate()), ("ip", address_rate())):
+            row = rows.get(by)
+            if rate is None or row is None:
                 continue
-            row = AccessAttempt.objects.filter(
-                username=username, ip_address=ip, user_agent=""
-            ).first()
-            fresh = row is not None and row.attempt_time >= now - timedelta(seconds=rate.seconds)
-            if fresh and row.failures_since_start >= rate.count:
+            if row.failures_since_start >= rate.count:
                 return SignInLock(by, _retry_after(row, rate, now))
         return None
 
