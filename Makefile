@@ -53,7 +53,7 @@ seed: migrate
 
 run: seed
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@echo "Host:     http://$(HOST):$(PORT)/   (alice / demo, bob / demo, admin / demo)"
+	@echo "Host:     http://$(HOST):$(PORT)/   (alice, elena, bob, admin: password demo)"
 	@echo "Emulator: http://$(EMULATOR)/demo-org/admin/ (the fake Sigma organization; Developer Access at /demo-org/admin/developer-access)"
 	@trap 'kill 0' EXIT INT TERM; \
 	$(PY) manage.py sigma_emulator $(EMULATOR) & \
