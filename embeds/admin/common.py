@@ -1,24 +1,64 @@
-"""Pieces the admin modules share: reasons, the confirmation step, users affected."""
+"""Pieces the admin modules share: typed bases, reasons, the confirmation step, users
+affected, the admin's own pages."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
+from django.forms.models import BaseInlineFormSet as DjangoBaseInlineFormSet
+from django.http import HttpRequest, HttpResponseBase
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
-from embeds.models import Embed
+from embeds.models import Credential, Embed, Team
 from embeds.remote import usage as remote
 
+_ModelT = TypeVar("_ModelT", bound=Model)
+_ParentT = TypeVar("_ParentT", bound=Model)
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin, StackedInline, TabularInline
+
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.forms import ModelForm
+    from django.forms.models import BaseInlineFormSet
+
+    # What the mixins below use of the ModelAdmin they are mixed into.
+    AdminMixin = ModelAdmin
+else:
+
+    class _ByModel:
+        """django-stubs types these Django classes by model (``ModelAdmin[Embed]``);
+        Django's own take no subscript at run time, so here the subscript gives back
+        Django's class itself: what runs is exactly what the untyped code ran."""
+
+        def __init__(self, django_class):
+            self._django_class = django_class
+
+        def __getitem__(self, _model):
+            return self._django_class
+
+    ModelAdmin = _ByModel(admin.ModelAdmin)
+    StackedInline = _ByModel(admin.StackedInline)
+    TabularInline = _ByModel(admin.TabularInline)
+    ModelForm = _ByModel(forms.ModelForm)
+    BaseInlineFormSet = _ByModel(DjangoBaseInlineFormSet)
+    AdminMixin = Generic
+
 MSG_REASON_REQUIRED = "Say why: the reason is recorded with your name and the time."
+
+# What a confirmed form hands the service: its cleaned_data (each field its own type).
+FormData = dict[str, Any]
 
 
 def viewer_count(embed: Embed) -> int:
@@ -56,14 +96,23 @@ class ReasonForm(forms.Form):
     )
 
     def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
+        reason: str = self.cleaned_data["reason"].strip()
         if not reason:
             raise ValidationError(MSG_REASON_REQUIRED, code="reason_required")
         return reason
 
 
+def admin_pages(
+    model_admin: ModelAdmin[_ModelT], *pages: tuple[str, Callable[..., HttpResponseBase], str]
+) -> list[URLPattern]:
+    """An admin's pages of its own, ``(route, view, name)`` each, behind ``admin_view``
+    (signed-in staff only, CSRF, never cached), to go before Django's own URLs."""
+    wrap = model_admin.admin_site.admin_view
+    return [path(route, wrap(view), name=name) for route, view, name in pages]
+
+
 @dataclass(frozen=True)
-class Confirmation:
+class Confirmation(Generic[_ModelT]):
     """What a confirmation page asks and what happens once it is confirmed.
 
     ``apply(obj, data)`` calls the service for one object and returns False when
@@ -74,14 +123,14 @@ class Confirmation:
     title: str
     intro: str
     template: str
-    apply: Callable[[Any, dict], bool | None]
-    log: Callable[[Any, dict], str]
-    done: Callable[[int, dict], str]
+    apply: Callable[[_ModelT, FormData], bool | None]
+    log: Callable[[_ModelT, FormData], str]
+    done: Callable[[int, FormData], str]
     form_class: type[forms.Form] | None = None
     action: str = ""  # the changelist action to post back to ("" on an object's own page)
 
 
-class ConfirmationMixin:
+class ConfirmationMixin(AdminMixin[_ModelT]):
     """One confirmation step for revoke, re-activate, disable and switch actions.
 
     Like Django's ``delete_selected``: the first request shows what will change
@@ -90,7 +139,14 @@ class ConfirmationMixin:
     one transaction, logs each change and reports once.
     """
 
-    def confirm(self, request, objects: Sequence, confirmation: Confirmation, *, rows: list):
+    def confirm(
+        self,
+        request: HttpRequest,
+        objects: Sequence[_ModelT],
+        confirmation: Confirmation[_ModelT],
+        *,
+        rows: Sequence[object],
+    ) -> TemplateResponse | None:
         confirmed = bool(request.POST.get("post"))
         form = None
         if confirmation.form_class is not None:
@@ -122,7 +178,9 @@ class ConfirmationMixin:
         return TemplateResponse(request, confirmation.template, context)
 
 
-def kept_rows(formset) -> list:
+def kept_rows(
+    formset: BaseInlineFormSet[_ModelT, _ParentT, ModelForm[_ModelT]],
+) -> list[_ModelT]:
     """An inline's rows as the page leaves them, unsaved: every form's object except
     the deleted ones and empty extra rows.
 
@@ -150,15 +208,33 @@ def kept_rows(formset) -> list:
     ]
 
 
-class ServiceFormMixin:
+class ServiceModelForm(ModelForm[_ModelT], Generic[_ModelT]):
+    """A model form whose ``save()`` calls a service, naming the acting admin."""
+
+    actor: User | AnonymousUser | None = None  # set by ServiceFormMixin.save_form
+
+
+class ServiceFormMixin(AdminMixin[_ModelT]):
     """Hands the acting admin to forms whose ``save()`` calls a service."""
 
-    def save_form(self, request, form, change):
+    def save_form(
+        self, request: HttpRequest, form: ServiceModelForm[_ModelT], change: bool
+    ) -> _ModelT:
         form.actor = request.user
-        return super().save_form(request, form, change)
+        saved: _ModelT = super().save_form(request, form, change)
+        return saved
 
 
-class SigmaCheckOnSaveMixin:
+class CheckTargets(TypedDict, total=False):
+    """What ``remote.quick_check`` is asked about after a save."""
+
+    embeds: Sequence[Embed]
+    credentials: Sequence[Credential]
+    users: Sequence[User]
+    teams: Sequence[Team]
+
+
+class SigmaCheckOnSaveMixin(AdminMixin[_ModelT]):
     """After a save, the remote checks of what was saved, shown as warnings.
 
     Only with a credential that has the REST API privilege, and time-boxed
@@ -166,11 +242,17 @@ class SigmaCheckOnSaveMixin:
     saved either way. Subclasses say what to check with ``sigma_check_targets``.
     """
 
-    def sigma_check_targets(self, obj) -> dict:
+    def sigma_check_targets(self, obj: _ModelT) -> CheckTargets:
         raise NotImplementedError
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm[_ModelT],
+        formsets: Sequence[BaseInlineFormSet[Any, _ModelT, Any]],
+        change: bool,
+    ) -> None:
+        super().save_related(request, form, formsets, change)
         check = remote.quick_check(**self.sigma_check_targets(form.instance))
         if not check.checked:
             if check.notice != remote.MSG_NO_API_CREDENTIAL:
