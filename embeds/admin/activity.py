@@ -8,19 +8,24 @@ admin's Content Security Policy allows no inline script, and no chart needs one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import URLPattern
 from django.utils import timezone
 
+from embeds.admin.common import AdminMixin, admin_pages
 from embeds.selectors import Activity, EmbedActivity, activity_summary
 
 WINDOWS = (7, 30, 90)  # days offered on the page
 DEFAULT_WINDOW = 30
 TOP_EMBEDS = 12  # charts drawn; the rest are summed in the table only
 CHART_WIDTH, CHART_HEIGHT, BAR_GAP = 720, 80, 2  # bars share the width, at least 4 px
+
+_ModelT = TypeVar("_ModelT", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -83,16 +88,12 @@ def chosen_window(request: HttpRequest) -> int:
     return days if days in WINDOWS else DEFAULT_WINDOW
 
 
-class ActivityAdminMixin:
+class ActivityAdminMixin(AdminMixin[_ModelT]):
     """Adds the activity page to the AccessRecord admin."""
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         return [
-            path(
-                "activity/",
-                self.admin_site.admin_view(self.activity_view),
-                name="embeds_accessrecord_activity",
-            ),
+            *admin_pages(self, ("activity/", self.activity_view, "embeds_accessrecord_activity")),
             *super().get_urls(),
         ]
 
