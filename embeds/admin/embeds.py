@@ -6,27 +6,41 @@ confirmation lists the embeds and how many users each change affects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import path
+from django.db.models import Field, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern
 from django.utils.translation import ngettext
 
 from embeds import services
 from embeds.admin import preview, remote
 from embeds.admin.common import (
+    BaseInlineFormSet,
+    CheckTargets,
     Confirmation,
     ConfirmationMixin,
+    FormData,
+    ModelAdmin,
+    ModelForm,
     ReasonForm,
     ServiceFormMixin,
+    ServiceModelForm,
     SigmaCheckOnSaveMixin,
+    TabularInline,
+    admin_pages,
     kept_rows,
     reason_field,
     viewer_count,
 )
 from embeds.models import Credential, Embed, EmbedControl
-from embeds.protocol.validators import BOOLEAN_OPTIONS, BUILTIN_THEMES
+from embeds.protocol.validators import BOOLEAN_OPTIONS, BUILTIN_THEMES, SigmaContent
 from embeds.validators import parse_sigma_url
 
 MSG_DISABLED_REASON = (
@@ -61,7 +75,7 @@ class SwitchCredentialForm(forms.Form):
     )
 
 
-class EmbedAdminForm(forms.ModelForm):
+class EmbedAdminForm(ServiceModelForm[Embed]):
     """Embeds: the URL validated by the spec's rules; interface options typed."""
 
     class Meta:
@@ -104,8 +118,9 @@ class EmbedAdminForm(forms.ModelForm):
         # what is wrong appears next to the field, before anything else.
         return parse_sigma_url(url).url
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if (
             cleaned.get("is_enabled") is False
             and not (cleaned.get("disabled_reason") or "").strip()
@@ -114,8 +129,6 @@ class EmbedAdminForm(forms.ModelForm):
                 "disabled_reason", ValidationError(MSG_DISABLED_REASON, code="reason_required")
             )
         return cleaned
-
-    actor = None  # the admin saving it (EmbedAdmin.save_form sets it)
 
     def save(self, commit: bool = True) -> Embed:
         """Save through ``services.save_embed`` (teams included): switching the embed
@@ -129,7 +142,8 @@ class EmbedAdminForm(forms.ModelForm):
         do: the teams went with the row.
         """
         if not commit:
-            self.save_m2m = lambda: None
+            # As Django's own save(commit=False) does, save_m2m is set on the form.
+            self.save_m2m = lambda: None  # type: ignore[method-assign]
             return self.instance
         self.instance = services.save_embed(
             embed=self.instance, teams=self.cleaned_data.get("teams"), actor=self.actor
@@ -141,10 +155,12 @@ class EmbedKindFilter(admin.SimpleListFilter):
     title = "kind"
     parameter_name = "kind"
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: ModelAdmin[Embed]
+    ) -> tuple[tuple[str, str], ...]:
         return (("workbook", "Workbook"), ("page", "Page"), ("element", "Element"))
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Embed]) -> QuerySet[Embed]:
         value = self.value()
         if value == "element":
             return queryset.filter(url__contains="/element/")
@@ -155,19 +171,26 @@ class EmbedKindFilter(admin.SimpleListFilter):
         return queryset
 
 
-class EmbedControlInline(admin.TabularInline):
+class EmbedControlInline(TabularInline[EmbedControl, Embed]):
     model = EmbedControl
     extra = 0
     fields = ("control_id", "type", "default_value", "allow_from_query")
 
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
+    def formfield_for_dbfield(
+        self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
         if db_field.name == "default_value":
             # One value per line for lists; a single line for everything else.
             kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 40})
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-class EmbedAdmin(SigmaCheckOnSaveMixin, ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
+class EmbedAdmin(
+    SigmaCheckOnSaveMixin[Embed],
+    ServiceFormMixin[Embed],
+    ConfirmationMixin[Embed],
+    ModelAdmin[Embed],
+):
     form = EmbedAdminForm
     list_display = ("title", "slug", "kind", "credential", "is_enabled", "team_names")
     list_filter = ("credential", EmbedKindFilter, "teams", "is_enabled")
@@ -210,25 +233,25 @@ class EmbedAdmin(SigmaCheckOnSaveMixin, ServiceFormMixin, ConfirmationMixin, adm
         ),
     )
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Embed]:
         return super().get_queryset(request).prefetch_related("teams")
 
     @staticmethod
-    def _content_part(obj: Embed, part: str) -> str:
+    def _content_part(obj: Embed, part: Callable[[SigmaContent], str]) -> str:
         if obj.pk is None or not obj.url:
             return "—"
         try:
-            return getattr(obj.content, part)
+            return part(obj.content)
         except ValidationError:
             return "invalid URL"
 
     @admin.display(description="kind")
     def kind(self, obj: Embed) -> str:
-        return self._content_part(obj, "kind")
+        return self._content_part(obj, lambda content: content.kind)
 
     @admin.display(description="workbook ID")
     def workbook_id(self, obj: Embed) -> str:
-        return self._content_part(obj, "workbook_id")
+        return self._content_part(obj, lambda content: content.workbook_id)
 
     @admin.display(description="teams")
     def team_names(self, obj: Embed) -> str:
@@ -237,53 +260,47 @@ class EmbedAdmin(SigmaCheckOnSaveMixin, ServiceFormMixin, ConfirmationMixin, adm
     @admin.display(description="users who may view it")
     def viewers(self, obj: Embed) -> str:
         if obj.pk is None:
-            return "—"
+            # Unsaved (the add page); django-stubs types pk as the column's int.
+            return "—"  # type: ignore[unreachable]
         return str(viewer_count(obj))
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
             "can_preview": request.user.has_perm(preview.PREVIEW_PERMISSION),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         return [
-            path(
-                "preview/",
-                self.admin_site.admin_view(preview.preview),
-                name="embeds_embed_preview",
-            ),
-            path(
-                "preview/outcome/",
-                self.admin_site.admin_view(preview.preview_outcome),
-                name="embeds_embed_preview_outcome",
-            ),
-            path(
-                "<path:object_id>/check/",
-                self.admin_site.admin_view(remote.check_embed),
-                name="embeds_embed_check",
-            ),
-            path(
-                "pick/",
-                self.admin_site.admin_view(remote.content_picker),
-                name="embeds_embed_pick",
-            ),
-            path(
-                "sigma-members/",
-                self.admin_site.admin_view(remote.stale_members),
-                name="embeds_embed_sigma_members",
+            *admin_pages(
+                self,
+                ("preview/", preview.preview, "embeds_embed_preview"),
+                ("preview/outcome/", preview.preview_outcome, "embeds_embed_preview_outcome"),
+                ("<path:object_id>/check/", remote.check_embed, "embeds_embed_check"),
+                ("pick/", remote.content_picker, "embeds_embed_pick"),
+                ("sigma-members/", remote.stale_members, "embeds_embed_sigma_members"),
             ),
             *super().get_urls(),
         ]
 
-    def get_changeform_initial_data(self, request):
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, str | list[str]]:
         # New embeds follow the content's height (Sigma's :responsive_height and its
         # workbook:pageheight:onchange, spec §5.4): one scroll, the page's, never a
         # frame scrolling inside a page that scrolls. Untick for a fixed-height frame.
-        return {"responsive_height": True, **super().get_changeform_initial_data(request)}
+        initial = super().get_changeform_initial_data(request)
+        # django-stubs types initial data as the query string's; a checkbox's is a bool.
+        return {"responsive_height": True, **initial}  # type: ignore[dict-item]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: Embed, form: EmbedAdminForm, change: bool
+    ) -> None:
         # Every form and inline is valid by now: write the row through the service.
         form.instance = services.save_embed(
             embed=obj, teams=form.cleaned_data.get("teams"), actor=request.user
@@ -291,31 +308,41 @@ class EmbedAdmin(SigmaCheckOnSaveMixin, ServiceFormMixin, ConfirmationMixin, adm
         if obj.hide_menu and obj.menu_position not in ("top", "bottom"):
             messages.warning(request, MSG_HIDE_MENU_WITHOUT_MENU)
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: EmbedAdminForm,
+        formset: BaseInlineFormSet[EmbedControl, Embed, ModelForm[EmbedControl]],
+        change: bool,
+    ) -> None:
         # The controls inline: the form built the rows, the service writes them and
         # records the change.
         rows = kept_rows(formset)
         if formset.has_changed() or not change:
             services.set_embed_controls(embed=form.instance, controls=rows, actor=request.user)
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: Embed) -> None:
         services.delete_embeds(embeds=[obj], actor=request.user)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Embed]) -> None:
         services.delete_embeds(embeds=list(queryset), actor=request.user)
 
-    def sigma_check_targets(self, obj) -> dict:
+    def sigma_check_targets(self, obj: Embed) -> CheckTargets:
         # The embed's content, sharing with its teams, and its credential's owner.
         return {"embeds": [obj], "credentials": [obj.credential]}
 
-    def _confirm_embeds(self, request, queryset, confirmation: Confirmation):
+    def _confirm_embeds(
+        self, request: HttpRequest, queryset: QuerySet[Embed], confirmation: Confirmation[Embed]
+    ) -> TemplateResponse | None:
         embeds = list(queryset.select_related("credential").prefetch_related("teams"))
         rows = [{"embed": e, "users": viewer_count(e)} for e in embeds]
         return self.confirm(request, embeds, confirmation, rows=rows)
 
     @admin.action(description="Sign selected embeds with credential…", permissions=["change"])
-    def switch_credential(self, request, queryset):
-        def apply(embed: Embed, data: dict) -> bool:
+    def switch_credential(
+        self, request: HttpRequest, queryset: QuerySet[Embed]
+    ) -> TemplateResponse | None:
+        def apply(embed: Embed, data: FormData) -> bool:
             if embed.credential_id == data["credential"].pk:
                 return False
             services.switch_embed_credential(
@@ -349,8 +376,10 @@ class EmbedAdmin(SigmaCheckOnSaveMixin, ServiceFormMixin, ConfirmationMixin, adm
         )
 
     @admin.action(description="Disable selected embeds (kill switch)…", permissions=["change"])
-    def disable_selected(self, request, queryset):
-        def apply(embed: Embed, data: dict) -> bool:
+    def disable_selected(
+        self, request: HttpRequest, queryset: QuerySet[Embed]
+    ) -> TemplateResponse | None:
+        def apply(embed: Embed, data: FormData) -> bool:
             if not embed.is_enabled:
                 return False
             services.disable_embed(embed=embed, actor=request.user, reason=data["reason"])
@@ -380,7 +409,7 @@ class EmbedAdmin(SigmaCheckOnSaveMixin, ServiceFormMixin, ConfirmationMixin, adm
         )
 
     @admin.action(description="Enable selected embeds", permissions=["change"])
-    def enable_selected(self, request, queryset):
+    def enable_selected(self, request: HttpRequest, queryset: QuerySet[Embed]) -> None:
         # Switching on takes effect at once and needs no reason: no confirmation page.
         embeds = list(queryset.filter(is_enabled=False))
         with transaction.atomic():
