@@ -12,13 +12,14 @@ import json
 import re
 from datetime import timedelta
 from http import HTTPStatus
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -26,16 +27,21 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from embeds import issuing, services
+from embeds.admin.common import staff_user
 from embeds.exceptions import Refusal
 from embeds.http import allow_sigma_frames, client_ip
-from embeds.issuing.identity import identity_for
+from embeds.issuing.identity import SigmaIdentity, identity_for
 from embeds.models import AccessRecord, Embed
 from embeds.remote import usage as remote
+
+if TYPE_CHECKING:
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import AnonymousUser, User
 
 PREVIEW_PERMISSION = "embeds.preview_embed"
 
 
-def previewable_users(previewer):
+def previewable_users(previewer: User | AnonymousUser) -> QuerySet[User]:
     """The users ``previewer`` may choose to preview as.
 
     Superusers: anyone. Everyone else: active users who are neither staff nor
@@ -65,15 +71,15 @@ class PreviewForm(forms.Form):
     )
     embed = forms.ModelChoiceField(queryset=Embed.objects.order_by("title"), label="Embed")
 
-    def __init__(self, *args, previewer, **kwargs) -> None:
+    def __init__(self, *args: Any, previewer: User | AnonymousUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Security: the choice is limited on the server, so a posted pk outside the
         # list is "not one of the available choices", never a signed token.
-        user_field = cast(forms.ModelChoiceField, self.fields["user"])
+        user_field = cast("forms.ModelChoiceField[User]", self.fields["user"])
         user_field.queryset = previewable_users(previewer)
 
 
-def _initial(request) -> dict:
+def _initial(request: HttpRequest) -> dict[str, int]:
     initial = {}
     for name in ("user", "embed"):
         value = request.GET.get(name, "")
@@ -82,7 +88,7 @@ def _initial(request) -> dict:
     return initial
 
 
-def _identity_or_none(user):
+def _identity_or_none(user: User) -> SigmaIdentity | None:
     """The Sigma identity, to show what a refused user would be sent; None if refused."""
     try:
         return identity_for(user)
@@ -91,7 +97,7 @@ def _identity_or_none(user):
 
 
 @sensitive_variables("signed")
-def sign_preview(request, user, embed: Embed) -> dict:
+def sign_preview(request: HttpRequest, user: User, embed: Embed) -> dict[str, object]:
     """Sign ``embed`` for ``user`` as the admin's preview; what the page shows of it.
 
     A refusal is shown with the identity the user would have been sent (if any),
@@ -129,7 +135,7 @@ def sign_preview(request, user, embed: Embed) -> dict:
 
 @sensitive_variables("signed", "result", "response")
 @never_cache  # the page holds a single-use signed URL
-def preview(request):
+def preview(request: HttpRequest) -> TemplateResponse:
     # Security: signing as someone else is its own permission, not implied by
     # staff status or by being able to edit embeds.
     if not request.user.has_perm(PREVIEW_PERMISSION):
@@ -195,13 +201,13 @@ class OutcomeForm(forms.Form):
     code = forms.CharField(max_length=20, required=False)
 
     def clean_code(self) -> str:
-        code = self.cleaned_data["code"]
+        code: str = self.cleaned_data["code"]
         if code and not SIGMA_CODE.match(code):
             raise forms.ValidationError("Not a Sigma error code.", code="code")
         return code
 
 
-def _findings_json(check: remote.QuickCheck) -> dict:
+def _findings_json(check: remote.QuickCheck) -> dict[str, object]:
     order = {finding_id: rank for rank, finding_id in enumerate(EXPLAINING_FINDINGS)}
     findings = sorted(check.findings, key=lambda f: (order.get(f.id, len(order)), f.id))
     return {
@@ -219,7 +225,7 @@ def _preview_check(record: AccessRecord) -> remote.QuickCheck:
     return remote.quick_check(embeds=[embed], credentials=[embed.credential], users=[record.user])
 
 
-def _own_preview(request, jti: str) -> AccessRecord | None:
+def _own_preview(request: HttpRequest, jti: str) -> AccessRecord | None:
     # Security: only the previewer's own, recent preview; a jti from elsewhere (or
     # someone else's) changes nothing and learns nothing.
     return (
@@ -228,7 +234,7 @@ def _own_preview(request, jti: str) -> AccessRecord | None:
             jti=jti,
             source=AccessRecord.Source.PREVIEW,
             outcome=AccessRecord.Outcome.ISSUED,
-            actor=request.user,
+            actor=staff_user(request),
             created_at__gte=timezone.now() - OUTCOME_WINDOW,
         )
         .first()
@@ -237,7 +243,7 @@ def _own_preview(request, jti: str) -> AccessRecord | None:
 
 @require_POST
 @never_cache
-def preview_outcome(request):
+def preview_outcome(request: HttpRequest) -> JsonResponse:
     """Note on the preview's access record what Sigma answered in the browser.
 
     Without an outcome (the *Check against Sigma* button), or when Sigma did not
@@ -258,7 +264,7 @@ def preview_outcome(request):
         services.note_preview_outcome(
             record=record, outcome=outcome, code=form.cleaned_data["code"]
         )
-    answer: dict = {"recorded": record.get_sigma_outcome_display()}
+    answer: dict[str, object] = {"recorded": record.get_sigma_outcome_display()}
     if not outcome or outcome != AccessRecord.SigmaOutcome.LOADED:
         answer |= _findings_json(_preview_check(record))
     return JsonResponse(answer)
