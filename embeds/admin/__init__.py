@@ -1,6 +1,7 @@
 """The admin of the embeds app, one module per model family.
 
-- ``credentials``: credentials (write-only secret, revoke / re-activate, replace)
+- ``credentials``: credentials (write-only secret, revoke / re-activate, replace);
+  ``credential_forms`` its add, change, replace-secret and revoke forms
 - ``registry``: teams, account types, user attributes
 - ``embeds``: embeds and their controls, kill switch, credential switch
 - ``audit``: the read-only audit trail and security events
