@@ -51,6 +51,9 @@ class UserAttributeForm(RegistryForm):
 
 class RegistryAdmin(admin.ModelAdmin):
     form = RegistryForm
+    # Named, not derived from the model: Team redefines the name (longer) of the
+    # registries' shared base, which moves it after the base's fields.
+    fields = ("name", "description")
     search_fields = ("name", "description")
     list_display = ("name", "description")
 

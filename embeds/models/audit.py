@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from embeds.models.common import user_reference
 from embeds.models.credentials import Credential
 from embeds.models.embeds import Embed
 
@@ -45,14 +46,7 @@ class AccessRecord(models.Model):
         related_name="sigma_access_records",
     )
     username = models.CharField(max_length=150, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="Who asked, when not the user (admin preview).",
-    )
+    actor = user_reference("Who asked, when not the user (admin preview).")
     sigma_email = models.CharField(max_length=254, blank=True)
     embed = models.ForeignKey(Embed, null=True, on_delete=models.SET_NULL, related_name="+")
     embed_slug = models.CharField(max_length=100, blank=True)
@@ -157,21 +151,8 @@ class SecurityEvent(models.Model):
     embed = models.ForeignKey(
         Embed, null=True, blank=True, on_delete=models.SET_NULL, related_name="security_events"
     )
-    subject = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="The user whose embeds were blocked or unblocked.",
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    subject = user_reference("The user whose embeds were blocked or unblocked.")
+    actor = user_reference()
     actor_name = models.CharField(
         max_length=150, blank=True, help_text="Who did it (a username, or the command)."
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from typing import Self, TypeVar
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.views.decorators.debug import sensitive_variables
@@ -15,6 +16,9 @@ from embeds.encryption import (
     secret_fingerprint,
 )
 from embeds.exceptions import CredentialBroken
+from embeds.models.common import Stamped, user_reference
+
+_CredentialT = TypeVar("_CredentialT", bound="Credential")
 
 # HS256 keys below 32 bytes are below RFC 7518 §3.2's minimum; PyJWT warns on
 # them (InsecureKeyLengthWarning). Sigma's own secrets are far longer.
@@ -50,12 +54,14 @@ def validate_embed_secret(secret: str) -> None:
         raise ValidationError(MSG_SECRET_CHARACTERS, code="secret_characters")
 
 
-class CredentialQuerySet(models.QuerySet):
-    def active(self) -> CredentialQuerySet:
+class CredentialQuerySet(models.QuerySet[_CredentialT]):
+    # Generic in the row type, so rows read through ``annotate()`` keep their
+    # annotations (django-stubs types them as Credential@AnnotatedWith[...]).
+    def active(self) -> Self:
         return self.filter(is_active=True)
 
 
-class Credential(models.Model):
+class Credential(Stamped):
     """Sigma embed client credentials (client ID + embed secret).
 
     The secret is encrypted at rest with FIELD_ENCRYPTION_KEY and is write-only:
@@ -89,14 +95,7 @@ class Credential(models.Model):
     )
     is_active = models.BooleanField("active", default=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
+    revoked_by = user_reference(editable=False)
     revoked_reason = models.TextField(blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Sigma gives one client ID + secret an "embed" and/or a "REST API" privilege
@@ -115,8 +114,6 @@ class Credential(models.Model):
             "'Check against Sigma', registry sync and content pickers use them."
         ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     objects = CredentialQuerySet.as_manager()
 

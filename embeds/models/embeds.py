@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.expressions import Combinable
 from django.urls import reverse
 
 from embeds.conf import sigma_settings
+from embeds.models.common import Stamped
 from embeds.models.credentials import Credential
 from embeds.models.mappings import eval_connection_id_field
 from embeds.models.registry import Team
@@ -32,18 +36,25 @@ from embeds.validators import parse_sigma_url, validate_sigma_url
 
 def default_token_ttl() -> int:
     """New embeds start with SIGMA_DEFAULT_TOKEN_TTL (read at call time)."""
-    return sigma_settings.DEFAULT_TOKEN_TTL
+    ttl: int = sigma_settings.DEFAULT_TOKEN_TTL
+    return ttl
 
 
-class EmbedQuerySet(models.QuerySet):
+def interface_flag(help_text: str = "") -> models.BooleanField[bool | Combinable, bool]:
+    """An on/off interface option (BOOLEAN_OPTIONS): off unless set, and when on,
+    sent as ``:<name>=true`` (``Embed.interface_options``)."""
+    return models.BooleanField(default=False, help_text=help_text)
+
+
+class EmbedQuerySet(models.QuerySet["Embed"]):
     def enabled(self) -> EmbedQuerySet:
         return self.filter(is_enabled=True)
 
-    def for_teams(self, team_ids) -> EmbedQuerySet:
+    def for_teams(self, team_ids: Iterable[int]) -> EmbedQuerySet:
         return self.filter(teams__in=team_ids).distinct()
 
 
-class Embed(models.Model):
+class Embed(Stamped):
     """A piece of Sigma content (workbook, page or element) the host can embed."""
 
     class MenuPosition(models.TextChoices):
@@ -95,47 +106,33 @@ class Embed(models.Model):
         help_text=":lng_variant: the exact name of a custom translation of the language "
         "(case-sensitive); needs a language.",
     )
-    hide_menu = models.BooleanField(default=False)
-    hide_folder_navigation = models.BooleanField(default=False)
-    hide_tooltip = models.BooleanField(default=False)
-    disable_mobile_view = models.BooleanField(
-        default=False,
-        help_text="Outside Sigma's JWT parameter table; Sigma's QuickStart \"Embedding 03\" "
-        "lists it for JWT embeds: workbooks don't switch to the mobile layout.",
+    hide_menu = interface_flag()
+    hide_folder_navigation = interface_flag()
+    hide_tooltip = interface_flag()
+    disable_mobile_view = interface_flag(
+        "Outside Sigma's JWT parameter table; Sigma's QuickStart \"Embedding 03\" "
+        "lists it for JWT embeds: workbooks don't switch to the mobile layout."
     )
-    responsive_height = models.BooleanField(
-        default=False, help_text="The iframe follows the content's height."
+    responsive_height = interface_flag("The iframe follows the content's height.")
+    hide_bookmarks = interface_flag("Hides saved views (bookmarks) from the embed menu.")
+    hide_explore_toggle = interface_flag("Hides the Explore toggle from the embed menu.")
+    hide_element_interactions = interface_flag(
+        "Sent as :hide_element_interactions=true (Sigma, January 2026)."
     )
-    hide_bookmarks = models.BooleanField(
-        default=False, help_text="Hides saved views (bookmarks) from the embed menu."
+    hide_schedule = interface_flag("Sent as :hide_schedule=true (Sigma, January 2026).")
+    hide_send = interface_flag("Sent as :hide_send=true (Sigma, January 2026).")
+    hide_page_controls = interface_flag(
+        "Outside Sigma's JWT parameter table; Sigma's QuickStart \"REST API Usage "
+        '09: Hide Menus & Page Nav" sends it with JWT embeds to hide the page controls.'
     )
-    hide_explore_toggle = models.BooleanField(
-        default=False, help_text="Hides the Explore toggle from the embed menu."
-    )
-    hide_element_interactions = models.BooleanField(
-        default=False, help_text="Sent as :hide_element_interactions=true (Sigma, January 2026)."
-    )
-    hide_schedule = models.BooleanField(
-        default=False, help_text="Sent as :hide_schedule=true (Sigma, January 2026)."
-    )
-    hide_send = models.BooleanField(
-        default=False, help_text="Sent as :hide_send=true (Sigma, January 2026)."
-    )
-    hide_page_controls = models.BooleanField(
-        default=False,
-        help_text="Outside Sigma's JWT parameter table; Sigma's QuickStart \"REST API Usage "
-        '09: Hide Menus & Page Nav" sends it with JWT embeds to hide the page controls.',
-    )
-    hide_save_as = models.BooleanField(
-        default=False, help_text="Hides the Save As option in embedded content (Sigma, April 2026)."
+    hide_save_as = interface_flag(
+        "Hides the Save As option in embedded content (Sigma, April 2026)."
     )
     eval_connection_id = eval_connection_id_field(
         "Sigma connection ID to use instead of the workbook's, for everyone whose "
         "own or group mapping sets none. Connection switching does not work with "
         "write-back features."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     objects = EmbedQuerySet.as_manager()
 

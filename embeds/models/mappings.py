@@ -7,12 +7,15 @@ These models started life in the host's ``accounts`` app; they keep its tables
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import Combinable
 
 from embeds.models.registry import AccountType, Team, UserAttribute
 from embeds.protocol.validators import (
@@ -21,6 +24,10 @@ from embeds.protocol.validators import (
     validate_sigma_email,
 )
 
+if TYPE_CHECKING:
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import User
+
 MSG_EMAIL_TAKEN = (
     "The Sigma email %(email)s is already the identity of the active user(s) "
     "%(users)s: two host users would act as one Sigma user, with each other's "
@@ -28,7 +35,7 @@ MSG_EMAIL_TAKEN = (
 )
 
 
-def users_signed_in_as(email: str, *, exclude_user_id=None):
+def users_signed_in_as(email: str, *, exclude_user_id: int | None = None) -> QuerySet[User]:
     """Active mapped host users whose Sigma identity is ``email`` (case-insensitive).
 
     A user's identity is their mapping's Sigma email, else their own email; a user
@@ -48,13 +55,28 @@ def users_signed_in_as(email: str, *, exclude_user_id=None):
     return users
 
 
-def eval_connection_id_field(help_text: str) -> models.CharField:
+def eval_connection_id_field(help_text: str) -> models.CharField[str | int | Combinable, str]:
     """An optional Sigma connection ID (``eval_connection_id``, connection switching)."""
     return models.CharField(
         "eval_connection_id",
         max_length=36,
         blank=True,
         validators=[validate_connection_id],
+        help_text=help_text,
+    )
+
+
+def account_type_field(
+    help_text: str = "",
+) -> models.ForeignKey[AccountType | Combinable | None, AccountType | None]:
+    """The Sigma account type a mapping gives, if any; a type still mapped cannot be
+    deleted from the registry (``PROTECT``)."""
+    return models.ForeignKey(
+        AccountType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text=help_text,
     )
 
@@ -72,14 +94,7 @@ class SigmaProfile(models.Model):
         validators=[validate_sigma_email],
         help_text="Sent as sub. Leave blank to use the user's own email.",
     )
-    account_type = models.ForeignKey(
-        AccountType,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="Overrides the account type from the user's groups.",
-    )
+    account_type = account_type_field("Overrides the account type from the user's groups.")
     teams = models.ManyToManyField(Team, blank=True, related_name="+")
     is_blocked = models.BooleanField(
         "embeds blocked",
@@ -178,9 +193,7 @@ class GroupMapping(models.Model):
     """Per host group: the teams and account type its members get."""
 
     group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="sigma_mapping")
-    account_type = models.ForeignKey(
-        AccountType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    account_type = account_type_field()
     teams = models.ManyToManyField(Team, blank=True, related_name="+")
     internal = models.BooleanField(
         "internal Sigma users",

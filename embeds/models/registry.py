@@ -7,55 +7,38 @@ from django.db import models
 from embeds.protocol.validators import validate_attribute_name
 
 
-def sigma_id_field() -> models.CharField:
-    """Sigma's own id of a registry row, recorded by the registry sync.
+class RegistryEntry(models.Model):
+    """An exact Sigma name (case and spaces matter), as tokens carry it."""
 
-    Names are what tokens carry; the id lets the next sync tell a team renamed in
-    Sigma (same id, new name) from one deleted and another created.
-    """
-    return models.CharField("Sigma ID", max_length=100, blank=True, editable=False, db_index=True)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    # Sigma's own id, recorded by the registry sync: names are what tokens carry;
+    # the id lets the next sync tell a team renamed in Sigma (same id, new name)
+    # from one deleted and another created.
+    sigma_id = models.CharField(
+        "Sigma ID", max_length=100, blank=True, editable=False, db_index=True
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
-class Team(models.Model):
-    """A Sigma team, by its exact Sigma name (case and spaces matter)."""
+class Team(RegistryEntry):
+    """A Sigma team, by its exact Sigma name."""
 
     name = models.CharField(max_length=200, unique=True)
-    description = models.TextField(blank=True)
-    sigma_id = sigma_id_field()
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class AccountType(models.Model):
+class AccountType(RegistryEntry):
     """A Sigma account type name (View, Build or a custom type)."""
 
-    name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
-    sigma_id = sigma_id_field()
 
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class UserAttribute(models.Model):
+class UserAttribute(RegistryEntry):
     """A user attribute defined in Sigma (Administration > User attributes)."""
-
-    name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
-    sigma_id = sigma_id_field()
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
     def clean(self) -> None:
         validate_attribute_name(self.name)
