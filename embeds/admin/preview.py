@@ -219,7 +219,11 @@ def _findings_json(check: remote.QuickCheck) -> dict[str, object]:
 
 def _preview_check(record: AccessRecord) -> remote.QuickCheck:
     """The remote checks of the previewed embed and user (time-boxed)."""
-    embed = Embed.objects.select_related("credential").filter(pk=record.embed_id).first()
+    embed = (
+        Embed.objects.select_related("credential").filter(pk=record.embed_id).first()
+        if record.embed_id is not None
+        else None
+    )
     if embed is None or record.user is None:
         return remote.QuickCheck(notice="The embed or the user of this preview is gone.")
     return remote.quick_check(embeds=[embed], credentials=[embed.credential], users=[record.user])
