@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, Q
 from django.forms.models import BaseInlineFormSet as DjangoBaseInlineFormSet
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
@@ -115,6 +115,24 @@ def admin_pages(
     (signed-in staff only, CSRF, never cached), to go before Django's own URLs."""
     wrap = model_admin.admin_site.admin_view
     return [path(route, wrap(view), name=name) for route, view, name in pages]
+
+
+class ChangeContextMixin(AdminMixin[_ModelT]):
+    """Adds what ``change_context`` returns to the change page's template context
+    (which object tools the admin may use)."""
+
+    def change_context(self, request: HttpRequest) -> dict[str, object]:
+        return {}
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), **self.change_context(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @dataclass(frozen=True)

@@ -8,21 +8,34 @@ embed and how many users each change affects.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
-from django.http import HttpResponseRedirect
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
 from embeds import services
-from embeds.admin.common import Confirmation, ConfirmationMixin, ServiceFormMixin, viewer_count
+from embeds.admin.common import (
+    ChangeContextMixin,
+    Confirmation,
+    ConfirmationMixin,
+    FormData,
+    ModelAdmin,
+    ServiceFormMixin,
+    admin_pages,
+    viewer_count,
+)
 from embeds.admin.credential_forms import (
     MSG_NO_PRIVILEGE,
     MSG_SECRETS_DIFFER,
@@ -34,6 +47,9 @@ from embeds.admin.credential_forms import (
     secret_field,
 )
 from embeds.models import Credential
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec
 
 # The forms moved to credential_forms; their names stay importable from here.
 __all__ = [
@@ -55,7 +71,7 @@ sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
 SECRET_LOOKUP_FIELDS = ("secret", "secret_fingerprint")
 
 
-def impact_rows(credentials) -> list[dict]:
+def impact_rows(credentials: Iterable[Credential]) -> list[dict[str, object]]:
     """For a confirmation page: every credential, each embed it signs, users affected."""
     rows = []
     for credential in credentials:
@@ -76,7 +92,12 @@ def impact_rows(credentials) -> list[dict]:
     return rows
 
 
-class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
+class CredentialAdmin(
+    ServiceFormMixin[Credential],
+    ConfirmationMixin[Credential],
+    ChangeContextMixin[Credential],
+    ModelAdmin[Credential],
+):
     form = CredentialChangeForm
     add_form = CredentialAddForm
     list_display = (
@@ -95,7 +116,7 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
     search_fields = ("name", "client_id", "owner_email")
     actions = ["revoke_selected", "activate_selected"]
     change_form_template = "admin/embeds/credential/change_form.html"
-    add_fieldsets = (
+    add_fieldsets: _FieldsetSpec = (
         (None, {"fields": ("name", "client_id", "embed_secret", "description")}),
         ("Privileges in Sigma", {"fields": ("embed_privilege", "api_privilege")}),
         ("Owner in Sigma", {"fields": ("owner_email", "owner_is_admin")}),
@@ -127,39 +148,49 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
         "security_events",
     )
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Credential]:
         return super().get_queryset(request).annotate(embed_total=Count("embeds"))
 
-    def get_fieldsets(self, request, obj=None):
+    def get_fieldsets(self, request: HttpRequest, obj: Credential | None = None) -> _FieldsetSpec:
         return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Credential | None = None
+    ) -> tuple[str, ...]:
         return () if obj is None else self.readonly_fields
 
-    def get_form(self, request, obj=None, **kwargs):
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: Credential | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm[Credential]]:
         if obj is None:
             kwargs["form"] = self.add_form
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
-    def lookup_allowed(self, lookup, value, request=None):
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # Security: no ?secret__startswith=… oracle on the changelist.
         if lookup.split("__")[0] in SECRET_LOOKUP_FIELDS:
             return False
         return super().lookup_allowed(lookup, value, request)
 
     @sensitive_post_parameters_m
-    def add_view(self, request, form_url="", extra_context=None):
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         return super().add_view(request, form_url, extra_context)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
+    def change_context(self, request: HttpRequest) -> dict[str, object]:
+        return {
             "can_revoke": self.has_revoke_permission(request),
             "can_rotate": self.has_rotate_permission(request),
         }
-        return super().change_view(request, object_id, form_url, extra_context)
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: Credential, form: CredentialChangeForm, change: bool
+    ) -> None:
         if change:
             # The plain fields only; a change of owner is recorded
             # (credential_owner_changed). Never the secret or the status.
@@ -167,10 +198,10 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
         # On add, the form's save() created the row through the service; the admin
         # then logs the addition (str() has no secret).
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: Credential) -> None:
         services.delete_credentials(credentials=[obj], actor=request.user)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
         services.delete_credentials(credentials=list(queryset), actor=request.user)
 
     # --- display ---
@@ -187,7 +218,7 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
         return "Revoked"
 
     @admin.display(description="embeds", ordering="embed_total")
-    def embeds_link(self, obj: Credential):
+    def embeds_link(self, obj: Credential) -> str:
         total = getattr(obj, "embed_total", None)
         if total is None:
             total = obj.embeds.count()
@@ -195,7 +226,7 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, total)
 
     @admin.display(description="embeds using it")
-    def embeds_using(self, obj: Credential):
+    def embeds_using(self, obj: Credential) -> str:
         embeds = list(obj.embeds.order_by("title"))
         if not embeds:
             return "None: this credential can be deleted."
@@ -214,7 +245,7 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
         return format_html('<ul class="embeds-using">{}</ul>', rows)
 
     @admin.display(description="history")
-    def security_events(self, obj: Credential):
+    def security_events(self, obj: Credential) -> str:
         events = list(obj.security_events.select_related("embed").order_by("-created_at", "-id"))
         if not events:
             return "No security event recorded."
@@ -240,29 +271,48 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
 
     # --- permissions for the actions (admin.E129) ---
 
-    def has_revoke_permission(self, request, obj=None) -> bool:
+    def has_revoke_permission(self, request: HttpRequest, obj: Credential | None = None) -> bool:
         return request.user.has_perm("embeds.revoke_credential")
 
-    def has_rotate_permission(self, request, obj=None) -> bool:
+    def has_rotate_permission(self, request: HttpRequest, obj: Credential | None = None) -> bool:
         return request.user.has_perm("embeds.rotate_credential")
 
     # --- revoke / re-activate ---
 
     @admin.action(description="Revoke selected credentials…", permissions=["revoke"])
-    def revoke_selected(self, request, queryset):
+    def revoke_selected(
+        self, request: HttpRequest, queryset: QuerySet[Credential]
+    ) -> TemplateResponse | None:
         return self._revoke(request, queryset.filter(is_active=True), action="revoke_selected")
 
     @admin.action(description="Re-activate selected credentials…", permissions=["revoke"])
-    def activate_selected(self, request, queryset):
+    def activate_selected(
+        self, request: HttpRequest, queryset: QuerySet[Credential]
+    ) -> TemplateResponse | None:
         return self._activate(request, queryset.filter(is_active=False), action="activate_selected")
 
-    def _revoke(self, request, queryset, *, action: str = ""):
+    def _confirm_credentials(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Credential],
+        confirmation: Confirmation[Credential],
+        *,
+        none_selected: str,
+    ) -> TemplateResponse | None:
         credentials = list(queryset)
         if not credentials:
-            self.message_user(
-                request, "None of the selected credentials is active.", messages.WARNING
-            )
+            self.message_user(request, none_selected, messages.WARNING)
             return None
+        return self.confirm(request, credentials, confirmation, rows=impact_rows(credentials))
+
+    def _revoke(
+        self, request: HttpRequest, queryset: QuerySet[Credential], *, action: str = ""
+    ) -> TemplateResponse | None:
+        def apply(credential: Credential, data: FormData) -> None:
+            services.revoke_credential(
+                credential=credential, actor=request.user, reason=data["reason"]
+            )
+
         confirmation = Confirmation(
             title="Revoke credentials",
             intro="Every embed below stops working on its next request, for every user "
@@ -273,9 +323,7 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
             template="admin/embeds/credential/confirm.html",
             form_class=RevokeForm,
             action=action,
-            apply=lambda credential, data: services.revoke_credential(
-                credential=credential, actor=request.user, reason=data["reason"]
-            ),
+            apply=apply,
             log=lambda credential, data: f"Revoked. Reason: {data['reason']}",
             done=lambda count, data: (
                 ngettext(
@@ -288,23 +336,25 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
                 % {"count": count}
             ),
         )
-        return self.confirm(request, credentials, confirmation, rows=impact_rows(credentials))
+        return self._confirm_credentials(
+            request,
+            queryset,
+            confirmation,
+            none_selected="None of the selected credentials is active.",
+        )
 
-    def _activate(self, request, queryset, *, action: str = ""):
-        credentials = list(queryset)
-        if not credentials:
-            self.message_user(
-                request, "None of the selected credentials is revoked.", messages.WARNING
-            )
-            return None
+    def _activate(
+        self, request: HttpRequest, queryset: QuerySet[Credential], *, action: str = ""
+    ) -> TemplateResponse | None:
+        def apply(credential: Credential, data: FormData) -> None:
+            services.activate_credential(credential=credential, actor=request.user)
+
         confirmation = Confirmation(
             title="Re-activate credentials",
             intro="Every embed below signs again from its next request, for every user listed.",
             template="admin/embeds/credential/confirm.html",
             action=action,
-            apply=lambda credential, data: services.activate_credential(
-                credential=credential, actor=request.user
-            ),
+            apply=apply,
             log=lambda credential, data: "Re-activated.",
             done=lambda count, data: (
                 ngettext(
@@ -315,30 +365,31 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
                 % {"count": count}
             ),
         )
-        return self.confirm(request, credentials, confirmation, rows=impact_rows(credentials))
+        return self._confirm_credentials(
+            request,
+            queryset,
+            confirmation,
+            none_selected="None of the selected credentials is revoked.",
+        )
 
     # --- per-object pages: revoke, re-activate, replace secret ---
 
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
+    def get_urls(self) -> list[URLPattern]:
         return [
-            path(
-                "<path:object_id>/revoke/", wrap(self.revoke_view), name="embeds_credential_revoke"
-            ),
-            path(
-                "<path:object_id>/activate/",
-                wrap(self.activate_view),
-                name="embeds_credential_activate",
-            ),
-            path(
-                "<path:object_id>/replace-secret/",
-                wrap(self.replace_secret_view),
-                name="embeds_credential_replace_secret",
+            *admin_pages(
+                self,
+                ("<path:object_id>/revoke/", self.revoke_view, "embeds_credential_revoke"),
+                ("<path:object_id>/activate/", self.activate_view, "embeds_credential_activate"),
+                (
+                    "<path:object_id>/replace-secret/",
+                    self.replace_secret_view,
+                    "embeds_credential_replace_secret",
+                ),
             ),
             *super().get_urls(),
         ]
 
-    def _object_or_404(self, request, object_id, permission: str) -> Credential:
+    def _object_or_404(self, request: HttpRequest, object_id: str, permission: str) -> Credential:
         if not getattr(self, f"has_{permission}_permission")(request):
             raise PermissionDenied
         return get_object_or_404(self.get_queryset(request), pk=object_id)
@@ -346,14 +397,14 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
     def _back_to(self, credential: Credential) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:embeds_credential_change", args=[credential.pk]))
 
-    def revoke_view(self, request, object_id):
+    def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         credential = self._object_or_404(request, object_id, "revoke")
         response = self._revoke(
             request, Credential.objects.filter(pk=credential.pk, is_active=True)
         )
         return response or self._back_to(credential)
 
-    def activate_view(self, request, object_id):
+    def activate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         credential = self._object_or_404(request, object_id, "revoke")
         response = self._activate(
             request, Credential.objects.filter(pk=credential.pk, is_active=False)
@@ -361,7 +412,7 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
         return response or self._back_to(credential)
 
     @sensitive_post_parameters_m
-    def replace_secret_view(self, request, object_id):
+    def replace_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         credential = self._object_or_404(request, object_id, "rotate")
         form = ReplaceSecretForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
@@ -387,7 +438,12 @@ class CredentialAdmin(ServiceFormMixin, ConfirmationMixin, admin.ModelAdmin):
             "opts": self.opts,
             "original": credential,
             "form": form,
-            "adminform": helpers.AdminForm(form, [(None, {"fields": ["secret1", "secret2"]})], {}),
+            # AdminForm lays out any form's fields; django-stubs asks for a ModelForm.
+            "adminform": helpers.AdminForm(
+                form,  # type: ignore[arg-type]
+                [(None, {"fields": ["secret1", "secret2"]})],
+                {},
+            ),
             "media": self.media + form.media,
         }
         request.current_app = self.admin_site.name

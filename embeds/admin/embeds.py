@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Field, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern
 from django.utils.translation import ngettext
@@ -23,6 +23,7 @@ from embeds import services
 from embeds.admin import preview, remote
 from embeds.admin.common import (
     BaseInlineFormSet,
+    ChangeContextMixin,
     CheckTargets,
     Confirmation,
     ConfirmationMixin,
@@ -189,6 +190,7 @@ class EmbedAdmin(
     SigmaCheckOnSaveMixin[Embed],
     ServiceFormMixin[Embed],
     ConfirmationMixin[Embed],
+    ChangeContextMixin[Embed],
     ModelAdmin[Embed],
 ):
     form = EmbedAdminForm
@@ -264,18 +266,8 @@ class EmbedAdmin(
             return "—"  # type: ignore[unreachable]
         return str(viewer_count(obj))
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        extra_context = {
-            **(extra_context or {}),
-            "can_preview": request.user.has_perm(preview.PREVIEW_PERMISSION),
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
+    def change_context(self, request: HttpRequest) -> dict[str, object]:
+        return {"can_preview": request.user.has_perm(preview.PREVIEW_PERMISSION)}
 
     def get_urls(self) -> list[URLPattern]:
         return [
