@@ -134,8 +134,45 @@
     };
   }
 
-  function selectionDetail(data) {
-    return { nodeId: text(data.nodeId), title: text(data.title) };
+  // The detail of an event that carries one string field, name.
+  function textField(name) {
+    return function (data) {
+      var detail = {};
+      detail[name] = text(data[name]);
+      return detail;
+    };
+  }
+
+  // A selection in an element: its node and title, then the list Sigma sends with it
+  // under listName (cells of a table or pivot table, values of a chart).
+  function selectionDetail(listName) {
+    return function (data) {
+      var detail = { nodeId: text(data.nodeId), title: text(data.title) };
+      detail[listName] = list(data[listName]);
+      return detail;
+    };
+  }
+
+  // POST payload as JSON to this site (the refresh and error-report endpoints), with
+  // the CSRF token and the extra fetch options given. The page itself is no-referrer,
+  // under which a POST says "Origin: null" and fails Django's CSRF origin check;
+  // same-origin still sends nothing to any other origin.
+  function postToSite(url, csrfToken, payload, extra) {
+    var init = {
+      method: "POST",
+      credentials: "same-origin",
+      referrerPolicy: "same-origin",
+      headers: {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "X-CSRFToken": csrfToken
+      },
+      body: JSON.stringify(payload)
+    };
+    Object.keys(extra).forEach(function (name) {
+      init[name] = extra[name];
+    });
+    return window.fetch(url, init);
   }
 
   // The place (bookmark, else exploration) a signed URL opens, from its parameters.
@@ -216,9 +253,7 @@
     "workbook:exploreKey:onchange": {
       event: "sigma:explore",
       then: "onExploreKey",
-      detail: function (data) {
-        return { exploreKey: text(data.exploreKey) };
-      }
+      detail: textField("exploreKey")
     },
     "workbook:fullscreen:onchange": {
       event: "sigma:fullscreen",
@@ -235,27 +270,15 @@
     },
     "workbook:table:oncellselect": {
       event: "sigma:table:cellselect",
-      detail: function (data) {
-        var detail = selectionDetail(data);
-        detail.cells = list(data.cells);
-        return detail;
-      }
+      detail: selectionDetail("cells")
     },
     "workbook:pivottable:oncellselect": {
       event: "sigma:pivottable:cellselect",
-      detail: function (data) {
-        var detail = selectionDetail(data);
-        detail.cells = list(data.cells);
-        return detail;
-      }
+      detail: selectionDetail("cells")
     },
     "workbook:chart:onvalueselect": {
       event: "sigma:chart:valueselect",
-      detail: function (data) {
-        var detail = selectionDetail(data);
-        detail.values = list(data.values);
-        return detail;
-      }
+      detail: selectionDetail("values")
     },
     "workbook:chart:error": {
       event: "sigma:chart:error",
@@ -271,27 +294,19 @@
     },
     "workbook:published": {
       event: "sigma:published",
-      detail: function (data) {
-        return { workbookId: text(data.workbookId) };
-      }
+      detail: textField("workbookId")
     },
     "workbook:id:onchange": {
       event: "sigma:workbookid",
-      detail: function (data) {
-        return { id: text(data.id) };
-      }
+      detail: textField("id")
     },
     "url:onchange": {
       event: "sigma:url",
-      detail: function (data) {
-        return { url: text(data.url) };
-      }
+      detail: textField("url")
     },
     "workbook:ondelete": {
       event: "sigma:workbook:deleted",
-      detail: function (data) {
-        return { id: text(data.id) };
-      }
+      detail: textField("id")
     },
     // Release notes 2026-03 name this event but no text we could reach lists its
     // fields: the detail keeps the top-level strings (cut), finite numbers, booleans
@@ -555,22 +570,9 @@
     }
     // The page's own query string: the server applies allowlisted control values
     // from it exactly as it did for the page (the place comes from the body only).
-    this.pending = window
-      .fetch(this.refreshUrl + window.location.search, {
-        method: "POST",
-        credentials: "same-origin",
-        // The page itself is no-referrer, under which a POST says "Origin: null"
-        // and fails Django's CSRF origin check; same-origin still sends nothing
-        // to any other origin.
-        referrerPolicy: "same-origin",
-        cache: "no-store",
-        headers: {
-          "Accept": "application/json",
-          "Content-Type": "application/json",
-          "X-CSRFToken": this.csrfToken
-        },
-        body: JSON.stringify(body)
-      })
+    this.pending = postToSite(
+      this.refreshUrl + window.location.search, this.csrfToken, body, { cache: "no-store" }
+    )
       .then(function (response) {
         return response.json().then(
           function (data) { return { response: response, data: data }; },
@@ -845,25 +847,11 @@
       return;
     }
     this.reports += 1;
-    window
-      .fetch(this.errorReportUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        // The page itself is no-referrer, under which a POST says "Origin: null"
-        // and fails Django's CSRF origin check; same-origin still sends nothing
-        // to any other origin.
-        referrerPolicy: "same-origin",
-        keepalive: true,
-        headers: {
-          "Accept": "application/json",
-          "Content-Type": "application/json",
-          "X-CSRFToken": this.csrfToken
-        },
-        body: JSON.stringify({ code: code, message: message })
-      })
-      .catch(function () {
-        // Reporting is best effort; the user already sees the error.
-      });
+    postToSite(this.errorReportUrl, this.csrfToken, { code: code, message: message }, {
+      keepalive: true
+    }).catch(function () {
+      // Reporting is best effort; the user already sees the error.
+    });
   };
 
   SigmaEmbed.prototype.handle = function (event) {
