@@ -17,6 +17,7 @@ from embeds.encryption import (
 )
 from embeds.exceptions import CredentialBroken
 from embeds.models.common import Stamped, user_reference
+from embeds.protocol.validators import has_control_characters
 
 _CredentialT = TypeVar("_CredentialT", bound="Credential")
 
@@ -50,7 +51,7 @@ def validate_embed_secret(secret: str) -> None:
             code="secret_length",
             params={"min": SECRET_MIN_LENGTH, "max": SECRET_MAX_LENGTH},
         )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in secret):
+    if has_control_characters(secret):
         raise ValidationError(MSG_SECRET_CHARACTERS, code="secret_characters")
 
 

@@ -43,6 +43,8 @@ from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 
+from embeds.protocol.validators import refuse_unless_plain_text
+
 
 class ControlType(StrEnum):
     TEXT = "text"
@@ -133,8 +135,7 @@ class ControlValue:
 
 
 def _check_characters(value: str) -> None:
-    if len(value) > MAX_VALUE_LENGTH or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValidationError(MSG_CHARACTERS, code="control_value")
+    refuse_unless_plain_text(value, MSG_CHARACTERS, code="control_value", limit=MAX_VALUE_LENGTH)
 
 
 def _is_iso_date(value: str) -> bool:

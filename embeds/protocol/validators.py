@@ -220,14 +220,34 @@ MSG_LANGUAGE_VARIANT = (
 )
 
 
+def refuse_unless_matched(
+    pattern: re.Pattern[str], value: str | None, message: str, *, code: str, blank_ok: bool
+) -> None:
+    """Raise ``ValidationError(message, code=code)`` unless ``pattern`` matches all of
+    ``value`` (fullmatch: a trailing newline is not let through). A blank value passes
+    when ``blank_ok`` (the field's own ``blank=True`` decides), else it is refused."""
+    if (value or not blank_ok) and not pattern.fullmatch(value or ""):
+        raise ValidationError(message, code=code)
+
+
+def refuse_unless_plain_text(value: str, message: str, *, code: str, limit: int = 1000) -> None:
+    """Raise ``ValidationError(message, code=code)`` for a value over ``limit``
+    characters or with a control character (C0 or DEL): values that travel in a
+    URL or a token as text."""
+    if len(value) > limit or has_control_characters(value):
+        raise ValidationError(message, code=code)
+
+
+def has_control_characters(value: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+
+
 def validate_theme(value: str) -> None:
-    if value and not THEME_NAME.fullmatch(value):
-        raise ValidationError(MSG_THEME, code="theme")
+    refuse_unless_matched(THEME_NAME, value, MSG_THEME, code="theme", blank_ok=True)
 
 
 def validate_language(value: str) -> None:
-    if value and not LANGUAGE.fullmatch(value):
-        raise ValidationError(MSG_LANGUAGE, code="language")
+    refuse_unless_matched(LANGUAGE, value, MSG_LANGUAGE, code="language", blank_ok=True)
 
 
 def validate_language_variant(value: str) -> None:
@@ -251,8 +271,7 @@ def validate_control_id(value: str) -> None:
 
 
 def validate_control_value(value: str) -> None:
-    if len(value) > 1000 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValidationError(MSG_CONTROL_VALUE, code="control_value")
+    refuse_unless_plain_text(value, MSG_CONTROL_VALUE, code="control_value")
 
 
 # --- Values a host user contributes to claims (spec §1.2) -------------------------
@@ -295,13 +314,13 @@ def validate_sigma_email(value: str) -> None:
 
 
 def validate_attribute_name(value: str) -> None:
-    if not ATTRIBUTE_NAME.fullmatch(value or ""):
-        raise ValidationError(MSG_ATTRIBUTE_NAME, code="attribute_name")
+    refuse_unless_matched(
+        ATTRIBUTE_NAME, value, MSG_ATTRIBUTE_NAME, code="attribute_name", blank_ok=False
+    )
 
 
 def validate_attribute_value(value: str) -> None:
-    if len(value) > 1000 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValidationError(MSG_ATTRIBUTE_VALUE, code="attribute_value")
+    refuse_unless_plain_text(value, MSG_ATTRIBUTE_VALUE, code="attribute_value")
 
 
 # --- Connection IDs (eval_connection_id, connection_oauth_tokens keys) --------
@@ -317,5 +336,6 @@ MSG_CONNECTION_ID = (
 
 def validate_connection_id(value: str) -> None:
     """Refuse anything but a Sigma connection ID (a UUID); blank means none."""
-    if value and not CONNECTION_ID.match(value):
-        raise ValidationError(MSG_CONNECTION_ID, code="connection_id")
+    refuse_unless_matched(
+        CONNECTION_ID, value, MSG_CONNECTION_ID, code="connection_id", blank_ok=True
+    )
