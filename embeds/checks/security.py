@@ -9,7 +9,9 @@ the right one was lost), and nothing will sign until it is fixed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import checks
@@ -29,7 +31,9 @@ KEY_HINT = (
 
 
 @checks.register(checks.Tags.security)
-def check_encryption_key(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+def check_encryption_key(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: object
+) -> list[checks.CheckMessage]:
     """E101: no usable key; E102: the library's crypter is not built from it."""
     try:
         usable = bool(encryption.configured_keys())
@@ -60,7 +64,9 @@ def check_encryption_key(app_configs=None, **kwargs) -> list[checks.CheckMessage
 
 @checks.register(checks.Tags.security, checks.Tags.database)
 def check_key_decrypts_credentials(
-    app_configs=None, databases=None, **kwargs
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: object,
 ) -> list[checks.CheckMessage]:
     """E103: stored credentials exist and the configured keys decrypt none of them.
 
@@ -71,7 +77,8 @@ def check_key_decrypts_credentials(
     if not databases or "default" not in databases:
         return []
 
-    names_ok, names_broken = [], []
+    names_ok: list[str] = []
+    names_broken: list[str] = []
     try:
         for credential in Credential.objects.order_by("name"):
             try:
@@ -100,7 +107,9 @@ def check_key_decrypts_credentials(
 
 
 @checks.register(checks.Tags.security, deploy=True)
-def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+def check_production_safety(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: object
+) -> list[checks.CheckMessage]:
     """W101 emulator forced on; W102 a limit switched off; W103 per-process cache."""
     if settings.DEBUG:
         return []
@@ -143,7 +152,9 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
 
 
 @checks.register(checks.Tags.security, deploy=True)
-def check_demo_accounts(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+def check_demo_accounts(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: object
+) -> list[checks.CheckMessage]:
     """W104: a login whose password is published still signs in with it.
 
     Which logins: ``SIGMA_PUBLISHED_PASSWORDS`` (username -> password), which the
