@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
+from embeds.issuing import snapshots
 from embeds.models import (
     AccessRecord,
     Credential,
@@ -16,9 +21,20 @@ from embeds.models import (
     EmbedErrorReport,
     SecurityEvent,
 )
+from embeds.models.common import Stamped
 from embeds.observability.redaction import redact_untrusted
 
+if TYPE_CHECKING:
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import Group, User
+
+    # Who switched something: an admin's request.user, a command's --actor, or
+    # nobody (None; the anonymous user and an unsaved user count as nobody).
+    Actor = User | AnonymousUser | None
+
 logger = logging.getLogger(__name__)
+
+_RowT = TypeVar("_RowT", bound=Model)
 
 # --- Security events and switches -------------------------------------------------
 #
@@ -27,14 +43,31 @@ logger = logging.getLogger(__name__)
 # import. Each writes its row and its ``SecurityEvent`` in one transaction.
 
 
-def _actor_name(actor) -> str:
-    if getattr(actor, "pk", None):
-        return actor.get_username()
-    return ""
+def actor_user(actor: Actor) -> User | None:
+    """The user row to name as the one who acted, or None for nobody."""
+    if actor is None or isinstance(actor, AnonymousUser) or not actor.pk:
+        return None
+    return actor
 
 
-def _target(kind: str, *, credential=None, embed=None, subject=None, group=None) -> str:
+def _actor_name(actor: Actor) -> str:
+    user = actor_user(actor)
+    return user.get_username() if user is not None else ""
+
+
+class EventRows(TypedDict, total=False):
+    """The host rows an event is about, each optional."""
+
+    credential: Credential | None
+    embed: Embed | None
+    subject: User | None
+    group: Group | None
+
+
+def _target(kind: str, rows: EventRows) -> str:
     """The event's target as named now (the row may be renamed or deleted later)."""
+    subject, group, embed = rows.get("subject"), rows.get("group"), rows.get("embed")
+    credential = rows.get("credential")
     if kind.startswith("user_") and subject is not None:
         return subject.get_username()
     if kind.startswith("group_") and group is not None:
@@ -49,39 +82,82 @@ def _target(kind: str, *, credential=None, embed=None, subject=None, group=None)
 def record_security_event(
     kind: str,
     *,
-    actor=None,
-    credential: Credential | None = None,
-    embed: Embed | None = None,
-    subject=None,
-    group=None,
+    actor: Actor = None,
     reason: str = "",
     detail: str = "",
     target: str = "",
     now: datetime | None = None,
+    **rows: Unpack[EventRows],
 ) -> SecurityEvent:
     """Append one event to the security trail (call inside the switch's transaction).
 
     ``target`` names what was switched when it is none of the host's rows (a Sigma
     member); otherwise it is derived from them.
     """
+    subject = rows.get("subject")
     return SecurityEvent.objects.create(
         created_at=now or timezone.now(),
         kind=kind,
-        target=(
-            target
-            or _target(kind, credential=credential, embed=embed, subject=subject, group=group)
-        )[:300],
-        credential=credential,
-        embed=embed,
-        subject=subject if getattr(subject, "pk", None) else None,
-        actor=actor if getattr(actor, "pk", None) else None,
+        target=(target or _target(kind, rows))[:300],
+        credential=rows.get("credential"),
+        embed=rows.get("embed"),
+        subject=subject if subject is not None and subject.pk else None,
+        actor=actor_user(actor),
         actor_name=_actor_name(actor),
         reason=reason,
         detail=detail[:300],
     )
 
 
-def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+def required_reason(reason: str, *, to: str) -> str:
+    """``reason`` without surrounding blanks; ``ValueError`` when nothing is left.
+
+    Switching something off (revoke, disable, block) must say why: the reason is
+    kept on the row and in the trail for whoever switches it back on.
+    """
+    if not reason or not reason.strip():
+        raise ValueError(f"A reason is required to {to}.")
+    return reason.strip()
+
+
+def apply_switch(
+    locked: Model,
+    kind: str,
+    *,
+    state: Mapping[str, object],
+    actor: Actor,
+    reason: str,
+    now: datetime | None = None,
+    **rows: Unpack[EventRows],
+) -> None:
+    """Set ``state`` on ``locked`` (a row the caller's transaction locked), save just
+    those fields, record ``kind`` about ``rows`` and invalidate the issuing-path cache.
+
+    The row, its event and the cache's generation move in the caller's
+    transaction, so a rolled-back switch leaves no event behind.
+    """
+    for name, value in state.items():
+        setattr(locked, name, value)
+    # update_fields skips auto_now unless named: a stamped row says when it changed.
+    stamp = ["updated_at"] if isinstance(locked, Stamped) else []
+    locked.save(update_fields=[*state, *stamp])
+    record_security_event(kind, actor=actor, reason=reason, now=now, **rows)
+    snapshots.invalidate()
+
+
+def delete_rows(
+    rows: Iterable[_RowT], *, actor: Actor, log: logging.Logger, label: Callable[[_RowT], str]
+) -> None:
+    """Delete ``rows`` in one transaction, each with a warning on ``log`` naming it
+    (``label``) and who deleted it, then invalidate the issuing-path cache."""
+    with transaction.atomic():
+        for row in rows:
+            log.warning("Deleted Sigma %s by user=%s", label(row), getattr(actor, "pk", None))
+            row.delete()
+        snapshots.invalidate()
+
+
+def describe_changes(before: Mapping[str, object], after: Mapping[str, object]) -> str:
     """``name: old -> new`` for each value that differs, for an event's ``detail``.
 
     Values are names and settings (teams, account types, attribute values), never a
@@ -93,7 +169,7 @@ def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
     for name in {**before, **after}:
         old, new = before.get(name), after.get(name)
         if isinstance(old, frozenset | set) or isinstance(new, frozenset | set):
-            old_set, new_set = set(old or ()), set(new or ())
+            old_set, new_set = _as_set(old), _as_set(new)
             if old_set == new_set:
                 continue
             added = ", ".join(sorted(str(v) for v in new_set - old_set))
@@ -107,7 +183,12 @@ def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _shown(value: Any) -> str:
+def _as_set(value: object) -> set[object]:
+    # A set on one side and nothing (None) on the other: a new or removed mapping.
+    return set(value) if isinstance(value, frozenset | set) else set()
+
+
+def _shown(value: object) -> str:
     return "(none)" if value in (None, "") else str(value)
 
 
@@ -123,7 +204,9 @@ def _clean_report_text(value: str, limit: int | None) -> str:
     return _CONTROL_CHARS.sub(" ", text).strip()[:limit]
 
 
-def record_embed_error(*, user, embed: Embed, code: str, message: str = "") -> EmbedErrorReport:
+def record_embed_error(
+    *, user: User, embed: Embed, code: str, message: str = ""
+) -> EmbedErrorReport:
     """Store a ``workbook:error`` the browser reported for ``embed``.
 
     ``code`` and ``message`` come from a cross-origin frame via the browser: every

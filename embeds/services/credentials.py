@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Required, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,46 +18,54 @@ from embeds.models import (
     Credential,
     SecurityEvent,
 )
-from embeds.services.audit import describe_changes, record_security_event
+from embeds.services.audit import (
+    actor_user,
+    apply_switch,
+    delete_rows,
+    describe_changes,
+    record_security_event,
+    required_reason,
+)
+
+if TYPE_CHECKING:
+    from embeds.services.audit import Actor
 
 logger = logging.getLogger(__name__)
 
 # --- Credential lifecycle -------------------------------------------------------
 
 
+class CredentialFields(TypedDict, total=False):
+    """A credential's plain fields: what a change form or the config file may edit.
+
+    The switches (active, secret) have their own services below.
+    """
+
+    name: Required[str]
+    client_id: Required[str]
+    description: str
+    owner_email: str
+    owner_is_admin: bool
+    # What Sigma granted the client ID: only embed credentials sign URLs, only API
+    # credentials ask Sigma's REST API.
+    embed_privilege: bool
+    api_privilege: bool
+
+
 @sensitive_variables("secret")
 def create_credential(
-    *,
-    name: str,
-    client_id: str,
-    secret: str,
-    description: str = "",
-    owner_email: str = "",
-    owner_is_admin: bool = False,
-    embed_privilege: bool = True,
-    api_privilege: bool = False,
-    actor=None,
+    *, secret: str, actor: Actor = None, **fields: Unpack[CredentialFields]
 ) -> Credential:
     """Create credentials; validates everything before writing; recorded as an event.
 
-    ``embed_privilege`` and ``api_privilege`` record what Sigma granted the client
-    ID: only embed credentials sign URLs, only API credentials ask Sigma's REST API.
+    Fields left out take the model's defaults (embed privilege only).
     """
-    if not (embed_privilege or api_privilege):
+    credential = Credential(**fields, secret_rotated_at=timezone.now())
+    if not (credential.embed_privilege or credential.api_privilege):
         raise ValidationError(
             "Credentials need the embed privilege, the REST API privilege, or both.",
             code="no_privilege",
         )
-    credential = Credential(
-        name=name,
-        client_id=client_id,
-        description=description,
-        owner_email=owner_email,
-        owner_is_admin=owner_is_admin,
-        embed_privilege=embed_privilege,
-        api_privilege=api_privilege,
-        secret_rotated_at=timezone.now(),
-    )
     credential.set_secret(secret)
     credential.full_clean()
     with transaction.atomic():
@@ -69,67 +78,62 @@ def create_credential(
     return credential
 
 
-def revoke_credential(*, credential: Credential, actor=None, reason: str) -> Credential:
+def revoke_credential(*, credential: Credential, actor: Actor = None, reason: str) -> Credential:
     """Switch credentials off: the next request for any embed using them is refused.
 
     The credential's ``revoked_*`` fields describe the current revocation; the
     event trail (``SecurityEvent``) keeps every one.
     """
-    if not reason or not reason.strip():
-        raise ValueError("A reason is required to revoke credentials.")
-    with transaction.atomic():
-        locked = Credential.objects.select_for_update().get(pk=credential.pk)
-        locked.is_active = False
-        locked.revoked_at = timezone.now()
-        locked.revoked_by = actor if getattr(actor, "pk", None) else None
-        locked.revoked_reason = reason.strip()
-        locked.save(
-            update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"]
-        )
-        record_security_event(
-            SecurityEvent.Kind.CREDENTIAL_REVOKED,
-            credential=locked,
-            actor=actor,
-            reason=locked.revoked_reason,
-            now=locked.revoked_at,
-        )
-        snapshots.invalidate()
-    logger.warning(
-        "Revoked Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None)
-    )
-    return locked
+    reason = required_reason(reason, to="revoke credentials")
+    return _switch_credential(credential, active=False, actor=actor, reason=reason)
 
 
-def activate_credential(*, credential: Credential, actor=None, reason: str = "") -> Credential:
+def activate_credential(
+    *, credential: Credential, actor: Actor = None, reason: str = ""
+) -> Credential:
     """Re-activate revoked credentials.
 
     The credential's current-revocation fields are cleared; the revocation and this
     re-activation both stay in the event trail.
     """
+    return _switch_credential(credential, active=True, actor=actor, reason=reason.strip())
+
+
+def _switch_credential(
+    credential: Credential, *, active: bool, actor: Actor, reason: str
+) -> Credential:
     with transaction.atomic():
         locked = Credential.objects.select_for_update().get(pk=credential.pk)
-        locked.is_active = True
-        locked.revoked_at = None
-        locked.revoked_by = None
-        locked.revoked_reason = ""
-        locked.save(
-            update_fields=["is_active", "revoked_at", "revoked_by", "revoked_reason", "updated_at"]
-        )
-        record_security_event(
-            SecurityEvent.Kind.CREDENTIAL_REACTIVATED,
-            credential=locked,
+        revoked_at = None if active else timezone.now()
+        revoked = {
+            "revoked_at": revoked_at,
+            "revoked_by": None if active else actor_user(actor),
+            "revoked_reason": "" if active else reason,
+        }
+        apply_switch(
+            locked,
+            SecurityEvent.Kind.CREDENTIAL_REACTIVATED
+            if active
+            else SecurityEvent.Kind.CREDENTIAL_REVOKED,
+            state={"is_active": active, **revoked},
             actor=actor,
-            reason=reason.strip(),
+            reason=reason,
+            now=revoked_at,
+            credential=locked,
         )
-        snapshots.invalidate()
     logger.warning(
-        "Re-activated Sigma credential %s by user=%s", locked.name, getattr(actor, "pk", None)
+        "%s Sigma credential %s by user=%s",
+        "Re-activated" if active else "Revoked",
+        locked.name,
+        getattr(actor, "pk", None),
     )
     return locked
 
 
 @sensitive_variables("secret")
-def replace_credential_secret(*, credential: Credential, secret: str, actor=None) -> Credential:
+def replace_credential_secret(
+    *, credential: Credential, secret: str, actor: Actor = None
+) -> Credential:
     """Replace the embed secret; the old value is overwritten, not kept."""
     with transaction.atomic():
         locked = Credential.objects.select_for_update().get(pk=credential.pk)
@@ -154,21 +158,11 @@ def replace_credential_secret(*, credential: Credential, secret: str, actor=None
     return locked
 
 
-# The fields a change form or the config file may edit; the switches (active,
-# secret) have their own services above.
-EDITABLE_FIELDS = (
-    "name",
-    "client_id",
-    "description",
-    "owner_email",
-    "owner_is_admin",
-    "embed_privilege",
-    "api_privilege",
-)
+EDITABLE_FIELDS: tuple[str, ...] = tuple(CredentialFields.__annotations__)
 
 
 def update_credential(
-    *, credential: Credential, fields: Iterable[str] = EDITABLE_FIELDS, actor=None
+    *, credential: Credential, fields: Iterable[str] = EDITABLE_FIELDS, actor: Actor = None
 ) -> Credential:
     """Save a credential's plain fields (``fields``), never its secret or status.
 
@@ -176,13 +170,13 @@ def update_credential(
     credential may sign in (Sigma's owner rule), so it is recorded as
     ``credential_owner_changed``.
     """
-    fields = [name for name in fields if name in EDITABLE_FIELDS]
+    editable = [name for name in fields if name in EDITABLE_FIELDS]
     with transaction.atomic():
         stored = Credential.objects.select_for_update().get(pk=credential.pk)
         owner = ("owner email", "owner is a Sigma Admin")
         before = dict(zip(owner, (stored.owner_email, stored.owner_is_admin), strict=True))
         after = dict(zip(owner, (credential.owner_email, credential.owner_is_admin), strict=True))
-        credential.save(update_fields=[*fields, "updated_at"])
+        credential.save(update_fields=[*editable, "updated_at"])
         detail = describe_changes(before, after)
         if detail:
             record_security_event(
@@ -195,17 +189,9 @@ def update_credential(
     return credential
 
 
-def delete_credentials(*, credentials: Iterable[Credential], actor=None) -> None:
+def delete_credentials(*, credentials: Iterable[Credential], actor: Actor = None) -> None:
     """Delete credentials no embed uses (an embed's credential is PROTECTed)."""
-    with transaction.atomic():
-        for credential in credentials:
-            logger.warning(
-                "Deleted Sigma credential %s by user=%s",
-                credential.name,
-                getattr(actor, "pk", None),
-            )
-            credential.delete()
-        snapshots.invalidate()
+    delete_rows(credentials, actor=actor, log=logger, label=lambda c: f"credential {c.name}")
 
 
 # --- Key rotation -----------------------------------------------------------------
@@ -213,6 +199,8 @@ def delete_credentials(*, credentials: Iterable[Credential], actor=None) -> None
 
 @dataclass
 class ReencryptResult:
+    """The credentials' names by what ``reencrypt_secrets`` did with their secret."""
+
     reencrypted: list[str] = field(default_factory=list)
     already_current: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)

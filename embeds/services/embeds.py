@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -14,53 +14,49 @@ from embeds.models import (
     Embed,
     EmbedControl,
     SecurityEvent,
+    Team,
 )
-from embeds.services.audit import describe_changes, record_security_event
+from embeds.services import audit
+
+if TYPE_CHECKING:
+    from embeds.services.audit import Actor
 
 logger = logging.getLogger(__name__)
 
 
-def disable_embed(*, embed: Embed, actor=None, reason: str) -> Embed:
+def disable_embed(*, embed: Embed, actor: Actor = None, reason: str) -> Embed:
     """Switch an embed off: every view of it is refused from the next request."""
-    if not reason or not reason.strip():
-        raise ValueError("A reason is required to disable an embed.")
-    with transaction.atomic():
-        locked = Embed.objects.select_for_update().get(pk=embed.pk)
-        locked.is_enabled = False
-        locked.disabled_reason = reason.strip()
-        locked.save(update_fields=["is_enabled", "disabled_reason", "updated_at"])
-        record_security_event(
-            SecurityEvent.Kind.EMBED_DISABLED,
-            embed=locked,
-            credential=locked.credential,
-            actor=actor,
-            reason=locked.disabled_reason,
-        )
-        snapshots.invalidate()
-    logger.warning("Disabled Sigma embed %s by user=%s", locked.slug, getattr(actor, "pk", None))
-    return locked
+    reason = audit.required_reason(reason, to="disable an embed")
+    return _switch_embed(embed, enabled=False, actor=actor, reason=reason)
 
 
-def enable_embed(*, embed: Embed, actor=None, reason: str = "") -> Embed:
+def enable_embed(*, embed: Embed, actor: Actor = None, reason: str = "") -> Embed:
     """Switch an embed back on; its disabled reason is cleared (the trail keeps it)."""
+    return _switch_embed(embed, enabled=True, actor=actor, reason=reason.strip())
+
+
+def _switch_embed(embed: Embed, *, enabled: bool, actor: Actor, reason: str) -> Embed:
     with transaction.atomic():
         locked = Embed.objects.select_for_update().get(pk=embed.pk)
-        locked.is_enabled = True
-        locked.disabled_reason = ""
-        locked.save(update_fields=["is_enabled", "disabled_reason", "updated_at"])
-        record_security_event(
-            SecurityEvent.Kind.EMBED_ENABLED,
+        audit.apply_switch(
+            locked,
+            SecurityEvent.Kind.EMBED_ENABLED if enabled else SecurityEvent.Kind.EMBED_DISABLED,
+            state={"is_enabled": enabled, "disabled_reason": "" if enabled else reason},
+            actor=actor,
+            reason=reason,
             embed=locked,
             credential=locked.credential,
-            actor=actor,
-            reason=reason.strip(),
         )
-        snapshots.invalidate()
-    logger.warning("Enabled Sigma embed %s by user=%s", locked.slug, getattr(actor, "pk", None))
+    logger.warning(
+        "%s Sigma embed %s by user=%s",
+        "Enabled" if enabled else "Disabled",
+        locked.slug,
+        getattr(actor, "pk", None),
+    )
     return locked
 
 
-def switch_embed_credential(*, embed: Embed, credential: Credential, actor=None) -> Embed:
+def switch_embed_credential(*, embed: Embed, credential: Credential, actor: Actor = None) -> Embed:
     """Sign ``embed`` with ``credential`` from its next request.
 
     Tokens already handed out stay valid until they are used or expire. Recorded
@@ -73,7 +69,7 @@ def switch_embed_credential(*, embed: Embed, credential: Credential, actor=None)
             return locked
         locked.credential = credential
         locked.save(update_fields=["credential", "updated_at"])
-        record_security_event(
+        audit.record_security_event(
             SecurityEvent.Kind.EMBED_CREDENTIAL_SWITCHED,
             embed=locked,
             credential=credential,
@@ -91,7 +87,7 @@ def switch_embed_credential(*, embed: Embed, credential: Credential, actor=None)
     return locked
 
 
-def save_embed(*, embed: Embed, teams=None, actor=None) -> Embed:
+def save_embed(*, embed: Embed, teams: Iterable[Team] | None = None, actor: Actor = None) -> Embed:
     """Create or update ``embed`` from a validated form or the config file.
 
     The plain fields are saved as given; ``teams`` (an iterable of ``Team``; None
@@ -103,7 +99,7 @@ def save_embed(*, embed: Embed, teams=None, actor=None) -> Embed:
     with transaction.atomic():
         if embed._state.adding:  # a new embed: nothing to switch yet
             embed.save()
-            before: dict[str, Any] = {}
+            before: dict[str, object] = {}
         else:
             stored = Embed.objects.select_for_update().get(pk=embed.pk)
             before = {"teams": frozenset(stored.teams.values_list("name", flat=True))}
@@ -124,11 +120,11 @@ def save_embed(*, embed: Embed, teams=None, actor=None) -> Embed:
             embed.refresh_from_db()
         if teams is not None:
             embed.teams.set(teams)
-            detail = describe_changes(
+            detail = audit.describe_changes(
                 before, {"teams": frozenset(embed.teams.values_list("name", flat=True))}
             )
             if detail:
-                record_security_event(
+                audit.record_security_event(
                     SecurityEvent.Kind.EMBED_TEAMS_CHANGED, embed=embed, actor=actor, detail=detail
                 )
         snapshots.invalidate()
@@ -144,7 +140,9 @@ def _control_text(control: EmbedControl) -> str:
     return f"{control.type} {default!r}{query}"
 
 
-def set_embed_controls(*, embed: Embed, controls: Sequence[EmbedControl], actor=None) -> None:
+def set_embed_controls(
+    *, embed: Embed, controls: Sequence[EmbedControl], actor: Actor = None
+) -> None:
     """Make ``controls`` (unsaved ``EmbedControl`` values) the embed's controls.
 
     Controls not listed are deleted, the others created or updated in place. A
@@ -167,21 +165,15 @@ def set_embed_controls(*, embed: Embed, controls: Sequence[EmbedControl], actor=
                 for name in CONTROL_FIELDS:
                     setattr(row, name, getattr(control, name))
                 row.save()
-        detail = describe_changes(before, after)
+        detail = audit.describe_changes(before, after)
         if detail:
-            record_security_event(
+            audit.record_security_event(
                 SecurityEvent.Kind.EMBED_CONTROLS_CHANGED, embed=embed, actor=actor, detail=detail
             )
         snapshots.invalidate()
 
 
-def delete_embeds(*, embeds: Iterable[Embed], actor=None) -> None:
+def delete_embeds(*, embeds: Iterable[Embed], actor: Actor = None) -> None:
     """Delete embeds (their controls and error reports go with them; the access
     records keep their slug)."""
-    with transaction.atomic():
-        for embed in embeds:
-            logger.warning(
-                "Deleted Sigma embed %s by user=%s", embed.slug, getattr(actor, "pk", None)
-            )
-            embed.delete()
-        snapshots.invalidate()
+    audit.delete_rows(embeds, actor=actor, log=logger, label=lambda e: f"embed {e.slug}")

@@ -4,17 +4,27 @@ file's saves and deletes, and the sync from Sigma, in one transaction."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from django.db import transaction
 
 from embeds.issuing import snapshots
+from embeds.models import AccountType, Team, UserAttribute
 from embeds.remote import usage as remote
+from embeds.services.audit import delete_rows
+
+if TYPE_CHECKING:
+    from embeds.services.audit import Actor
+
+# A team, an account type or a user attribute (what the admin and the config save).
+RegistryEntry = TypeVar("RegistryEntry", Team, AccountType, UserAttribute)
 
 logger = logging.getLogger(__name__)
 
 
-def save_registry_entry(*, entry, actor=None):
+def save_registry_entry(*, entry: RegistryEntry, actor: Actor = None) -> RegistryEntry:
     """Save a team, account type or user attribute (a rename reaches every token that
     carries it, so the issuing-path cache is invalidated)."""
     with transaction.atomic():
@@ -23,18 +33,11 @@ def save_registry_entry(*, entry, actor=None):
     return entry
 
 
-def delete_registry_entries(*, entries, actor=None) -> None:
+def delete_registry_entries(*, entries: Iterable[RegistryEntry], actor: Actor = None) -> None:
     """Delete teams, account types or user attributes (mappings lose them)."""
-    with transaction.atomic():
-        for entry in entries:
-            logger.warning(
-                "Deleted Sigma %s %s by user=%s",
-                entry._meta.verbose_name,
-                entry.name,
-                getattr(actor, "pk", None),
-            )
-            entry.delete()
-        snapshots.invalidate()
+    delete_rows(
+        entries, actor=actor, log=logger, label=lambda e: f"{e._meta.verbose_name} {e.name}"
+    )
 
 
 # --- Registry sync from Sigma ----------------------------------------------------------
@@ -49,7 +52,9 @@ class RegistrySyncResult:
     kept: tuple[str, ...]  # retirements skipped (still used, or the name is taken)
 
 
-def sync_registries(*, changes, actor=None) -> RegistrySyncResult:
+def sync_registries(
+    *, changes: Iterable[remote.RegistryChange], actor: Actor = None
+) -> RegistrySyncResult:
     """Apply a plan from ``embeds.remote.usage.plan_registry_sync`` in one transaction.
 
     Adds and links record Sigma's id; renames change the host's name in place, so

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -25,6 +25,9 @@ from embeds.models import Credential, SecurityEvent, SigmaProfile
 from embeds.remote.client import SigmaAPIClient
 from embeds.remote.usage import _mapped_users
 from embeds.services.audit import record_security_event
+
+if TYPE_CHECKING:
+    from embeds.services.audit import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +129,7 @@ def deactivate_embed_users(
     client: SigmaAPIClient,
     members: Iterable[StaleEmbedUser],
     credential: Credential | None = None,
-    actor=None,
+    actor: Actor = None,
     reason: str = "",
 ) -> list[StaleEmbedUser]:
     """Deactivate each member in Sigma, one security event per change.
@@ -134,7 +137,7 @@ def deactivate_embed_users(
     Stops at the first Sigma error (``SigmaAPIError``), after recording the ones
     already done, so the trail always matches what Sigma did.
     """
-    done = []
+    done: list[StaleEmbedUser] = []
     for member in members:
         client.deactivate_member(member.member_id)
         record_security_event(
