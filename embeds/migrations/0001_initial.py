@@ -8,6 +8,24 @@ import encrypted_model_fields.fields
 from django.conf import settings
 from django.db import migrations, models
 
+# Sigma's registry: the models that hold a unique name and a description, and the
+# name's max_length.
+REGISTRY = [("AccountType", 100), ("Team", 200), ("UserAttribute", 100)]
+
+
+def registry_model(name: str, max_length: int) -> migrations.CreateModel:
+    return migrations.CreateModel(
+        name=name,
+        fields=[
+            ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+            ('name', models.CharField(max_length=max_length, unique=True)),
+            ('description', models.TextField(blank=True)),
+        ],
+        options={
+            'ordering': ['name'],
+        },
+    )
+
 
 class Migration(migrations.Migration):
 
@@ -18,39 +36,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name='AccountType',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-            ],
-            options={
-                'ordering': ['name'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Team',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('description', models.TextField(blank=True)),
-            ],
-            options={
-                'ordering': ['name'],
-            },
-        ),
-        migrations.CreateModel(
-            name='UserAttribute',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-            ],
-            options={
-                'ordering': ['name'],
-            },
-        ),
+        *[registry_model(name, max_length) for name, max_length in REGISTRY],
         migrations.CreateModel(
             name='Credential',
             fields=[

@@ -16,11 +16,19 @@ This migration names no other app of the host project, so ``embeds`` installs
 into any Django site.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 import django.db.models.deletion
-import embeds.validators
 from django.conf import settings
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
+from django.db.migrations.state import ProjectState
+
+import embeds.validators
 
 
 class CreateMissingTables(Operation):
@@ -30,16 +38,22 @@ class CreateMissingTables(Operation):
 
     reversible = True
 
-    def __init__(self, model_names):
+    def __init__(self, model_names: Iterable[str]) -> None:
         self.model_names = list(model_names)
 
-    def deconstruct(self):
+    def deconstruct(self) -> tuple[str, Sequence[Any], dict[str, Any]]:
         return (self.__class__.__qualname__, [self.model_names], {})
 
-    def state_forwards(self, app_label, state):
+    def state_forwards(self, app_label: str, state: ProjectState) -> None:
         pass
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
         existing = set(schema_editor.connection.introspection.table_names())
         for name in self.model_names:
             model = to_state.apps.get_model(app_label, name)
@@ -48,10 +62,10 @@ class CreateMissingTables(Operation):
             if model._meta.db_table not in existing:
                 schema_editor.create_model(model)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        pass
+    def database_backwards(self, *args: Any, **kwargs: Any) -> None:
+        pass  # Never drops the tables (see the class docstring).
 
-    def describe(self):
+    def describe(self) -> str:
         return "Create the tables of %s unless they exist" % ", ".join(self.model_names)
 
 

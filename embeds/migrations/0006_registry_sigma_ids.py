@@ -2,6 +2,9 @@
 
 from django.db import migrations, models
 
+# Sigma's ID on each registry model (account types, teams, user attributes).
+REGISTRY = ["accounttype", "team", "userattribute"]
+
 
 class Migration(migrations.Migration):
 
@@ -11,18 +14,9 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
-            model_name='accounttype',
+            model_name=model_name,
             name='sigma_id',
             field=models.CharField(blank=True, db_index=True, editable=False, max_length=100, verbose_name='Sigma ID'),
-        ),
-        migrations.AddField(
-            model_name='team',
-            name='sigma_id',
-            field=models.CharField(blank=True, db_index=True, editable=False, max_length=100, verbose_name='Sigma ID'),
-        ),
-        migrations.AddField(
-            model_name='userattribute',
-            name='sigma_id',
-            field=models.CharField(blank=True, db_index=True, editable=False, max_length=100, verbose_name='Sigma ID'),
-        ),
+        )
+        for model_name in REGISTRY
     ]

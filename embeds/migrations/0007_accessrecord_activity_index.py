@@ -8,14 +8,17 @@ parallelises nor sizes the aggregate (measured in docs/performance.md).
 
 from django.conf import settings
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 STATISTICS = "accessrecord_activity_stats"
 
 
-def create_statistics(apps, schema_editor):
+def create_statistics(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     connection = schema_editor.connection
     # Statistics on expressions need PostgreSQL 14.
-    if connection.vendor != "postgresql" or connection.pg_version < 140000:
+    # pg_version: PostgreSQL's DatabaseWrapper only (the vendor is checked first).
+    if connection.vendor != "postgresql" or connection.pg_version < 140000:  # type: ignore[attr-defined]
         return
     table = schema_editor.quote_name(apps.get_model("embeds", "AccessRecord")._meta.db_table)
     schema_editor.execute(
@@ -24,7 +27,7 @@ def create_statistics(apps, schema_editor):
     )
 
 
-def drop_statistics(apps, schema_editor):
+def drop_statistics(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"DROP STATISTICS IF EXISTS {STATISTICS}")
 

@@ -3,9 +3,11 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 
-def record_current_revocations(apps, schema_editor):
+def record_current_revocations(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     Credential = apps.get_model("embeds", "Credential")
     SecurityEvent = apps.get_model("embeds", "SecurityEvent")
     db = schema_editor.connection.alias

@@ -9,11 +9,13 @@ the other end blank, which is what it asked for: one end, the other open.
 """
 
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 ONE_KEY = {"min": "{value},max:", "max": "min:,{value}"}
 
 
-def write_ranges_with_both_keys(apps, schema_editor):
+def write_ranges_with_both_keys(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     EmbedControl = apps.get_model("embeds", "EmbedControl")
     for control in EmbedControl.objects.filter(type="date_range").exclude(default_value=""):
         value = control.default_value

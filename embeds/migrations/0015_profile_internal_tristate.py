@@ -17,9 +17,11 @@ text in place.
 """
 
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 
-def _checks_now(schema_editor) -> None:
+def _checks_now(schema_editor: BaseDatabaseSchemaEditor) -> None:
     # PostgreSQL: an UPDATE of rows with deferred foreign keys leaves "pending trigger
     # events", and the ALTER TABLE that follows in this transaction then fails.
     # Checking the constraints at once leaves nothing pending.
@@ -27,12 +29,12 @@ def _checks_now(schema_editor) -> None:
         schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
-def _checks_deferred(schema_editor) -> None:
+def _checks_deferred(schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def copy_flags(apps, schema_editor):
+def copy_flags(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     SigmaProfile = apps.get_model("embeds", "SigmaProfile")
     db = schema_editor.connection.alias
     _checks_now(schema_editor)
@@ -41,7 +43,7 @@ def copy_flags(apps, schema_editor):
     _checks_deferred(schema_editor)
 
 
-def copy_back(apps, schema_editor):
+def copy_back(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     # Down: only "internal" was internal on its own; "embed" and "inherit" are False.
     SigmaProfile = apps.get_model("embeds", "SigmaProfile")
     db = schema_editor.connection.alias

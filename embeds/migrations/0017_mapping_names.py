@@ -6,6 +6,8 @@ Django creates permissions only when missing, so existing rows are renamed here.
 """
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 NAMES = {
     "sigmaprofile": "Sigma mapping of a user",
@@ -20,7 +22,9 @@ OLD_NAMES = {
 ACTIONS = ("add", "change", "delete", "view")
 
 
-def rename_permissions(apps, schema_editor, *, names):
+def rename_permissions(
+    apps: StateApps, schema_editor: BaseDatabaseSchemaEditor, *, names: dict[str, str]
+) -> None:
     Permission = apps.get_model("auth", "Permission")
     for model, verbose_name in names.items():
         for action in ACTIONS:
@@ -29,11 +33,11 @@ def rename_permissions(apps, schema_editor, *, names):
             ).update(name=f"Can {action} {verbose_name}")
 
 
-def forwards(apps, schema_editor):
+def forwards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     rename_permissions(apps, schema_editor, names=NAMES)
 
 
-def backwards(apps, schema_editor):
+def backwards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     rename_permissions(apps, schema_editor, names=OLD_NAMES)
 
 
