@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict, Unpack
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -32,6 +32,22 @@ logger = logging.getLogger(__name__)
 TOKEN_PATH = "/v2/auth/token"  # noqa: S105 - a URL path, not a secret
 PAGE_LIMIT = 1000  # Sigma's maximum page size
 MAX_PAGES = 1000  # a loop guard: 1,000,000 rows is far beyond any organization here
+
+# One JSON object of Sigma's answers (a member, a team, a workbook…), as parsed: its
+# fields are Sigma's to fill, so each reader checks the type of what it takes.
+SigmaObject = dict[str, object]
+# A query string's parameters, as the client sends them.
+Query = Mapping[str, str | int]
+
+
+class _RequestOptions(TypedDict, total=False):
+    """What a request carries besides its headers: a query, or a form body (the
+    token request's, which holds the secret: ``_send`` hides its ``kwargs``)."""
+
+    params: Query | None
+    data: dict[str, str]
+
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Refresh the bearer token this long before Sigma says it expires, so a request
 # never leaves with a token that dies in flight.
@@ -103,7 +119,7 @@ class SigmaAPIRateLimited(SigmaAPIError):
     """Sigma kept answering 429 after every retry."""
 
 
-def _safe_text(value: Any, limit: int = 200) -> str:
+def _safe_text(value: object, limit: int = 200) -> str:
     """Render untrusted text from a response for a message: repr'd and capped."""
     text = str(value)
     return repr(text[:limit] + ("…" if len(text) > limit else ""))
@@ -229,11 +245,18 @@ class SigmaAPIClient:
     # --- Requests -------------------------------------------------------------------
 
     @sensitive_variables("headers", "kwargs")
-    def _send(self, method: str, path: str, *, authenticated: bool = True, **kwargs):
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        authenticated: bool = True,
+        **kwargs: Unpack[_RequestOptions],
+    ) -> httpx.Response:
         """Send one request, retrying 429/5xx and network failures with backoff."""
         attempt = 0
         while True:
-            headers = {}
+            headers: dict[str, str] = {}
             if authenticated:
                 headers["Authorization"] = f"Bearer {self._bearer()}"
             try:
@@ -279,7 +302,7 @@ class SigmaAPIClient:
                 pass
         self._sleep(min(delay, MAX_RETRY_AFTER))
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+    def get(self, path: str, params: Query | None = None) -> object:
         """GET ``path`` as JSON; renews an expired bearer token once on 401."""
         response = self._send("GET", path, params=params)
         if response.status_code == 401:
@@ -290,7 +313,7 @@ class SigmaAPIClient:
         self._raise_for_status(response)
         return self._json(response)
 
-    def delete(self, path: str) -> Any:
+    def delete(self, path: str) -> object:
         """DELETE ``path``; renews an expired bearer token once on 401."""
         response = self._send("DELETE", path)
         if response.status_code == 401:
@@ -300,8 +323,8 @@ class SigmaAPIClient:
         return self._json(response) if response.content else None
 
     def paginate(
-        self, path: str, params: dict[str, Any] | None = None, *, scheme: Pagination = PAGE
-    ) -> Iterator[dict]:
+        self, path: str, params: Query | None = None, *, scheme: Pagination = PAGE
+    ) -> Iterator[SigmaObject]:
         """Every entry of a list endpoint, following its pagination to the end.
 
         ``scheme`` is the operation's, as Sigma's document declares it: ``PAGE``
@@ -331,33 +354,33 @@ class SigmaAPIClient:
 
     # --- What the host asks (operationIds of Sigma's OpenAPI document) --------------
 
-    def whoami(self) -> dict:
+    def whoami(self) -> SigmaObject:
         """``whoami``: the member who owns the API credentials (``userId``)."""
         body = self.get("/v2/whoami")
         return body if isinstance(body, dict) else {}
 
-    def get_member(self, member_id: str) -> dict:
+    def get_member(self, member_id: str) -> SigmaObject:
         """``getMember``."""
         body = self.get(f"/v2/members/{_segment(member_id)}")
         return body if isinstance(body, dict) else {}
 
-    def list_teams(self) -> list[dict]:
+    def list_teams(self) -> list[SigmaObject]:
         """``listTeams``."""
         return list(self.paginate("/v2/teams"))
 
-    def list_account_types(self) -> list[dict]:
+    def list_account_types(self) -> list[SigmaObject]:
         """``listAccountTypes``: the token scheme; Sigma answers it to Admins only."""
         return list(self.paginate("/v2/accountTypes", scheme=TOKEN))
 
-    def list_user_attributes(self) -> list[dict]:
+    def list_user_attributes(self) -> list[SigmaObject]:
         """``listUserAttributes``."""
         return list(self.paginate("/v2/user-attributes"))
 
-    def find_members(self, email: str) -> list[dict]:
+    def find_members(self, email: str) -> list[SigmaObject]:
         """``listMembers`` filtered by ``email`` (one member, or none)."""
         return list(self.paginate("/v2/members", {"email": email}))
 
-    def list_members(self, *, include_inactive: bool = False) -> list[dict]:
+    def list_members(self, *, include_inactive: bool = False) -> list[SigmaObject]:
         """``listMembers``: every member of the organization but the deactivated
         (archived) ones; ``includeInactive`` adds those Sigma marks inactive."""
         return list(
@@ -368,38 +391,38 @@ class SigmaAPIClient:
         """``deleteMember`` ("Deactivate member"): Sigma archives the member."""
         self.delete(f"/v2/members/{_segment(member_id)}")
 
-    def list_workbooks(self, *, skip_permission_check: bool = False) -> list[dict]:
+    def list_workbooks(self, *, skip_permission_check: bool = False) -> list[SigmaObject]:
         """``listWorkbooks``; ``skipPermissionCheck`` (Admins) lists every workbook."""
         return list(self.paginate("/v2/workbooks", _skip(skip_permission_check)))
 
-    def list_workbook_pages(self, workbook_id: str, *, tag: str | None = None) -> list[dict]:
+    def list_workbook_pages(self, workbook_id: str, *, tag: str | None = None) -> list[SigmaObject]:
         """``listWorkbookPages`` (of the version tagged ``tag``, when given)."""
         path = f"/v2/workbooks/{_segment(workbook_id)}/pages"
         return list(self.paginate(path, {"tag": tag} if tag else None))
 
     def list_page_elements(
         self, workbook_id: str, page_id: str, *, tag: str | None = None
-    ) -> list[dict]:
+    ) -> list[SigmaObject]:
         """``listWorkbookPageElements`` (of the version tagged ``tag``, when given)."""
         path = f"/v2/workbooks/{_segment(workbook_id)}/pages/{_segment(page_id)}/elements"
         return list(self.paginate(path, {"tag": tag} if tag else None))
 
-    def list_grants(self, inode_id: str) -> list[dict]:
+    def list_grants(self, inode_id: str) -> list[SigmaObject]:
         """``listGrants`` of one document (``inodeId``: a workbookId or dataModelId)."""
         return list(self.paginate("/v2/grants", {"inodeId": inode_id}))
 
-    def list_data_models(self, *, skip_permission_check: bool = False) -> list[dict]:
+    def list_data_models(self, *, skip_permission_check: bool = False) -> list[SigmaObject]:
         """``listDataModels``; ``skipPermissionCheck`` (Admins) lists every one."""
         return list(self.paginate("/v2/dataModels", _skip(skip_permission_check)))
 
-    def list_connections(self) -> list[dict]:
+    def list_connections(self) -> list[SigmaObject]:
         """``listConnections``."""
         return list(self.paginate("/v2/connections"))
 
     # --- Answers --------------------------------------------------------------------
 
     @staticmethod
-    def _json(response: httpx.Response) -> Any:
+    def _json(response: httpx.Response) -> object:
         try:
             return response.json()
         except (ValueError, RecursionError, httpx.HTTPError):
