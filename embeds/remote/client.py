@@ -40,6 +40,17 @@ SigmaObject = dict[str, object]
 Query = Mapping[str, str | int]
 
 
+class ClientOptions(TypedDict, total=False):
+    """How a client talks to Sigma, besides whom it is (``SigmaAPIClient``'s tunables)."""
+
+    timeout: float
+    max_retries: int
+    backoff: float
+    transport: httpx.BaseTransport | None
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+
+
 class _RequestOptions(TypedDict, total=False):
     """What a request carries besides its headers: a query, or a form body (the
     token request's, which holds the secret: ``_send`` hides its ``kwargs``)."""

@@ -9,14 +9,13 @@ depends on it; :func:`check_against_sigma` runs ``embeds.remote.findings`` on bo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Generic, TypeVar, Unpack
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.db.models import Q, QuerySet
 from django.views.decorators.debug import sensitive_variables
 
@@ -33,7 +32,8 @@ from embeds.models import (
     Team,
     UserAttribute,
 )
-from embeds.remote.client import SigmaAPIClient, SigmaAPIError
+from embeds.models.registry import RegistryEntry
+from embeds.remote.client import ClientOptions, SigmaAPIClient, SigmaAPIError, SigmaObject
 from embeds.remote.findings import (
     ConfigUsage,
     CredentialUsage,
@@ -43,6 +43,10 @@ from embeds.remote.findings import (
     UserUsage,
     find_remote_problems,
 )
+
+if TYPE_CHECKING:
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +82,9 @@ def api_credential(name: str | None = None) -> Credential:
 
 
 @sensitive_variables("secret")
-def api_client(credential: Credential | None = None, **client_options) -> SigmaAPIClient:
+def api_client(
+    credential: Credential | None = None, **client_options: Unpack[ClientOptions]
+) -> SigmaAPIClient:
     """A REST API client for ``credential`` (default: :func:`api_credential`).
 
     The secret is decrypted and proven (``Credential.signing_secret``) before use:
@@ -142,7 +148,13 @@ def collect_usage() -> ConfigUsage:
     return usage
 
 
-def usage_for(*, embeds=(), credentials=(), users=(), teams=()) -> ConfigUsage:
+def usage_for(
+    *,
+    embeds: Iterable[Embed] = (),
+    credentials: Iterable[Credential] = (),
+    users: Iterable[User] = (),
+    teams: Iterable[Team] = (),
+) -> ConfigUsage:
     """What ``embeds``, ``credentials``, ``users`` and ``teams`` alone name in Sigma.
 
     For checks of one change (an admin save, a preview): the same findings as a
@@ -183,7 +195,7 @@ def _add_credential(usage: ConfigUsage, credential: Credential) -> None:
     )
 
 
-def _add_user(usage: ConfigUsage, user) -> None:
+def _add_user(usage: ConfigUsage, user: User) -> None:
     try:
         identity = identity_for(user)
     except Refusal:
@@ -206,7 +218,7 @@ def _add_user(usage: ConfigUsage, user) -> None:
     )
 
 
-def _mapped_users() -> QuerySet[Any]:
+def _mapped_users() -> QuerySet[User]:
     """Active host users with a Sigma mapping of their own or through a group."""
     User = get_user_model()
     mapped = Q(pk__in=SigmaProfile.objects.values("user_id")) | Q(
@@ -262,7 +274,14 @@ class QuickCheck:
     checked: bool = False
 
 
-def quick_check(*, embeds=(), credentials=(), users=(), teams=(), client=None) -> QuickCheck:
+def quick_check(
+    *,
+    embeds: Iterable[Embed] = (),
+    credentials: Iterable[Credential] = (),
+    users: Iterable[User] = (),
+    teams: Iterable[Team] = (),
+    client: SigmaAPIClient | None = None,
+) -> QuickCheck:
     """Remote checks of these objects only, time-boxed; never raises for Sigma's sake.
 
     Without a REST API credential nothing is asked (``checked`` False, a notice);
@@ -312,14 +331,61 @@ class RegistryChange:
 RegistryModel = type[Team] | type[AccountType] | type[UserAttribute]
 
 
+_EntryT = TypeVar("_EntryT", bound=RegistryEntry)
+
+
 @dataclass(frozen=True)
-class _Registry:
+class _Registry(Generic[_EntryT]):
     kind: str
-    model: RegistryModel
-    fetch: Callable[[SigmaAPIClient], list[dict]]
+    model: type[_EntryT]
+    fetch: Callable[[SigmaAPIClient], list[SigmaObject]]
     id_key: str
     name_keys: tuple[str, ...]
-    users: Callable[[Any], tuple[str, ...]]
+    users: Callable[[_EntryT], tuple[str, ...]]
+
+    def sigma_rows(self, client: SigmaAPIClient) -> dict[str, str]:
+        """Sigma's live rows of this registry: id -> name."""
+        rows: dict[str, str] = {}
+        for row in self.fetch(client):
+            if row.get("isArchived"):
+                continue
+            names = (row.get(k) for k in self.name_keys)
+            name = next((n for n in names if isinstance(n, str)), "")
+            ident = str(row.get(self.id_key) or "")
+            if name and ident:
+                rows[ident] = name
+        return rows
+
+    def plan(self, client: SigmaAPIClient) -> list[RegistryChange]:
+        """What a sync would change in this registry (see plan_registry_sync)."""
+        changes: list[RegistryChange] = []
+        sigma = self.sigma_rows(client)
+        host: list[_EntryT] = list(self.model._default_manager.all())
+        by_id = {row.sigma_id: row for row in host if row.sigma_id}
+        by_name = {row.name: row for row in host}
+        matched: set[int] = set()
+        for ident, name in sorted(sigma.items(), key=lambda item: item[1]):
+            row = by_id.get(ident)
+            if row is not None:
+                matched.add(row.pk)
+                if row.name != name:
+                    changes.append(RegistryChange(self.kind, RENAME, name, ident, row.name))
+                continue
+            row = by_name.get(name)
+            if row is not None:
+                matched.add(row.pk)
+                changes.append(RegistryChange(self.kind, LINK, name, ident))
+            else:
+                changes.append(RegistryChange(self.kind, ADD, name, ident))
+        for row in host:
+            if row.pk not in matched:
+                changes.append(RegistryChange(self.kind, RETIRE, row.name, used_by=self.users(row)))
+        return changes
+
+    def users_of(self, row: RegistryEntry) -> tuple[str, ...]:
+        if not isinstance(row, self.model):
+            raise TypeError(f"{type(row).__name__} is not a row of the {self.kind} registry.")
+        return self.users(row)
 
 
 def _team_users(team: Team) -> tuple[str, ...]:
@@ -352,7 +418,7 @@ def _attribute_users(attribute: UserAttribute) -> tuple[str, ...]:
     return tuple(sorted(f"user {u}" for u in users))
 
 
-REGISTRIES = (
+REGISTRIES: tuple[_Registry[Team], _Registry[AccountType], _Registry[UserAttribute]] = (
     _Registry("team", Team, SigmaAPIClient.list_teams, "teamId", ("name",), _team_users),
     _Registry(
         "account type",
@@ -373,18 +439,6 @@ REGISTRIES = (
 )
 
 
-def _sigma_rows(registry: _Registry, client: SigmaAPIClient) -> dict[str, str]:
-    rows = {}
-    for row in registry.fetch(client):
-        if row.get("isArchived"):
-            continue
-        name = next((row[k] for k in registry.name_keys if isinstance(row.get(k), str)), "")
-        ident = str(row.get(registry.id_key) or "")
-        if name and ident:
-            rows[ident] = name
-    return rows
-
-
 def plan_registry_sync(client: SigmaAPIClient) -> list[RegistryChange]:
     """What a sync would change in the team, account type and attribute registries.
 
@@ -396,29 +450,7 @@ def plan_registry_sync(client: SigmaAPIClient) -> list[RegistryChange]:
     """
     changes: list[RegistryChange] = []
     for registry in REGISTRIES:
-        sigma = _sigma_rows(registry, client)
-        host: list[Team | AccountType | UserAttribute] = list(registry.model.objects.all())
-        by_id = {row.sigma_id: row for row in host if row.sigma_id}
-        by_name = {row.name: row for row in host}
-        matched: set[int] = set()
-        for ident, name in sorted(sigma.items(), key=lambda item: item[1]):
-            row = by_id.get(ident)
-            if row is not None:
-                matched.add(row.pk)
-                if row.name != name:
-                    changes.append(RegistryChange(registry.kind, RENAME, name, ident, row.name))
-                continue
-            row = by_name.get(name)
-            if row is not None:
-                matched.add(row.pk)
-                changes.append(RegistryChange(registry.kind, LINK, name, ident))
-            else:
-                changes.append(RegistryChange(registry.kind, ADD, name, ident))
-        for row in host:
-            if row.pk not in matched:
-                changes.append(
-                    RegistryChange(registry.kind, RETIRE, row.name, used_by=registry.users(row))
-                )
+        changes += registry.plan(client)
     return changes
 
 
@@ -426,6 +458,6 @@ def registry_model(kind: str) -> RegistryModel:
     return next(r.model for r in REGISTRIES if r.kind == kind)
 
 
-def registry_users(kind: str, row: models.Model) -> tuple[str, ...]:
+def registry_users(kind: str, row: RegistryEntry) -> tuple[str, ...]:
     """What still uses a registry row (embeds, users, groups), by name."""
-    return next(r for r in REGISTRIES if r.kind == kind).users(row)
+    return next(r for r in REGISTRIES if r.kind == kind).users_of(row)
