@@ -269,10 +269,18 @@ def probe_crypter() -> bool:
     does not list. True when a value it encrypts decrypts with the first key and the
     other way round.
     """
+    # Both directions, because each proves a different half: MultiFernet encrypts
+    # with its first key only, so the first line fails unless the crypter *writes*
+    # with the setting's first key; it decrypts with any of its keys, so the second
+    # line fails unless the crypter can still *read* what that key wrote. The probe
+    # is a constant, never a secret, so nothing sensitive is in play here.
     try:
         first = configured_keys()[0]
         first.decrypt(crypter().encrypt(_PROBE))
         crypter().decrypt(first.encrypt(_PROBE))
+    # InvalidToken: another key. IndexError: no key configured. AttributeError,
+    # TypeError, ValueError: CRYPTER replaced by something that is not a Fernet, or
+    # a malformed key; each means "not the first key", which E102 reports.
     except (InvalidToken, IndexError, AttributeError, TypeError, ValueError):
         return False
     return True
