@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Generic, TypedDict
 
 from django import forms
 from django.contrib import admin
@@ -21,8 +21,8 @@ from embeds.admin.common import (
     admin_pages,
 )
 from embeds.models import AccountType, Team, UserAttribute
-from embeds.models.registry import RegistryEntry
 from embeds.protocol.validators import validate_attribute_name
+from embeds.services.registry import RegistryEntry
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -33,10 +33,7 @@ MSG_NAME_WHITESPACE = (
 )
 
 
-_EntryT = TypeVar("_EntryT", bound=RegistryEntry)
-
-
-class RegistryForm(ModelForm[_EntryT], Generic[_EntryT]):
+class RegistryForm(ModelForm[RegistryEntry], Generic[RegistryEntry]):
     """Teams, account types and attribute names: exact Sigma names, never trimmed."""
 
     name = forms.CharField(max_length=200, strip=False)
@@ -66,8 +63,8 @@ class UserAttributeForm(RegistryForm[UserAttribute]):
             super()._post_clean()  # type: ignore[misc]
 
 
-class RegistryAdmin(ModelAdmin[_EntryT], Generic[_EntryT]):
-    form: type[RegistryForm[_EntryT]] = RegistryForm
+class RegistryAdmin(ModelAdmin[RegistryEntry], Generic[RegistryEntry]):
+    form: type[RegistryForm[RegistryEntry]] = RegistryForm
     # Named, not derived from the model: Team redefines the name (longer) of the
     # registries' shared base, which moves it after the base's fields.
     fields = ("name", "description")
@@ -77,14 +74,18 @@ class RegistryAdmin(ModelAdmin[_EntryT], Generic[_EntryT]):
     # Saves and deletes go through the registry service (the issuing path's cache
     # holds these names).
     def save_model(
-        self, request: HttpRequest, obj: _EntryT, form: RegistryForm[_EntryT], change: bool
+        self,
+        request: HttpRequest,
+        obj: RegistryEntry,
+        form: RegistryForm[RegistryEntry],
+        change: bool,
     ) -> None:
         services.save_registry_entry(entry=obj, actor=request.user)
 
-    def delete_model(self, request: HttpRequest, obj: _EntryT) -> None:
+    def delete_model(self, request: HttpRequest, obj: RegistryEntry) -> None:
         services.delete_registry_entries(entries=[obj], actor=request.user)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[_EntryT]) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RegistryEntry]) -> None:
         services.delete_registry_entries(entries=list(queryset), actor=request.user)
 
 
