@@ -8,6 +8,8 @@ organization's Admin.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -40,15 +42,20 @@ logger = logging.getLogger(__name__)
 admin_view = emulator_view(form_action="'self'", framed=False, referrer_policy="same-origin")
 
 
-def _organization(org: str) -> Organization | None:
-    organization = Organization.current()
-    return organization if organization is not None and organization.slug == org else None
+def organization_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An admin page of the organization the path names (``org``): the view is called
+    with that Organization; a path naming any other answers Sigma's not-found page."""
 
+    @wraps(view)
+    def page(request: HttpRequest, org: str, **kwargs: str) -> HttpResponse:
+        organization = Organization.current()
+        if organization is None or organization.slug != org:
+            return render_error(
+                request, code=CODE_NOT_FOUND, message=MSG_INVALID_PATH, status=HTTPStatus.NOT_FOUND
+            )
+        return view(request, organization, **kwargs)
 
-def _not_found(request: HttpRequest) -> HttpResponse:
-    return render_error(
-        request, code=CODE_NOT_FOUND, message=MSG_INVALID_PATH, status=HTTPStatus.NOT_FOUND
-    )
+    return admin_view(page)
 
 
 def developer_access_url(organization: Organization) -> str:
@@ -56,12 +63,9 @@ def developer_access_url(organization: Organization) -> str:
 
 
 @require_http_methods(["GET", "HEAD"])
-@admin_view
-def administration(request: HttpRequest, org: str) -> HttpResponse:
+@organization_page
+def administration(request: HttpRequest, organization: Organization) -> HttpResponse:
     """Everything the organization holds, read-only except team names."""
-    organization = _organization(org)
-    if organization is None:
-        return _not_found(request)
     return render(
         request,
         "sigma_emulator/admin/administration.html",
@@ -79,11 +83,8 @@ def administration(request: HttpRequest, org: str) -> HttpResponse:
 
 
 @require_POST
-@admin_view
-def team_rename(request: HttpRequest, org: str, team_id: str) -> HttpResponse:
-    organization = _organization(org)
-    if organization is None:
-        return _not_found(request)
+@organization_page
+def team_rename(request: HttpRequest, organization: Organization, team_id: str) -> HttpResponse:
     team = get_object_or_404(Team, team_id=team_id)
     form = TeamRenameForm(request.POST, team=team)
     if form.is_valid():
@@ -122,12 +123,9 @@ def _credentials_page(
 
 @sensitive_variables("secret")
 @require_http_methods(["GET", "HEAD", "POST"])
-@admin_view
-def developer_access(request: HttpRequest, org: str) -> HttpResponse:
+@organization_page
+def developer_access(request: HttpRequest, organization: Organization) -> HttpResponse:
     """Sigma's Developer Access page: list, create (secret shown once) and revoke."""
-    organization = _organization(org)
-    if organization is None:
-        return _not_found(request)
     if request.method != "POST":
         return _credentials_page(request, organization, form=CredentialForm())
     form = CredentialForm(request.POST)
@@ -151,12 +149,11 @@ def developer_access(request: HttpRequest, org: str) -> HttpResponse:
 
 
 @require_POST
-@admin_view
-def credential_revoke(request: HttpRequest, org: str, client_id: str) -> HttpResponse:
+@organization_page
+def credential_revoke(
+    request: HttpRequest, organization: Organization, client_id: str
+) -> HttpResponse:
     """Revoke: every token signed with these credentials is refused from now on."""
-    organization = _organization(org)
-    if organization is None:
-        return _not_found(request)
     credential = get_object_or_404(Credential, client_id=client_id)
     revoke_credential(credential=credential)
     return HttpResponseRedirect(

@@ -53,21 +53,29 @@ class Organization(models.Model):
         return cls.objects.order_by("pk").first()
 
 
-class AccountType(models.Model):
-    """A default (Admin, Build, View) or custom account type."""
+class DirectoryEntry(models.Model):
+    """What account types, teams and user attributes share: a unique name, shown and
+    listed by it, and a description."""
 
-    account_type_id = models.CharField(max_length=36, unique=True, default=new_uuid)
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=200, unique=True)
     description = models.CharField(max_length=500, blank=True)
-    is_custom = models.BooleanField(default=False)
-    # Sigma's owner rule (spec §7) turns on this: only Admins sign in other people.
-    is_admin = models.BooleanField(default=False)
 
     class Meta:
+        abstract = True
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class AccountType(DirectoryEntry):
+    """A default (Admin, Build, View) or custom account type."""
+
+    account_type_id = models.CharField(max_length=36, unique=True, default=new_uuid)
+    name = models.CharField(max_length=100, unique=True)
+    is_custom = models.BooleanField(default=False)
+    # Sigma's owner rule (spec §7) turns on this: only Admins sign in other people.
+    is_admin = models.BooleanField(default=False)
 
 
 class Member(models.Model):
@@ -99,39 +107,23 @@ class Member(models.Model):
         return self.account_type.is_admin
 
 
-class Team(models.Model):
+class Team(DirectoryEntry):
     """A team; embed tokens name teams, and workbooks are shared with teams."""
 
     team_id = models.CharField(max_length=36, unique=True, default=new_uuid)
-    name = models.CharField(max_length=200, unique=True)
-    description = models.CharField(max_length=500, blank=True)
     members = models.ManyToManyField(Member, related_name="teams", blank=True)
     is_archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["name"]
 
-    def __str__(self) -> str:
-        return self.name
-
-
-class UserAttribute(models.Model):
+class UserAttribute(DirectoryEntry):
     """A user attribute (Administration > User attributes); drives row-level security."""
 
     user_attribute_id = models.CharField(max_length=36, unique=True, default=new_uuid)
-    name = models.CharField(max_length=200, unique=True)
-    description = models.CharField(max_length=500, blank=True)
     # Applies when a token does not send the attribute; empty means "no default",
     # and rows filtered on it then come back empty (spec §8, "No data").
     default_value = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Connection(models.Model):
