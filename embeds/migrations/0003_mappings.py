@@ -69,6 +69,24 @@ class CreateMissingTables(Operation):
         return "Create the tables of %s unless they exist" % ", ".join(self.model_names)
 
 
+def on_accounts_table(
+    name: str,
+    fields: list[tuple[str, models.Field[Any, Any]]],
+    verbose_name: str,
+    **options: Any,
+) -> migrations.CreateModel:
+    """The state of a model first defined in ``accounts``: its table keeps that app's
+    name (``accounts_<model>``); Django's automatic id first."""
+    return migrations.CreateModel(
+        name=name,
+        fields=[
+            ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+            *fields,
+        ],
+        options={'verbose_name': verbose_name, 'db_table': f'accounts_{name.lower()}', **options},
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -80,23 +98,18 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             state_operations=[
-                migrations.CreateModel(
-                    name='GroupMapping',
-                    fields=[
-                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                on_accounts_table(
+                    'GroupMapping',
+                    [
                         ('account_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='embeds.accounttype')),
                         ('group', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='sigma_mapping', to='auth.group')),
                         ('teams', models.ManyToManyField(blank=True, related_name='+', to='embeds.team')),
                     ],
-                    options={
-                        'verbose_name': 'Sigma mapping',
-                        'db_table': 'accounts_groupmapping',
-                    },
+                    verbose_name='Sigma mapping',
                 ),
-                migrations.CreateModel(
-                    name='SigmaProfile',
-                    fields=[
-                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                on_accounts_table(
+                    'SigmaProfile',
+                    [
                         ('sigma_email', models.CharField(blank=True, help_text="Sent as sub. Leave blank to use the user's own email.", max_length=254, validators=[embeds.validators.validate_sigma_email], verbose_name='Sigma email')),
                         ('is_blocked', models.BooleanField(default=False, help_text='Kill switch: refuse every embed for this user.', verbose_name='embeds blocked')),
                         ('blocked_reason', models.CharField(blank=True, max_length=300)),
@@ -104,25 +117,18 @@ class Migration(migrations.Migration):
                         ('teams', models.ManyToManyField(blank=True, related_name='+', to='embeds.team')),
                         ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='sigma_profile', to=settings.AUTH_USER_MODEL)),
                     ],
-                    options={
-                        'verbose_name': 'Sigma mapping',
-                        'db_table': 'accounts_sigmaprofile',
-                    },
+                    verbose_name='Sigma mapping',
                 ),
-                migrations.CreateModel(
-                    name='SigmaProfileAttribute',
-                    fields=[
-                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                on_accounts_table(
+                    'SigmaProfileAttribute',
+                    [
                         ('value', models.CharField(max_length=1000, validators=[embeds.validators.validate_attribute_value])),
                         ('attribute', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='embeds.userattribute')),
                         ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attributes', to='embeds.sigmaprofile')),
                     ],
-                    options={
-                        'verbose_name': 'user attribute',
-                        'db_table': 'accounts_sigmaprofileattribute',
-                        'ordering': ['attribute__name'],
-                        'constraints': [models.UniqueConstraint(fields=('profile', 'attribute'), name='accounts_attribute_once_per_user')],
-                    },
+                    verbose_name='user attribute',
+                    ordering=['attribute__name'],
+                    constraints=[models.UniqueConstraint(fields=('profile', 'attribute'), name='accounts_attribute_once_per_user')],
                 ),
             ],
         ),
