@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 
 from embeds.conf import sigma_settings
@@ -25,8 +28,11 @@ from embeds.issuing.identity import SigmaIdentity, identity_for
 from embeds.issuing.snapshots import EmbedSnapshot, identity_of
 from embeds.models import AccessRecord, Embed, EmbedQuerySet
 
+if TYPE_CHECKING:
+    from embeds.issuing.audit import AnyUser
 
-def check_access(*, user, embed: EmbedSnapshot) -> SigmaIdentity:
+
+def check_access(*, user: AnyUser, embed: EmbedSnapshot) -> SigmaIdentity:
     """Return the identity to sign for ``user`` on ``embed``, or raise a Refusal.
 
     Rules, in order (the first that fails is the one reported): the user is
@@ -87,7 +93,7 @@ def check_previewable(*, identity: SigmaIdentity, embed: EmbedSnapshot) -> None:
         )
 
 
-def check_visible(*, user, embed: EmbedSnapshot | None) -> SigmaIdentity:
+def check_visible(*, user: AnyUser, embed: EmbedSnapshot | None) -> SigmaIdentity:
     """The user-level rules and the team rule: what decides whether ``user`` may
     even learn that ``embed`` exists. Returns the identity or raises a Refusal.
 
@@ -135,7 +141,7 @@ def token_lifetime(*, embed: Embed, source: str, ttl: int | None = None) -> int:
     return lifetime
 
 
-def visible_embeds(user) -> EmbedQuerySet:
+def visible_embeds(user: AnyUser) -> EmbedQuerySet:
     """Enabled embeds that share a team with ``user`` (what the home page lists).
 
     The teams come from ``identity_for`` (``SIGMA_IDENTITY_RESOLVER``); a user the
@@ -148,14 +154,14 @@ def visible_embeds(user) -> EmbedQuerySet:
     return embeds_for_teams(team_ids)
 
 
-def embeds_for_teams(team_ids) -> EmbedQuerySet:
+def embeds_for_teams(team_ids: Iterable[int]) -> EmbedQuerySet:
     """Enabled embeds shared with any of ``team_ids``, by title."""
     return (
         Embed.objects.enabled().for_teams(team_ids).select_related("credential").order_by("title")
     )
 
 
-def listed_embeds_for_teams(team_ids) -> EmbedQuerySet:
+def listed_embeds_for_teams(team_ids: Iterable[int]) -> EmbedQuerySet:
     """Every embed shared with any of ``team_ids``, by title, switched off or not.
 
     The home page lists them all and marks those that cannot open now (embed

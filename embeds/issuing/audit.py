@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Field
-from django.utils import timezone
 
 from embeds.conf import sigma_settings
 from embeds.exceptions import (
@@ -27,11 +28,42 @@ from embeds.models import (
 )
 from embeds.observability import metrics
 
+if TYPE_CHECKING:
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import User
+
+    # ``request.user`` as Django types it. The anonymous user is refused like a
+    # deactivated one (``access.check_visible``), and recorded without a user row.
+    AnyUser = User | AnonymousUser
+
 logger = logging.getLogger(__name__)
 
 
+def user_row(user: AnyUser | None) -> User | None:
+    """The user row an audit row may point at: None for nobody, the anonymous user
+    and an unsaved user (none of which has a row)."""
+    if user is None or isinstance(user, AnonymousUser) or not user.pk:
+        return None
+    return user
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """Who asked for a signed URL, by which path, from where and when: what each
+    signing attempt and the request's audit row (issued or refused) share.
+
+    ``actor`` is the admin previewing as ``user`` (None otherwise).
+    """
+
+    user: AnyUser
+    source: str
+    client_ip: str | None
+    now: datetime
+    actor: AnyUser | None = None
+
+
 @functools.cache
-def _audit_fields() -> tuple[Field, ...]:
+def _audit_fields() -> tuple[Field[Any, Any], ...]:
     """AccessRecord's columns but the primary key, in the order of the INSERT."""
     return tuple(f for f in AccessRecord._meta.local_concrete_fields if not f.primary_key)
 
@@ -67,7 +99,9 @@ def _issue_sql(vendor: str, check_blocked: bool) -> str:
     )
 
 
-def record_issue(record: AccessRecord | Mapping[str, Any], *, target: EmbedSnapshot, user) -> bool:
+def record_issue(
+    record: AccessRecord | Mapping[str, object], *, target: EmbedSnapshot, user: AnyUser
+) -> bool:
     """Insert the audit row of an issued URL if the database still allows it.
 
     This single ``INSERT ... SELECT`` is the commit point of issuing: it inserts
@@ -103,18 +137,12 @@ def record_issue(record: AccessRecord | Mapping[str, Any], *, target: EmbedSnaps
         params += [user.pk, True]
     with connection.cursor() as cursor:
         cursor.execute(_issue_sql(connection.vendor, check_blocked), params)
-        return cursor.rowcount == 1
+        inserted: bool = cursor.rowcount == 1
+        return inserted
 
 
 def record_refusal(
-    refusal: Refusal,
-    *,
-    user,
-    embed: Embed | EmbedSnapshot | None,
-    source: str,
-    client_ip: str | None = None,
-    actor=None,
-    now: datetime | None = None,
+    refusal: Refusal, asked: IssueRequest, *, embed: Embed | EmbedSnapshot | None
 ) -> AccessRecord:
     """Record and log a refusal (its rule code, never a value)."""
     credential = embed.credential if embed is not None else None
@@ -125,28 +153,28 @@ def record_refusal(
         "client_id=%s actor=%s",
         refusal.code,
         embed.slug if embed else "-",
-        getattr(user, "pk", None),
-        source,
+        asked.user.pk,
+        asked.source,
         credential.name if credential else "-",
         credential.client_id if credential else "-",
-        getattr(actor, "pk", "-"),
+        getattr(asked.actor, "pk", "-"),
     )
     if isinstance(refusal, IdentityConflict):
         # Both usernames (the detail), for whoever fixes the mappings; never a token.
         logger.warning("Sigma identity conflict: %s", refusal.detail)
-    metrics.count_refused(code=refusal.code, source=source)
+    metrics.count_refused(code=refusal.code, source=asked.source)
     return AccessRecord.objects.create(
-        created_at=now or timezone.now(),
+        created_at=asked.now,
         outcome=AccessRecord.Outcome.REFUSED,
         rule=refusal.code,
-        source=source,
-        is_preview=source == AccessRecord.Source.PREVIEW,
-        user=user if getattr(user, "pk", None) else None,
-        username=user.get_username() if user is not None else "",
-        actor=actor,
+        source=asked.source,
+        is_preview=asked.source == AccessRecord.Source.PREVIEW,
+        user=user_row(asked.user),
+        username=asked.user.get_username(),
+        actor=user_row(asked.actor),
         embed_id=embed.pk if embed else None,
         embed_slug=embed.slug if embed else "",
         credential_id=credential.pk if credential else None,
         client_id=credential.client_id if credential else "",
-        client_ip=client_ip,
+        client_ip=asked.client_ip,
     )

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -30,7 +31,7 @@ from embeds.exceptions import (
 )
 from embeds.issuing import oauth, ratelimit, snapshots
 from embeds.issuing.access import check_access, check_previewable, check_visible, token_lifetime
-from embeds.issuing.audit import record_issue, record_refusal
+from embeds.issuing.audit import IssueRequest, record_issue, record_refusal
 from embeds.issuing.identity import SigmaIdentity
 from embeds.issuing.snapshots import EmbedSnapshot
 from embeds.models import (
@@ -41,6 +42,9 @@ from embeds.models import (
 from embeds.observability import metrics
 from embeds.protocol import signing
 from embeds.protocol.controls import ControlValue, parse_control_value
+
+if TYPE_CHECKING:
+    from embeds.issuing.audit import AnyUser
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +63,8 @@ class SignedEmbed:
     jti: str
     issued_at: datetime
     expires_at: datetime
-    header: dict
-    claims: dict
+    header: dict[str, str]
+    claims: dict[str, Any]  # as signing.build_claims made them
 
     @property
     def redacted_url(self) -> str:
@@ -70,13 +74,13 @@ class SignedEmbed:
 @sensitive_variables("secret", "token", "url")
 def issue_embed_url(
     *,
-    user,
+    user: AnyUser,
     embed: Embed | EmbedSnapshot,
     source: str,
     client_ip: str | None = None,
     ttl: int | None = None,
     now: datetime | None = None,
-    actor=None,
+    actor: AnyUser | None = None,
     control_values: list[tuple[str, ControlValue]] | None = None,
     counted: int | None = None,
 ) -> SignedEmbed:
@@ -98,32 +102,17 @@ def issue_embed_url(
     ``counted`` is the signing-rate counter after this attempt when the caller
     already counted it in its cache round trip (``snapshots.lookup``).
     """
-    now = now or timezone.now()
+    asked = IssueRequest(user, source, client_ip, now or timezone.now(), actor)
     target = embed if isinstance(embed, EmbedSnapshot) else None
-    attempt = partial(
-        _sign_and_record,
-        user=user,
-        source=source,
-        client_ip=client_ip,
-        ttl=ttl,
-        now=now,
-        actor=actor,
-        control_values=control_values or [],
-    )
+    attempt = partial(_sign_and_record, asked=asked, ttl=ttl, control_values=control_values or [])
     try:
         # Abuse limit first, on every path, so refused attempts count too.
-        ratelimit.check_issue_rate(user=user, actor=actor, now=now.timestamp(), counted=counted)
+        ratelimit.check_issue_rate(
+            user=user, actor=actor, now=asked.now.timestamp(), counted=counted
+        )
         signed, target = _issue_with_one_retry(target, pk=embed.pk, user=user, attempt=attempt)
     except Refusal as refusal:
-        record_refusal(
-            refusal,
-            user=user,
-            embed=embed,
-            source=source,
-            client_ip=client_ip,
-            actor=actor,
-            now=now,
-        )
+        record_refusal(refusal, asked, embed=embed)
         raise
     if logger.isEnabledFor(logging.INFO):  # nothing to build when the level is off
         logger.info(
@@ -140,7 +129,11 @@ def issue_embed_url(
 
 
 def _issue_with_one_retry(
-    target: EmbedSnapshot | None, *, pk: int, user, attempt
+    target: EmbedSnapshot | None,
+    *,
+    pk: int,
+    user: AnyUser,
+    attempt: Callable[[EmbedSnapshot], SignedEmbed | None],
 ) -> tuple[SignedEmbed, EmbedSnapshot]:
     """One attempt with the cached snapshot (if any), then one read afresh."""
     if target is not None:
@@ -148,7 +141,8 @@ def _issue_with_one_retry(
         if signed is not None:
             return signed, target
         # The database disagreed with the cached snapshot (a write the cache has
-        # not caught up with, or one racing this request).
+        # not caught up with, or one racing this request): move the generation on,
+        # so no other request signs from that snapshot either.
         snapshots.bump_generation()
     target = _read_afresh(pk)
     signed = attempt(target)
@@ -172,12 +166,8 @@ def _read_afresh(pk: int) -> EmbedSnapshot:
 def _sign_and_record(
     target: EmbedSnapshot,
     *,
-    user,
-    source: str,
-    client_ip: str | None,
+    asked: IssueRequest,
     ttl: int | None,
-    now: datetime,
-    actor,
     control_values: list[tuple[str, ControlValue]],
 ) -> SignedEmbed | None:
     """Check, sign and record once; None when the database refused the record.
@@ -185,6 +175,7 @@ def _sign_and_record(
     A cached snapshot whose secret does not decrypt also gives None: the stored
     ciphertext may have been re-encrypted since, so the caller reads afresh.
     """
+    user, source, now = asked.user, asked.source, asked.now
     identity = check_access(user=user, embed=target)
     if source == AccessRecord.Source.PREVIEW:
         check_previewable(identity=identity, embed=target)
@@ -213,7 +204,7 @@ def _sign_and_record(
         "is_preview": source == AccessRecord.Source.PREVIEW,
         "user_id": user.pk,
         "username": user.get_username(),
-        "actor_id": getattr(actor, "pk", None),
+        "actor_id": getattr(asked.actor, "pk", None),
         "sigma_email": identity.email,
         "embed_id": target.pk,
         "embed_slug": target.slug,
@@ -221,8 +212,10 @@ def _sign_and_record(
         "client_id": target.credential.client_id,
         "jti": claims["jti"],
         "expires_at": expires_at,
-        "client_ip": client_ip,
+        "client_ip": asked.client_ip,
     }
+    # The commit point (record_issue): a URL whose row the database refused was
+    # signed from rows a revoke or a switch-off has changed since; it is dropped.
     if not record_issue(record, target=target, user=user):
         return None
     touch_last_used(target.credential.pk, now=now)
@@ -246,7 +239,7 @@ def sign_url(
     ttl: int,
     control_values: list[tuple[str, ControlValue]],
     oauth_claims: dict[str, Any] | None = None,
-) -> tuple[dict, str]:
+) -> tuple[dict[str, Any], str]:
     """The claims and the signed URL for ``identity`` on ``target`` (no I/O).
 
     ``oauth_claims`` are already encrypted (``embeds.protocol.oauth``). The connection is the
@@ -317,7 +310,7 @@ def _merge_controls(
 
 def refuse_unknown_embed(
     *,
-    user,
+    user: AnyUser,
     source: str,
     client_ip: str | None = None,
     now: datetime | None = None,
@@ -329,11 +322,11 @@ def refuse_unknown_embed(
     (rate limit first, then the user-level rules, then ``no_team``), so a 403 and
     a 404 never tell which slugs exist.
     """
-    now = now or timezone.now()
+    asked = IssueRequest(user, source, client_ip, now or timezone.now())
     try:
-        ratelimit.check_issue_rate(user=user, now=now.timestamp(), counted=counted)
+        ratelimit.check_issue_rate(user=user, now=asked.now.timestamp(), counted=counted)
         check_visible(user=user, embed=None)
     except Refusal as refusal:
-        record_refusal(refusal, user=user, embed=None, source=source, client_ip=client_ip, now=now)
+        record_refusal(refusal, asked, embed=None)
         return refusal
     raise AssertionError("check_visible accepted a missing embed")  # pragma: no cover

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -17,6 +17,14 @@ from django.views.decorators.debug import sensitive_variables
 from embeds.exceptions import OAuthUnavailable
 from embeds.protocol.oauth import oauth_claims
 from embeds.protocol.validators import CONNECTION_ID
+
+if TYPE_CHECKING:
+    from embeds.issuing.audit import AnyUser
+    from embeds.models import Embed
+
+    # SIGMA_OAUTH_TOKEN_PROVIDER: (user, embed) -> None, a token or {connection: token}.
+    # The answer is checked, not trusted: hence ``object``.
+    OAuthProvider = Callable[[AnyUser, Embed], object]
 
 logger = logging.getLogger(__name__)
 
@@ -31,19 +39,20 @@ MSG_PROVIDER_RESULT = (
 )
 
 
-def load_provider() -> Callable[[Any, Any], Any] | None:
+def load_provider() -> OAuthProvider | None:
     """The callable named by ``SIGMA_OAUTH_TOKEN_PROVIDER`` (read at call time)."""
     path = getattr(settings, "SIGMA_OAUTH_TOKEN_PROVIDER", None)
     if not path:
         return None
     try:
-        return import_string(path)
+        provider: OAuthProvider = import_string(path)
     except ImportError:
         raise OAuthProviderError("SIGMA_OAUTH_TOKEN_PROVIDER cannot be imported.") from None
+    return provider
 
 
 @sensitive_variables("result")
-def provided_tokens(user: Any, embed: Any) -> str | dict[str, str] | None:
+def provided_tokens(user: AnyUser, embed: Embed) -> str | dict[str, str] | None:
     """Ask the provider for ``user`` on ``embed`` and check the shape of its answer.
 
     A ``str`` is an organization-level token (``oauth_token``); a dict maps
@@ -68,7 +77,7 @@ def provided_tokens(user: Any, embed: Any) -> str | dict[str, str] | None:
 
 
 @sensitive_variables("tokens", "secret")
-def oauth_claims_for(user: Any, embed: Any, *, secret: str) -> dict[str, Any]:
+def oauth_claims_for(user: AnyUser, embed: Embed, *, secret: str) -> dict[str, Any]:
     """The encrypted OAuth claims for ``user`` on ``embed``, from the provider.
 
     Raises :class:`~embeds.exceptions.OAuthUnavailable` when the provider cannot be
@@ -90,7 +99,7 @@ def oauth_claims_for(user: Any, embed: Any, *, secret: str) -> dict[str, Any]:
         ) from None
 
 
-def _unavailable(what: str, error: Exception, user: Any, embed: Any) -> OAuthUnavailable:
+def _unavailable(what: str, error: Exception, user: AnyUser, embed: Embed) -> OAuthUnavailable:
     """Log ``what`` happened with the exception's class only, and the refusal to raise."""
     logger.warning(
         "OAuth: %s for user=%s embed=%s: %s",

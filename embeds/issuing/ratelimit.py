@@ -20,6 +20,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 
@@ -27,6 +28,9 @@ from embeds.conf import Rate, parse_rate, sigma_settings
 from embeds.exceptions import RateLimited
 
 __all__ = ["Rate", "parse_rate"]  # re-exported: the rate type lives in embeds.conf
+
+if TYPE_CHECKING:
+    from embeds.issuing.audit import AnyUser
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +125,9 @@ class IssueCounter:
     who_pk: object
 
 
-def issue_counter(*, user, actor=None, now: float | None = None) -> IssueCounter | None:
+def issue_counter(
+    *, user: AnyUser, actor: AnyUser | None = None, now: float | None = None
+) -> IssueCounter | None:
     """The counter a signing attempt goes to; None when SIGMA_RATE_LIMIT is off.
 
     The counter belongs to whoever asked: the user on their own pages, refreshes
@@ -154,7 +160,11 @@ def raise_if_exceeded(counter: IssueCounter, count: int) -> None:
 
 
 def check_issue_rate(
-    *, user, actor=None, now: float | None = None, counted: int | None = None
+    *,
+    user: AnyUser,
+    actor: AnyUser | None = None,
+    now: float | None = None,
+    counted: int | None = None,
 ) -> None:
     """Count one signing attempt and raise :class:`RateLimited` past the limit.
 

@@ -31,15 +31,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
-from django.db.models import TextField
+from django.db.models import Model, TextField
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.views.decorators.debug import sensitive_variables
@@ -59,6 +60,9 @@ from embeds.models import (
     Embed,
     EmbedControl,
 )
+
+if TYPE_CHECKING:
+    from embeds.issuing.audit import AnyUser
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +86,7 @@ _REFUSALS_BY_CODE = {refusal.code: refusal for refusal in ALL_REFUSALS}
 
 def current_generation() -> int | None:
     """The generation snapshots are stored under; None when the cache keeps nothing."""
-    value = cache.get(GENERATION_KEY)
+    value: int | None = cache.get(GENERATION_KEY)
     if value is None:
         # Evicted or never set: start from the clock, which is past every value
         # an earlier counter reached (one per write), so no old entry is reused.
@@ -155,25 +159,25 @@ class EmbedSnapshot:
         return self.embed.slug
 
 
-def _embed_key(lookup: str, value) -> str:
+def _embed_key(lookup: str, value: str | int | None) -> str:
     return f"{KEY_PREFIX}:embed:{lookup}:{value}"
 
 
-def _identity_key(user_pk) -> str:
+def _identity_key(user_pk: int | None) -> str:
     return f"{KEY_PREFIX}:identity:{user_pk}"
 
 
 # key -> (generation, decoded value): what this process decoded or read last.
-_local: dict[str, tuple[int, Any]] = {}
+_local: dict[str, tuple[int, object]] = {}
 
 
-def _remember(key: str, generation: int, value: Any) -> None:
+def _remember(key: str, generation: int, value: object) -> None:
     if len(_local) >= MAX_LOCAL:
         _local.clear()
     _local[key] = (generation, value)
 
 
-def _current(key: str, generation: int, stored: Any) -> Any | None:
+def _current(key: str, generation: int, stored: object) -> object:
     """The value of ``key`` if it was stamped with ``generation``, else None.
 
     ``stored`` is the cache's entry, ``(generation, value)`` (or None): this
@@ -192,7 +196,7 @@ def _current(key: str, generation: int, stored: Any) -> Any | None:
     return stored[1]
 
 
-def _store(key: str, generation: int, value: Any) -> None:
+def _store(key: str, generation: int, value: object) -> None:
     cache.set(key, (generation, value), timeout=SNAPSHOT_TTL)
     _remember(key, generation, value)
 
@@ -246,12 +250,12 @@ def embed_snapshot(*, slug: str | None = None, pk: int | None = None) -> EmbedSn
 
 
 def _embed_at(
-    generation: int | None, key: str, stored, slug: str | None, pk: int | None
+    generation: int | None, key: str, stored: object, slug: str | None, pk: int | None
 ) -> EmbedSnapshot | None:
     if generation is None:  # a cache that keeps nothing
         return load_embed(slug=slug, pk=pk)
     snapshot = _current(key, generation, stored)
-    if snapshot is None:
+    if not isinstance(snapshot, EmbedSnapshot):  # None: not stored under this generation
         snapshot = load_embed(slug=slug, pk=pk)
         if snapshot is None:
             return None
@@ -277,7 +281,7 @@ def _identity_cached() -> bool:
     return sigma_settings.identity_resolver() is identity_from_mappings
 
 
-def checked_identity(user) -> SigmaIdentity:
+def checked_identity(user: AnyUser) -> SigmaIdentity:
     """``identity_for(user)``, refused when its email is someone else's
     (``identity.check_identity_conflicts``): the identity every signing path uses."""
     identity = identity_for(user)
@@ -285,7 +289,7 @@ def checked_identity(user) -> SigmaIdentity:
     return identity
 
 
-def identity_of(user, *, generation: int | None) -> SigmaIdentity:
+def identity_of(user: AnyUser, *, generation: int | None) -> SigmaIdentity:
     """:func:`checked_identity` through the cache, refusals included.
 
     ``generation`` None reads afresh. After :func:`lookup` in the same request the
@@ -294,16 +298,20 @@ def identity_of(user, *, generation: int | None) -> SigmaIdentity:
     if generation is None or not _identity_cached():
         return checked_identity(user)
     key = _identity_key(user.pk)
-    cached: Any = _current(key, generation, lambda: cache.get(key))
+    cached = _current(key, generation, lambda: cache.get(key))
     if cached is None:
         try:
             cached = ("identity", checked_identity(user))
         except Refusal as refusal:
             cached = ("refusal", refusal.code, refusal.detail)
         _store(key, generation, cached)
-    if cached[0] == "identity":
-        return cached[1]
-    raise _REFUSALS_BY_CODE[cached[1]](cached[2])
+    # Refusals are cached as their code and detail: an exception does not pickle.
+    match cached:
+        case ("identity", SigmaIdentity() as identity):
+            return identity
+        case ("refusal", str() as code, str() | None as detail):
+            raise _REFUSALS_BY_CODE[code](detail)
+    raise AssertionError(f"unexpected identity entry under {key}")  # pragma: no cover
 
 
 # --- One round trip per request ---------------------------------------------------
@@ -322,7 +330,7 @@ class Lookup:
     issue_count: int | None
 
 
-def lookup(*, slug: str, user, now: float | None = None) -> Lookup:
+def lookup(*, slug: str, user: AnyUser, now: float | None = None) -> Lookup:
     """The embed ``slug`` and ``user``'s identity for one page or refresh request.
 
     On Redis this is one round trip, a pipeline of: the generation, the embed's
@@ -345,7 +353,14 @@ def lookup(*, slug: str, user, now: float | None = None) -> Lookup:
     return Lookup(embed=target, issue_count=count)
 
 
-def _round_trip(embed_key: str, identity_key: str | None, counter):
+# (generation, embed entry, identity entry, counter value); an entry is the cache's
+# value or, from Redis, a callable that decodes it.
+RoundTrip = tuple[int | None, object, object, int | None]
+
+
+def _round_trip(
+    embed_key: str, identity_key: str | None, counter: ratelimit.IssueCounter | None
+) -> RoundTrip:
     """(generation, embed entry, identity entry, counter value) from the cache."""
     keys = [GENERATION_KEY, embed_key] + ([identity_key] if identity_key else [])
     backend = caches[DEFAULT_CACHE_ALIAS]
@@ -361,7 +376,12 @@ def _round_trip(embed_key: str, identity_key: str | None, counter):
     )
 
 
-def _redis_round_trip(backend: RedisCache, keys: list[str], with_identity: bool, counter):
+def _redis_round_trip(
+    backend: RedisCache,
+    keys: list[str],
+    with_identity: bool,
+    counter: ratelimit.IssueCounter | None,
+) -> RoundTrip:
     redis_keys = [backend.make_and_validate_key(key) for key in keys]
     # Django's client object (RedisCacheClient): the pools, the serializer.
     client_of: Any = backend._cache  # type: ignore[attr-defined]
@@ -377,19 +397,23 @@ def _redis_round_trip(backend: RedisCache, keys: list[str], with_identity: bool,
     replies = pipe.execute()
     loads = client_of._serializer.loads
 
-    def lazy(raw):
+    def lazy(raw: bytes | None) -> Callable[[], object] | None:
         return None if raw is None else (lambda: loads(raw))
 
-    generation = None if replies[0] is None else loads(replies[0])
+    generation: int | None = None if replies[0] is None else loads(replies[0])
     stored_identity = lazy(replies[2]) if with_identity else None
-    count = replies[-1] if counter is not None else None
+    count: int | None = replies[-1] if counter is not None else None
     return generation, lazy(replies[1]), stored_identity, count
 
 
 # --- Secrets, in this process only -----------------------------------------------
 
+# Why a per-process dict: the shared cache must never hold a usable secret (anyone
+# who reads the cache would hold every credential), so it keeps the ciphertext, and
+# each process decrypts a ciphertext once instead of on every request.
 # (key set, ciphertext) -> secret. The key set is part of the key: a value is
-# reused only while the keys that decrypted it are the ones configured.
+# reused only while the keys that decrypted it are the ones configured. A new
+# secret or a re-encryption is a new ciphertext, so a stale entry is never found.
 _secrets: dict[tuple[int, str], str] = {}
 
 
@@ -408,6 +432,8 @@ def signing_secret(credential: CredentialSnapshot) -> str:
         if secret is None:
             secret = encryption.decrypt_token(credential.ciphertext)
             if len(_secrets) >= MAX_SECRETS:
+                # Emptied, not evicted one by one: a site has a handful of
+                # credentials, so a full dict is mostly replaced ciphertexts.
                 _secrets.clear()
             _secrets[cache_key] = secret
         return encryption.proven_secret(secret, credential.secret_fingerprint)
@@ -418,11 +444,13 @@ def signing_secret(credential: CredentialSnapshot) -> str:
 # --- Invalidation ----------------------------------------------------------------
 
 
-def _on_write(sender, **kwargs) -> None:
+def _on_write(sender: type[Model], **kwargs: object) -> None:
     invalidate()
 
 
-def _on_user_write(sender, update_fields=None, **kwargs) -> None:
+def _on_user_write(
+    sender: type[Model], update_fields: Iterable[str] | None = None, **kwargs: object
+) -> None:
     # Signing in saves last_login; that changes no identity, and bumping on every
     # sign-in would empty the cache for everyone.
     if update_fields is not None and set(update_fields) <= {"last_login", "password"}:

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 
-from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
 from embeds.issuing import snapshots
+from embeds.issuing.audit import user_row
 from embeds.models import (
     AccessRecord,
     Credential,
@@ -28,9 +28,11 @@ if TYPE_CHECKING:
     # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
     from django.contrib.auth.models import Group, User
 
+    from embeds.issuing.audit import AnyUser
+
     # Who switched something: an admin's request.user, a command's --actor, or
     # nobody (None; the anonymous user and an unsaved user count as nobody).
-    Actor = User | AnonymousUser | None
+    Actor = AnyUser | None
 
 logger = logging.getLogger(__name__)
 
@@ -43,31 +45,34 @@ _RowT = TypeVar("_RowT", bound=Model)
 # import. Each writes its row and its ``SecurityEvent`` in one transaction.
 
 
-def actor_user(actor: Actor) -> User | None:
-    """The user row to name as the one who acted, or None for nobody."""
-    if actor is None or isinstance(actor, AnonymousUser) or not actor.pk:
-        return None
-    return actor
-
-
 def _actor_name(actor: Actor) -> str:
-    user = actor_user(actor)
+    user = user_row(actor)
     return user.get_username() if user is not None else ""
 
 
-class EventRows(TypedDict, total=False):
-    """The host rows an event is about, each optional."""
+class EventFields(TypedDict, total=False):
+    """What an event says besides its kind and actor, each part optional.
+
+    The host rows it is about (``credential``, ``embed``, ``subject``, ``group``);
+    ``target``, naming what was switched when it is none of the host's rows (a
+    Sigma member), else derived from the rows; ``reason`` and ``detail``; ``now``,
+    the time to record (default: now).
+    """
 
     credential: Credential | None
     embed: Embed | None
     subject: User | None
     group: Group | None
+    target: str
+    reason: str
+    detail: str
+    now: datetime | None
 
 
-def _target(kind: str, rows: EventRows) -> str:
+def _target(kind: str, event: EventFields) -> str:
     """The event's target as named now (the row may be renamed or deleted later)."""
-    subject, group, embed = rows.get("subject"), rows.get("group"), rows.get("embed")
-    credential = rows.get("credential")
+    subject, group, embed = event.get("subject"), event.get("group"), event.get("embed")
+    credential = event.get("credential")
     if kind.startswith("user_") and subject is not None:
         return subject.get_username()
     if kind.startswith("group_") and group is not None:
@@ -80,32 +85,21 @@ def _target(kind: str, rows: EventRows) -> str:
 
 
 def record_security_event(
-    kind: str,
-    *,
-    actor: Actor = None,
-    reason: str = "",
-    detail: str = "",
-    target: str = "",
-    now: datetime | None = None,
-    **rows: Unpack[EventRows],
+    kind: str, *, actor: Actor = None, **event: Unpack[EventFields]
 ) -> SecurityEvent:
-    """Append one event to the security trail (call inside the switch's transaction).
-
-    ``target`` names what was switched when it is none of the host's rows (a Sigma
-    member); otherwise it is derived from them.
-    """
-    subject = rows.get("subject")
+    """Append one event to the security trail (call inside the switch's transaction)."""
+    subject = event.get("subject")
     return SecurityEvent.objects.create(
-        created_at=now or timezone.now(),
+        created_at=event.get("now") or timezone.now(),
         kind=kind,
-        target=(target or _target(kind, rows))[:300],
-        credential=rows.get("credential"),
-        embed=rows.get("embed"),
+        target=(event.get("target") or _target(kind, event))[:300],
+        credential=event.get("credential"),
+        embed=event.get("embed"),
         subject=subject if subject is not None and subject.pk else None,
-        actor=actor_user(actor),
+        actor=user_row(actor),
         actor_name=_actor_name(actor),
-        reason=reason,
-        detail=detail[:300],
+        reason=event.get("reason", ""),
+        detail=event.get("detail", "")[:300],
     )
 
 
@@ -126,12 +120,10 @@ def apply_switch(
     *,
     state: Mapping[str, object],
     actor: Actor,
-    reason: str,
-    now: datetime | None = None,
-    **rows: Unpack[EventRows],
+    **event: Unpack[EventFields],
 ) -> None:
     """Set ``state`` on ``locked`` (a row the caller's transaction locked), save just
-    those fields, record ``kind`` about ``rows`` and invalidate the issuing-path cache.
+    those fields, record ``kind`` (``event``) and invalidate the issuing-path cache.
 
     The row, its event and the cache's generation move in the caller's
     transaction, so a rolled-back switch leaves no event behind.
@@ -141,18 +133,28 @@ def apply_switch(
     # update_fields skips auto_now unless named: a stamped row says when it changed.
     stamp = ["updated_at"] if isinstance(locked, Stamped) else []
     locked.save(update_fields=[*state, *stamp])
-    record_security_event(kind, actor=actor, reason=reason, now=now, **rows)
+    record_security_event(kind, actor=actor, **event)
     snapshots.invalidate()
 
 
+def log_change(log: logging.Logger, done: str, what: str, name: str, actor: Actor) -> None:
+    """The warning an audited change leaves in ``log``: ``done``, the row (``what``
+    and its ``name``) and the id of the user who did it, never a value."""
+    log.warning("%s Sigma %s %s by user=%s", done, what, name, getattr(actor, "pk", None))
+
+
 def delete_rows(
-    rows: Iterable[_RowT], *, actor: Actor, log: logging.Logger, label: Callable[[_RowT], str]
+    rows: Iterable[_RowT],
+    *,
+    actor: Actor,
+    log: logging.Logger,
+    named: Callable[[_RowT], tuple[str, str]],
 ) -> None:
-    """Delete ``rows`` in one transaction, each with a warning on ``log`` naming it
-    (``label``) and who deleted it, then invalidate the issuing-path cache."""
+    """Delete ``rows`` in one transaction, each logged (``named``: what it is, its
+    name) with who deleted it, then invalidate the issuing-path cache."""
     with transaction.atomic():
         for row in rows:
-            log.warning("Deleted Sigma %s by user=%s", label(row), getattr(actor, "pk", None))
+            log_change(log, "Deleted", *named(row), actor)
             row.delete()
         snapshots.invalidate()
 

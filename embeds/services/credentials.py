@@ -14,15 +14,16 @@ from django.views.decorators.debug import sensitive_variables
 
 from embeds import encryption
 from embeds.issuing import snapshots
+from embeds.issuing.audit import user_row
 from embeds.models import (
     Credential,
     SecurityEvent,
 )
 from embeds.services.audit import (
-    actor_user,
     apply_switch,
     delete_rows,
     describe_changes,
+    log_change,
     record_security_event,
     required_reason,
 )
@@ -107,7 +108,7 @@ def _switch_credential(
         revoked_at = None if active else timezone.now()
         revoked = {
             "revoked_at": revoked_at,
-            "revoked_by": None if active else actor_user(actor),
+            "revoked_by": None if active else user_row(actor),
             "revoked_reason": "" if active else reason,
         }
         apply_switch(
@@ -121,12 +122,7 @@ def _switch_credential(
             now=revoked_at,
             credential=locked,
         )
-    logger.warning(
-        "%s Sigma credential %s by user=%s",
-        "Re-activated" if active else "Revoked",
-        locked.name,
-        getattr(actor, "pk", None),
-    )
+    log_change(logger, "Re-activated" if active else "Revoked", "credential", locked.name, actor)
     return locked
 
 
@@ -191,7 +187,7 @@ def update_credential(
 
 def delete_credentials(*, credentials: Iterable[Credential], actor: Actor = None) -> None:
     """Delete credentials no embed uses (an embed's credential is PROTECTed)."""
-    delete_rows(credentials, actor=actor, log=logger, label=lambda c: f"credential {c.name}")
+    delete_rows(credentials, actor=actor, log=logger, named=lambda c: ("credential", c.name))
 
 
 # --- Key rotation -----------------------------------------------------------------

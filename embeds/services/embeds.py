@@ -47,12 +47,7 @@ def _switch_embed(embed: Embed, *, enabled: bool, actor: Actor, reason: str) -> 
             embed=locked,
             credential=locked.credential,
         )
-    logger.warning(
-        "%s Sigma embed %s by user=%s",
-        "Enabled" if enabled else "Disabled",
-        locked.slug,
-        getattr(actor, "pk", None),
-    )
+    audit.log_change(logger, "Enabled" if enabled else "Disabled", "embed", locked.slug, actor)
     return locked
 
 
@@ -176,4 +171,4 @@ def set_embed_controls(
 def delete_embeds(*, embeds: Iterable[Embed], actor: Actor = None) -> None:
     """Delete embeds (their controls and error reports go with them; the access
     records keep their slug)."""
-    audit.delete_rows(embeds, actor=actor, log=logger, label=lambda e: f"embed {e.slug}")
+    audit.delete_rows(embeds, actor=actor, log=logger, named=lambda e: ("embed", e.slug))

@@ -36,7 +36,7 @@ def save_registry_entry(*, entry: RegistryEntry, actor: Actor = None) -> Registr
 def delete_registry_entries(*, entries: Iterable[RegistryEntry], actor: Actor = None) -> None:
     """Delete teams, account types or user attributes (mappings lose them)."""
     delete_rows(
-        entries, actor=actor, log=logger, label=lambda e: f"{e._meta.verbose_name} {e.name}"
+        entries, actor=actor, log=logger, named=lambda e: (str(e._meta.verbose_name), e.name)
     )
 
 
