@@ -2,8 +2,11 @@
 
 - :mod:`embeds.config.schema`: the file format as pydantic models, its limits and
   its problems as path-keyed lines.
-- :mod:`embeds.config.transfer`: export, and import (plan against the database,
-  then apply through ``embeds.services`` in one transaction).
+- :mod:`embeds.config.export`: the configuration as a document (never a secret).
+- :mod:`embeds.config.plan`: import, first half: compare the document with the
+  database, item by item, collecting problems and steps.
+- :mod:`embeds.config.transfer`: import, read the file, plan, then apply through
+  ``embeds.services`` in one transaction; export and import's public names.
 """
 
 from embeds.config.schema import (
