@@ -9,16 +9,25 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import IO, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Model, QuerySet
 from django.views.decorators.debug import sensitive_variables
 
 from embeds.exceptions import Refusal
 from embeds.models import Credential, Embed
+
+if TYPE_CHECKING:
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import User
+
+_RowT = TypeVar("_RowT", bound=Model)
 
 # Exit codes shared by the sigma_* commands (README, "Commands").
 EXIT_ERROR = 1
@@ -47,14 +56,16 @@ class SigmaCommand(BaseCommand):
     # (e.g. a lost key), so the checks are not run before them.
     requires_system_checks = []
 
-    def create_parser(self, prog_name, subcommand, **kwargs):
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         original = parser.error
 
-        def error(message: str):
+        def error(message: str) -> NoReturn:
             if message.startswith("unrecognized arguments"):
                 message = MSG_UNRECOGNIZED
-            return original(message)
+            original(message)
+            # argparse's error exits; django-stubs types it as returning.
+            raise AssertionError("unreachable")  # pragma: no cover
 
         # Django's create_parser offers no parser class to override: shadow the bound
         # method on this instance (argparse calls self.error).
@@ -62,38 +73,44 @@ class SigmaCommand(BaseCommand):
         return parser
 
 
-def get_credential(name: str) -> Credential:
+def _one(rows: QuerySet[_RowT], problem: Callable[[], str], **lookup: object) -> _RowT:
+    """The row of ``rows`` that ``lookup`` names, else a ``CommandError`` that says
+    ``problem()`` (what was not found, what to pass instead)."""
     try:
-        return Credential.objects.get(name=name)
-    except Credential.DoesNotExist:
+        return rows.get(**lookup)
+    except ObjectDoesNotExist:
+        raise CommandError(problem(), returncode=EXIT_ERROR) from None
+
+
+def get_credential(name: str) -> Credential:
+    def problem() -> str:
         names = ", ".join(repr(n) for n in Credential.objects.values_list("name", flat=True))
-        raise CommandError(
+        return (
             f"No credential is named {name!r}. Known credentials: {names or 'none'} "
-            "(see `manage.py sigma_credentials list`).",
-            returncode=EXIT_ERROR,
-        ) from None
+            "(see `manage.py sigma_credentials list`)."
+        )
+
+    return _one(Credential.objects.all(), problem, name=name)
 
 
 def get_embed(slug: str) -> Embed:
-    try:
-        return Embed.objects.select_related("credential").get(slug=slug)
-    except Embed.DoesNotExist:
-        raise CommandError(
+    return _one(
+        Embed.objects.select_related("credential"),
+        lambda: (
             f"No embed has the slug {slug!r}. Pass the slug shown in the admin's embed "
-            "list (the last part of /embeds/<slug>/).",
-            returncode=EXIT_ERROR,
-        ) from None
+            "list (the last part of /embeds/<slug>/)."
+        ),
+        slug=slug,
+    )
 
 
-def get_user(username: str):
-    User = get_user_model()
-    try:
-        return User._default_manager.get(**{User.USERNAME_FIELD: username})
-    except User.DoesNotExist:
-        raise CommandError(
-            f"No user has the username {username!r}. Pass an existing host username.",
-            returncode=EXIT_ERROR,
-        ) from None
+def get_user(username: str) -> User:
+    users = get_user_model()._default_manager.all()
+    return _one(
+        users,
+        lambda: f"No user has the username {username!r}. Pass an existing host username.",
+        **{users.model.USERNAME_FIELD: username},
+    )
 
 
 @sensitive_variables("first", "second", "value")
@@ -139,5 +156,20 @@ def refusal_error(refusal: Refusal) -> CommandError:
     return CommandError(f"Refused ({refusal.code}): {text}", returncode=EXIT_ERROR)
 
 
-def write_json(stream, data: Any) -> None:
+def add_json_flag(parser: CommandParser, *, help_text: str = "Print JSON only.") -> None:
+    """``--json``: the command prints only JSON on standard output (scripts read it)."""
+    parser.add_argument("--json", action="store_true", help=help_text)
+
+
+@contextmanager
+def validation_errors(failed: str) -> Iterator[None]:
+    """A service's ``ValidationError`` as the command's error: ``failed`` (what did
+    not happen), then every message on one line."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise CommandError(f"{failed}: {validation_message(exc)}", returncode=EXIT_ERROR) from None
+
+
+def write_json(stream: OutputWrapper, data: object) -> None:
     stream.write(json.dumps(data, indent=2, sort_keys=True, cls=DjangoJSONEncoder))

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core import checks
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from embeds.checks.config import sigma_checks
-from embeds.management.commandline import EXIT_ERROR, EXIT_WARNINGS, SigmaCommand, write_json
+from embeds.management.commandline import (
+    EXIT_ERROR,
+    EXIT_WARNINGS,
+    SigmaCommand,
+    add_json_flag,
+    write_json,
+)
 from embeds.remote.client import SigmaAPIError
 from embeds.remote.findings import ERROR
 from embeds.remote.usage import api_client, api_credential, check_against_sigma
@@ -22,8 +30,8 @@ class Command(SigmaCommand):
         "organization. Exit 0 clean, 1 on errors, 2 on warnings only."
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument("--json", action="store_true", help="Print JSON only.")
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_json_flag(parser)
         parser.add_argument(
             "--database", default="default", help="Database alias to check (default: default)."
         )
@@ -39,13 +47,13 @@ class Command(SigmaCommand):
 
     def handle(
         self,
-        *args,
+        *args: str,
         json: bool = False,
         database: str = "default",
         remote: bool = False,
         credential: str | None = None,
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         findings = self.findings(database=database, remote=remote, credential=credential)
         errors = [m for m in findings if m.level >= checks.ERROR]
         warnings = [m for m in findings if checks.WARNING <= m.level < checks.ERROR]

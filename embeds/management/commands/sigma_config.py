@@ -6,11 +6,12 @@ import json as jsonlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from embeds.config import ConfigInvalid, export_config, import_config, read_config
-from embeds.management.commandline import EXIT_ERROR, SigmaCommand, write_json
+from embeds.management.commandline import EXIT_ERROR, SigmaCommand, add_json_flag, write_json
 
 
 class Command(SigmaCommand):
@@ -20,7 +21,7 @@ class Command(SigmaCommand):
         "variables, never from the file), embeds, user and group mappings."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         export = actions.add_parser("export", help="Write the configuration as JSON.")
         export.add_argument(
@@ -34,12 +35,13 @@ class Command(SigmaCommand):
         imp.add_argument(
             "--dry-run", action="store_true", help="Validate and report; write nothing."
         )
-        imp.add_argument("--json", action="store_true", help="Print the report as JSON only.")
+        add_json_flag(imp, help_text="Print the report as JSON only.")
 
-    def handle(self, *args, action: str, **options):
+    def handle(self, *args: str, action: str, **options: Any) -> None:
         if action == "export":
-            return self.handle_export(options.get("output"))
-        return self.handle_import(options["file"], options["dry_run"], options["json"])
+            self.handle_export(options.get("output"))
+        else:
+            self.handle_import(options["file"], options["dry_run"], options["json"])
 
     def handle_export(self, output: str | None) -> None:
         # Names as written (Zoë, 東京), not \u escapes; the file is written as UTF-8.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 from django.db.models import Count
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
@@ -12,10 +13,11 @@ from embeds import services
 from embeds.management.commandline import (
     EXIT_ERROR,
     SigmaCommand,
+    add_json_flag,
     get_credential,
     get_user,
     read_secret,
-    validation_message,
+    validation_errors,
     write_json,
 )
 from embeds.models import Credential
@@ -29,7 +31,7 @@ class Command(SigmaCommand):
     # Tests pass a fake standard input, as Django's createsuperuser does.
     stealth_options = ("stdin",)
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
         create = actions.add_parser(
@@ -61,7 +63,7 @@ class Command(SigmaCommand):
         )
 
         listing = actions.add_parser("list", help="List credentials (never the secret).")
-        listing.add_argument("--json", action="store_true", help="Print JSON only.")
+        add_json_flag(listing)
 
         revoke = actions.add_parser(
             "revoke", help="Revoke credentials: every embed using them is refused."
@@ -84,15 +86,24 @@ class Command(SigmaCommand):
         rotate.add_argument("name")
         rotate.add_argument("--actor", help="Username recorded in the log.")
 
-    def handle(self, *args, action: str, **options):
-        return getattr(self, f"handle_{action}")(**options)
+    def handle(self, *args: str, action: str, **options: Any) -> None:
+        getattr(self, f"handle_{action}")(**options)
 
     # --- actions ------------------------------------------------------------
 
     @method_decorator(sensitive_variables("secret"))
     def handle_create(
-        self, *, name, client_id, description, owner_email, owner_admin, api, api_only, **options
-    ):
+        self,
+        *,
+        name: str,
+        client_id: str,
+        description: str,
+        owner_email: str,
+        owner_admin: bool,
+        api: bool,
+        api_only: bool,
+        **options: Any,
+    ) -> None:
         # Names and client IDs are checked before the secret is asked for.
         if Credential.objects.filter(name=name).exists():
             raise CommandError(
@@ -107,7 +118,7 @@ class Command(SigmaCommand):
                 returncode=EXIT_ERROR,
             )
         secret = read_secret(options.get("stdin"))
-        try:
+        with validation_errors("Credential not created"):
             credential = services.create_credential(
                 name=name,
                 client_id=client_id,
@@ -118,16 +129,12 @@ class Command(SigmaCommand):
                 embed_privilege=not api_only,
                 api_privilege=api or api_only,
             )
-        except ValidationError as exc:
-            raise CommandError(
-                f"Credential not created: {validation_message(exc)}", returncode=EXIT_ERROR
-            ) from None
         self.stdout.write(
             f"Created credential {credential.name!r} (client ID {credential.client_id}, "
             f"fingerprint {credential.secret_fingerprint})."
         )
 
-    def handle_list(self, *, json: bool = False, **options):
+    def handle_list(self, *, json: bool = False, **options: Any) -> None:
         credentials = Credential.objects.annotate(embed_count=Count("embeds")).order_by("name")
         rows = [
             {
@@ -169,7 +176,9 @@ class Command(SigmaCommand):
                 f"{privileges}"
             )
 
-    def handle_revoke(self, *, name, reason, yes, actor=None, **options):
+    def handle_revoke(
+        self, *, name: str, reason: str, yes: bool, actor: str | None = None, **options: Any
+    ) -> None:
         credential = get_credential(name)
         actor_user = get_user(actor) if actor else None
         if not reason.strip():
@@ -195,7 +204,7 @@ class Command(SigmaCommand):
             f"Revoked credential {credential.name!r}; embeds now refused: {affected}."
         )
 
-    def handle_activate(self, *, name, actor=None, **options):
+    def handle_activate(self, *, name: str, actor: str | None = None, **options: Any) -> None:
         credential = get_credential(name)
         actor_user = get_user(actor) if actor else None
         if credential.is_active:
@@ -205,19 +214,15 @@ class Command(SigmaCommand):
         self.stdout.write(f"Re-activated credential {credential.name!r}.")
 
     @method_decorator(sensitive_variables("secret"))
-    def handle_rotate(self, *, name, actor=None, **options):
+    def handle_rotate(self, *, name: str, actor: str | None = None, **options: Any) -> None:
         credential = get_credential(name)
         actor_user = get_user(actor) if actor else None
         old = credential.secret_fingerprint
         secret = read_secret(options.get("stdin"), prompt="New embed secret: ")
-        try:
+        with validation_errors("Secret not replaced"):
             credential = services.replace_credential_secret(
                 credential=credential, secret=secret, actor=actor_user
             )
-        except ValidationError as exc:
-            raise CommandError(
-                f"Secret not replaced: {validation_message(exc)}", returncode=EXIT_ERROR
-            ) from None
         self.stdout.write(
             f"Replaced the secret of {credential.name!r} (fingerprint {old} -> "
             f"{credential.secret_fingerprint}); the old secret is no longer stored."

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
@@ -11,6 +13,7 @@ from embeds.issuing import issue_embed_url
 from embeds.management.commandline import (
     EXIT_ERROR,
     SigmaCommand,
+    add_json_flag,
     get_embed,
     get_user,
     refusal_error,
@@ -29,7 +32,7 @@ class Command(SigmaCommand):
         "exactly the rules of the embed page (and recorded in the audit trail)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--user", required=True, help="The host username to sign in.")
         parser.add_argument("--embed", required=True, help="The embed's slug.")
         parser.add_argument(
@@ -40,14 +43,14 @@ class Command(SigmaCommand):
                 "embed's own lifetime."
             ),
         )
-        parser.add_argument(
-            "--json",
-            action="store_true",
-            help="Print {url, expires_at, claims, header, jti} as JSON only.",
+        add_json_flag(
+            parser, help_text="Print {url, expires_at, claims, header, jti} as JSON only."
         )
 
     @method_decorator(sensitive_variables("signed"))
-    def handle(self, *args, user: str, embed: str, ttl: int | None, json: bool, **options):
+    def handle(
+        self, *args: str, user: str, embed: str, ttl: int | None, json: bool, **options: Any
+    ) -> None:
         if ttl is not None and not MIN_TTL <= ttl <= MAX_TTL:
             raise CommandError(
                 f"--ttl must be between {MIN_TTL} and {MAX_TTL} seconds (Sigma's limit is "

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
-from embeds.management.commandline import EXIT_ERROR, SigmaCommand, get_user, write_json
+from embeds.management.commandline import (
+    EXIT_ERROR,
+    SigmaCommand,
+    add_json_flag,
+    get_user,
+    write_json,
+)
 from embeds.remote.client import SigmaAPIError
 from embeds.remote.usage import api_client, api_credential
-from embeds.services.sigma_members import deactivate_embed_users, stale_embed_users
+from embeds.services.sigma_members import (
+    StaleEmbedUser,
+    deactivate_embed_users,
+    stale_embed_users,
+)
 
 CONFIRM_PROMPT = "Deactivate these {count} embed user(s) in Sigma? Type 'yes' to confirm: "
 MSG_NOTHING_CHANGED = "Nothing changed (not confirmed)."
@@ -26,8 +38,8 @@ class Command(SigmaCommand):
         "security event per member."
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument("--json", action="store_true", help="Print JSON only.")
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_json_flag(parser)
         parser.add_argument(
             "--credential", help="The credential with the REST API privilege to use, by name."
         )
@@ -42,7 +54,7 @@ class Command(SigmaCommand):
         parser.add_argument("--reason", default="", help="Why (kept in the security events).")
         parser.add_argument("--actor", help="Username recorded as the one who deactivated.")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: str, **options: Any) -> None:
         stdin = options.get("stdin") or sys.stdin
         actor = get_user(options["actor"]) if options.get("actor") else None
         try:
@@ -74,7 +86,7 @@ class Command(SigmaCommand):
             self.stdout.write(f"Deactivated {member.email} ({member.member_id}).")
         self.stdout.write(f"{len(done)} embed user(s) deactivated in Sigma.")
 
-    def show(self, stale, *, would: bool) -> None:
+    def show(self, stale: Sequence[StaleEmbedUser], *, would: bool) -> None:
         if not stale:
             self.stdout.write(MSG_NONE)
             return

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         "deletes only with --yes."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--days",
             type=int,
@@ -40,8 +41,13 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, days: int | None = None, yes: bool = False, force: bool = False, **options
-    ):
+        self,
+        *args: str,
+        days: int | None = None,
+        yes: bool = False,
+        force: bool = False,
+        **options: Any,
+    ) -> None:
         retention = sigma_settings.AUDIT_RETENTION_DAYS if days is None else days
         if isinstance(retention, bool) or not isinstance(retention, int) or retention < 1:
             source = "--days" if days is not None else "SIGMA_AUDIT_RETENTION_DAYS"

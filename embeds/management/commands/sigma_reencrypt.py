@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 
 from embeds.encryption import ReencryptionFailed
-from embeds.management.commandline import EXIT_ERROR, SigmaCommand, write_json
+from embeds.management.commandline import EXIT_ERROR, SigmaCommand, add_json_flag, write_json
 from embeds.services import reencrypt_secrets
 
 
@@ -16,10 +18,10 @@ class Command(SigmaCommand):
         "key can be removed."
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument("--json", action="store_true", help="Print JSON only.")
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_json_flag(parser)
 
-    def handle(self, *args, json: bool = False, **options):
+    def handle(self, *args: str, json: bool = False, **options: Any) -> None:
         try:
             result = reencrypt_secrets()
         except ReencryptionFailed as exc:
