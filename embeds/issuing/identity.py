@@ -11,9 +11,10 @@ that raises the refusals of ``embeds.exceptions`` when it cannot answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from embeds.conf import sigma_settings
 from embeds.exceptions import (
@@ -27,6 +28,12 @@ from embeds.exceptions import (
 from embeds.models import Credential, GroupMapping, SigmaProfile, Team
 from embeds.models.mappings import users_signed_in_as
 from embeds.protocol.validators import sigma_email_problem
+
+if TYPE_CHECKING:
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import User
+
+    from embeds.issuing.audit import AnyUser
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ class SigmaIdentity:
         return dict(self.user_attributes)
 
 
-def effective_teams(user):
+def effective_teams(user: User) -> QuerySet[Team]:
     """Teams of the user's own mapping plus every group mapping's, as one queryset."""
     own = SigmaProfile.teams.through.objects.filter(sigmaprofile__user=user).values("team_id")
     from_groups = GroupMapping.teams.through.objects.filter(groupmapping__group__user=user).values(
@@ -67,11 +74,11 @@ def effective_teams(user):
     return Team.objects.filter(Q(id__in=own) | Q(id__in=from_groups))
 
 
-def effective_team_ids(user) -> set[int]:
+def effective_team_ids(user: User) -> set[int]:
     return set(effective_teams(user).values_list("id", flat=True))
 
 
-def identity_for(user) -> SigmaIdentity:
+def identity_for(user: AnyUser) -> SigmaIdentity:
     """The identity Sigma will see for ``user``, from ``SIGMA_IDENTITY_RESOLVER``.
 
     Every path that signs, previews or lists embeds asks here. Raises what the
@@ -85,10 +92,11 @@ def identity_for(user) -> SigmaIdentity:
             "SIGMA_IDENTITY_RESOLVER must name a resolver, not embeds.identity.identity_for; "
             "the default is embeds.identity.identity_from_mappings."
         )
-    return resolver(user)
+    identity: SigmaIdentity = resolver(user)
+    return identity
 
 
-def check_identity_conflicts(user, identity: SigmaIdentity) -> None:
+def check_identity_conflicts(user: AnyUser, identity: SigmaIdentity) -> None:
     """Refuse (``IdentityConflict``) an identity whose email is someone else's.
 
     Sigma signs in whoever the ``sub`` email names, so the email (compared
@@ -128,7 +136,7 @@ def _agreed(values: set[str], disagreement: Exception) -> str:
     return next(iter(values), "")
 
 
-def identity_from_mappings(user) -> SigmaIdentity:
+def identity_from_mappings(user: User) -> SigmaIdentity:
     """The default resolver: the identity from this app's user and group mappings.
 
     Refuses with ``UserBlocked`` (kill switch), ``NoEmail`` (no usable email:
@@ -141,39 +149,97 @@ def identity_from_mappings(user) -> SigmaIdentity:
     groups'). Names come from the host user. Having no team is decided per
     embed, in ``embeds.issuing.access``.
     """
+    username = user.get_username()
     profile = SigmaProfile.objects.select_related("account_type").filter(user=user).first()
     if profile is not None and profile.is_blocked:
-        raise UserBlocked(f"User {user.get_username()!r} is blocked.")
-
+        raise UserBlocked(f"User {username!r} is blocked.")
     email = (profile.sigma_email if profile and profile.sigma_email else user.email) or ""
     if sigma_email_problem(email):
-        raise NoEmail(f"User {user.get_username()!r} has no valid Sigma email.")
+        raise NoEmail(f"User {username!r} has no valid Sigma email.")
 
-    # The groups' mappings are read only when the user's own one leaves something
-    # open (account type, internal flag, connection): one query, this runs on every
-    # page view.
-    own_type = profile.account_type.name if profile and profile.account_type else ""
-    own_decision = profile.internal if profile else SigmaProfile.Internal.INHERIT
-    own_connection = profile.eval_connection_id if profile else ""
-    groups: list[tuple[str | None, bool, str]] = []
-    if not (own_type and own_decision != SigmaProfile.Internal.INHERIT and own_connection):
-        groups = list(
-            GroupMapping.objects.filter(group__user=user).values_list(
-                "account_type__name", "internal", "eval_connection_id"
-            )
+    own = _OwnMapping.of(profile)
+    groups = _group_mappings(user, own)
+    internal, by_group = _internal(own.internal, groups)
+    account_type = _account_type(username, own.account_type, groups, internal=internal)
+    connection = own.eval_connection_id or _agreed(
+        {value for _, _, value in groups if value},
+        AmbiguousConnection(f"User {username!r} gets different connections from groups."),
+    )
+    teams, team_ids = _teams(user)
+    return SigmaIdentity(
+        email=email,
+        account_type=account_type,
+        teams=teams,
+        team_ids=team_ids,
+        user_attributes=_attributes(profile),
+        internal=internal,
+        internal_by_group=by_group,
+        first_name=(getattr(user, "first_name", "") or "").strip(),
+        last_name=(getattr(user, "last_name", "") or "").strip(),
+        eval_connection_id=connection,
+    )
+
+
+#: One group mapping of the user: account type name, internal flag, connection.
+_GroupRow = tuple[str | None, bool, str]
+
+
+@dataclass(frozen=True)
+class _OwnMapping:
+    """What the user's own mapping says: no type, "inherit" and no connection when
+    they have none."""
+
+    account_type: str
+    internal: str
+    eval_connection_id: str
+
+    @classmethod
+    def of(cls, profile: SigmaProfile | None) -> _OwnMapping:
+        if profile is None:
+            return cls("", SigmaProfile.Internal.INHERIT, "")
+        account_type = profile.account_type.name if profile.account_type else ""
+        return cls(account_type, profile.internal, profile.eval_connection_id)
+
+    def decides_everything(self) -> bool:
+        """Whether the groups cannot change the identity (type, internal, connection)."""
+        return bool(
+            self.account_type
+            and self.internal != SigmaProfile.Internal.INHERIT
+            and self.eval_connection_id
         )
-    # Security: "internal" is decided per person. The user's own mapping decides when
-    # it says internal or embed; only "inherit" (or no mapping) lets a group make
-    # them internal, since an internal token carries no account type, teams or
-    # attributes and Sigma gives a non-member the *highest* type. Any other stored
-    # value is treated as an embed user (fails closed: it then needs a type).
-    if own_decision == SigmaProfile.Internal.INHERIT:
-        internal = by_group = any(flag for _, flag, _ in groups)
-    else:
-        internal, by_group = own_decision == SigmaProfile.Internal.INTERNAL, False
 
-    # The user's own value wins; otherwise their groups' values must agree.
-    username = user.get_username()
+
+def _group_mappings(user: User, own: _OwnMapping) -> list[_GroupRow]:
+    """The user's groups' mappings, read only when their own one leaves something
+    open (account type, internal flag, connection): one query, this runs on every
+    page view."""
+    if own.decides_everything():
+        return []
+    return list(
+        GroupMapping.objects.filter(group__user=user).values_list(
+            "account_type__name", "internal", "eval_connection_id"
+        )
+    )
+
+
+def _internal(own_decision: str, groups: list[_GroupRow]) -> tuple[bool, bool]:
+    """Whether the user is internal, and whether only through a group.
+
+    Security: "internal" is decided per person. The user's own mapping decides when
+    it says internal or embed; only "inherit" (or no mapping) lets a group make
+    them internal, since an internal token carries no account type, teams or
+    attributes and Sigma gives a non-member the *highest* type. Any other stored
+    value is treated as an embed user (fails closed: it then needs a type).
+    """
+    if own_decision == SigmaProfile.Internal.INHERIT:
+        by_group = any(flag for _, flag, _ in groups)
+        return by_group, by_group
+    return own_decision == SigmaProfile.Internal.INTERNAL, False
+
+
+def _account_type(username: str, own_type: str, groups: list[_GroupRow], *, internal: bool) -> str:
+    """The user's own account type, else the one their groups agree on; "" only for
+    an internal user (they keep their Sigma account type; nothing is sent)."""
     group_types = {name for name, _, _ in groups if name}
     account_type = own_type or _agreed(
         group_types,
@@ -182,33 +248,22 @@ def identity_from_mappings(user) -> SigmaIdentity:
         ),
     )
     if not account_type and not internal:
-        # Internal users keep their Sigma account type; nothing is sent.
         raise NoAccountType(f"User {username!r} has no account type.")
-    connection = own_connection or _agreed(
-        {value for _, _, value in groups if value},
-        AmbiguousConnection(f"User {username!r} gets different connections from groups."),
-    )
+    return account_type
 
-    # Names and ids in one query: this runs on every page view.
+
+def _teams(user: User) -> tuple[tuple[str, ...], frozenset[int]]:
+    """The names and ids of the user's effective teams, in one query (this runs on
+    every page view)."""
     rows = sorted(effective_teams(user).values_list("name", "id"))
-    teams = tuple(name for name, _ in rows)
-    team_ids = {team_id for _, team_id in rows}
-    attributes: tuple[tuple[str, str], ...] = ()
-    if profile is not None:
-        attributes = tuple(
-            profile.attributes.select_related("attribute")
-            .order_by("attribute__name")
-            .values_list("attribute__name", "value")
-        )
-    return SigmaIdentity(
-        email=email,
-        account_type=account_type,
-        teams=teams,
-        team_ids=frozenset(team_ids),
-        user_attributes=attributes,
-        internal=internal,
-        internal_by_group=by_group,
-        first_name=(getattr(user, "first_name", "") or "").strip(),
-        last_name=(getattr(user, "last_name", "") or "").strip(),
-        eval_connection_id=connection,
+    return tuple(name for name, _ in rows), frozenset(team_id for _, team_id in rows)
+
+
+def _attributes(profile: SigmaProfile | None) -> tuple[tuple[str, str], ...]:
+    if profile is None:
+        return ()
+    return tuple(
+        profile.attributes.select_related("attribute")
+        .order_by("attribute__name")
+        .values_list("attribute__name", "value")
     )

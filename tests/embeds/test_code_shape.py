@@ -19,9 +19,7 @@ MAX_COMPLEXITY = 20
 
 # Known to be over the limit, each allowed only to shrink (none left today).
 LONG_MODULES: dict[str, int] = {}
-COMPLEX_FUNCTIONS: dict[str, int] = {
-    "embeds/issuing/identity.py:identity_from_mappings": 29,
-}
+COMPLEX_FUNCTIONS: dict[str, int] = {}
 
 
 def _modules() -> list[Path]:
