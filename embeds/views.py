@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable, Mapping
 from functools import wraps
 from http import HTTPStatus
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
@@ -43,7 +44,7 @@ from embeds.issuing.access import (
     visible_embeds,
 )
 from embeds.issuing.identity import identity_for
-from embeds.issuing.snapshots import EmbedSnapshot, lookup
+from embeds.issuing.snapshots import EmbedSnapshot, Lookup, lookup
 from embeds.models import AccessRecord, Embed
 from embeds.protocol import constants
 from embeds.protocol.controls import ControlType, ControlValue, parse_query_values
@@ -52,7 +53,11 @@ if TYPE_CHECKING:
     # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
     from django.contrib.auth.models import User
 
+    from embeds.issuing.audit import AnyUser
+
 logger = logging.getLogger(__name__)
+
+_P = ParamSpec("_P")
 
 # Error reports one user may send per window (embeds.issuing.ratelimit, per-user counter).
 ERROR_REPORT_LIMIT = 10
@@ -113,7 +118,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "embeds/home.html", {"embeds": embeds, "blocked": blocked})
 
 
-def query_control_values(embed: EmbedSnapshot, query) -> list[tuple[str, ControlValue]]:
+def query_control_values(embed: EmbedSnapshot, query: QueryDict) -> list[tuple[str, ControlValue]]:
     """Control values the page's query string sets, for allowlisted controls only.
 
     Only controls marked "page may set it" are read; every other parameter is
@@ -143,7 +148,9 @@ def query_control_values(embed: EmbedSnapshot, query) -> list[tuple[str, Control
     return values
 
 
-def place_options(payload: dict, *, fixer: str = MSG_PLACE_FIXER) -> list[tuple[str, str]]:
+def place_options(
+    payload: Mapping[str, object], *, fixer: str = MSG_PLACE_FIXER
+) -> list[tuple[str, str]]:
     """``:bookmark`` or ``:explore`` to re-open the user's place (spec §2.2).
 
     They are interface parameters added after signing, never claims. Sigma opens a
@@ -160,7 +167,7 @@ def place_options(payload: dict, *, fixer: str = MSG_PLACE_FIXER) -> list[tuple[
     return chosen[:1]
 
 
-def query_place_options(query) -> list[tuple[str, str]]:
+def query_place_options(query: QueryDict) -> list[tuple[str, str]]:
     """The place a link to the page asks for: ``?:bookmark=…`` or ``?:explore=…``.
 
     Only these two parameters are read from the page's query string, checked exactly
@@ -182,13 +189,7 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
     target = found.embed
     if target is None:
         # The same page, status and audit row as an embed in none of the user's teams.
-        refusal = issuing.refuse_unknown_embed(
-            user=request.user,
-            source=AccessRecord.Source.PAGE,
-            client_ip=client_ip(request),
-            counted=found.issue_count,
-        )
-        return render_refusal(request, refusal)
+        return render_refusal(request, _refuse_unknown(request, found, AccessRecord.Source.PAGE))
     embed = target.embed
     try:
         controls = query_control_values(target, request.GET)
@@ -197,14 +198,7 @@ def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
         hidden = _hidden_refusal(request.user, target)
         return render_refusal(request, hidden or problem, embed=embed)
     try:
-        signed = issuing.issue_embed_url(
-            user=request.user,
-            embed=target,
-            source=AccessRecord.Source.PAGE,
-            client_ip=client_ip(request),
-            control_values=controls,
-            counted=found.issue_count,
-        )
+        signed = _issue(request, found, target, AccessRecord.Source.PAGE, controls)
     except Refusal as refusal:
         return render_refusal(request, refusal, embed=embed)
     frame = embed_frame(request, embed, signed, place=place)
@@ -248,11 +242,40 @@ def json_error(problem: Refusal | InvalidEmbedRequest) -> JsonResponse:
     return response
 
 
-def json_login_required(view):
+def _issue(
+    request: HttpRequest,
+    found: Lookup,
+    target: EmbedSnapshot,
+    source: str,
+    controls: list[tuple[str, ControlValue]],
+) -> issuing.SignedEmbed:
+    """Sign ``target`` (``found.embed``) for the page or the refresh endpoint: the
+    request's user and address, and the rate count its cache round trip took."""
+    return issuing.issue_embed_url(
+        user=request.user,
+        embed=target,
+        source=source,
+        client_ip=client_ip(request),
+        control_values=controls,
+        counted=found.issue_count,
+    )
+
+
+def _refuse_unknown(request: HttpRequest, found: Lookup, source: str) -> Refusal:
+    """The refusal for a slug no embed has (``found.embed`` None), for the page or
+    the refresh endpoint: counted and recorded exactly like a real embed's."""
+    return issuing.refuse_unknown_embed(
+        user=request.user, source=source, client_ip=client_ip(request), counted=found.issue_count
+    )
+
+
+def json_login_required(
+    view: Callable[Concatenate[HttpRequest, _P], JsonResponse],
+) -> Callable[Concatenate[HttpRequest, _P], JsonResponse]:
     """Like ``login_required``, but a JSON 401 instead of a redirect to the login page."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: HttpRequest, /, *args: _P.args, **kwargs: _P.kwargs) -> JsonResponse:
         if not request.user.is_authenticated:
             return json_error(
                 InvalidEmbedRequest(
@@ -264,7 +287,7 @@ def json_login_required(view):
     return wrapper
 
 
-def read_json_object(request: HttpRequest) -> dict:
+def read_json_object(request: HttpRequest) -> dict[str, object]:
     """The request body as a JSON object (an empty body is ``{}``), size-capped."""
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -285,14 +308,14 @@ def read_json_object(request: HttpRequest) -> dict:
         payload = None
     if not isinstance(payload, dict):
         raise InvalidEmbedRequest("bad_json", MSG_BAD_JSON, MSG_RELOAD_FIXER)
-    return payload
+    return payload  # a JSON object's keys are strings
 
 
 def _embed_or_none(slug: str) -> Embed | None:
     return Embed.objects.select_related("credential").filter(slug=slug).first()
 
 
-def _hidden_refusal(user, embed: EmbedSnapshot) -> Refusal | None:
+def _hidden_refusal(user: AnyUser, embed: EmbedSnapshot) -> Refusal | None:
     """The refusal to show instead of a complaint about request input, when the user
     may not learn that ``embed`` exists (a 400 would tell them it does)."""
     try:
@@ -323,27 +346,14 @@ def embed_refresh(request: HttpRequest, slug: str) -> JsonResponse:
     found = lookup(slug=slug, user=request.user)
     target = found.embed
     if target is None:
-        refusal = issuing.refuse_unknown_embed(
-            user=request.user,
-            source=AccessRecord.Source.REFRESH,
-            client_ip=client_ip(request),
-            counted=found.issue_count,
-        )
-        return json_error(refusal)
+        return json_error(_refuse_unknown(request, found, AccessRecord.Source.REFRESH))
     try:
         place = place_options(read_json_object(request))
         controls = query_control_values(target, request.GET)
     except InvalidEmbedRequest as problem:
         return json_error(_hidden_refusal(request.user, target) or problem)
     try:
-        signed = issuing.issue_embed_url(
-            user=request.user,
-            embed=target,
-            source=AccessRecord.Source.REFRESH,
-            client_ip=client_ip(request),
-            control_values=controls,
-            counted=found.issue_count,
-        )
+        signed = _issue(request, found, target, AccessRecord.Source.REFRESH, controls)
     except Refusal as refusal:
         return json_error(refusal)
     response = JsonResponse(
@@ -359,7 +369,7 @@ def embed_refresh(request: HttpRequest, slug: str) -> JsonResponse:
 ERROR_REPORT_SCOPE = "error-report"
 
 
-def take_error_report_slot(user) -> ratelimit.Hit:
+def take_error_report_slot(user: AnyUser) -> ratelimit.Hit:
     """Count one report against ``user`` (``embeds.issuing.ratelimit``'s cache counter)."""
     rate = ratelimit.Rate(ERROR_REPORT_LIMIT, ERROR_REPORT_WINDOW)
     return ratelimit.hit(ERROR_REPORT_SCOPE, f"user:{user.pk}", rate)
