@@ -120,7 +120,10 @@ class SigmaSettings:
             ) from None
         if not callable(resolver):
             raise ImproperlyConfigured(f"SIGMA_IDENTITY_RESOLVER {path!r} is not callable.")
-        return resolver
+        # (user) -> SigmaIdentity; both types live in layers above this module, so
+        # the callable is typed by its shape here and by identity_for where used.
+        checked: Callable[[Any], Any] = resolver
+        return checked
 
 
 sigma_settings = SigmaSettings()

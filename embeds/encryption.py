@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.apps import apps
 from django.conf import settings
 from django.db import models
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast
 from django.db.models.query_utils import DeferredAttribute
 from django.views.decorators.debug import sensitive_variables
@@ -100,7 +101,8 @@ def proven_secret(secret: str, fingerprint: str) -> str:
 
 def crypter() -> MultiFernet:
     """The library's ``CRYPTER`` as it is now (a restart or a test may replace it)."""
-    return library.CRYPTER
+    current: MultiFernet = library.CRYPTER  # the library ships no types
+    return current
 
 
 @sensitive_variables("value")
@@ -156,7 +158,15 @@ class _SecretAttribute(DeferredAttribute):
         instance.__dict__[self.field.attname] = value
 
 
-class EncryptedSecretField(library.EncryptedCharField, models.CharField):
+if TYPE_CHECKING:
+    # The column as django-stubs sees it: set from a secret or a sealed StoredToken,
+    # read as the secret.
+    _SecretColumn = models.CharField[str | StoredToken | Combinable, str]
+else:
+    _SecretColumn = models.CharField  # Django's fields take no subscript at run time
+
+
+class EncryptedSecretField(library.EncryptedCharField, _SecretColumn):
     """django-encrypted-model-fields' ``EncryptedCharField`` that fails closed.
 
     Stored exactly as the library stores it (a Fernet token in a text column, so no

@@ -22,9 +22,12 @@ decorated (see docs/security.md, T16).
 from __future__ import annotations
 
 import re
+from collections.abc import ItemsView
+from types import FrameType
 from typing import Any
 
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
+from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from embeds.observability.redaction import REDACTED_JWT, redact
@@ -61,19 +64,21 @@ class SecretSafeExceptionReporterFilter(SafeExceptionReporterFilter):
     hidden_settings = HIDDEN_NAMES
     cleansed_substitute = SUBSTITUTE
 
-    def is_active(self, request) -> bool:
+    def is_active(self, request: HttpRequest | None) -> bool:
         # Security: Django's filter does nothing when DEBUG is on, so a debug page
         # shows every secret in scope. A leftover DEBUG must not publish the keys.
         return True
 
-    def cleanse_setting(self, key, value):
+    # Values here are whatever a setting, a POST field or a frame holds: Any, as
+    # Django's own filter types them.
+    def cleanse_setting(self, key: int | str, value: Any) -> Any:
         cleansed = super().cleanse_setting(key, value)
         if isinstance(cleansed, str):
             scrubbed = scrub(cleansed)
             return cleansed if scrubbed == str(cleansed) else scrubbed
         return cleansed
 
-    def get_post_parameters(self, request):
+    def get_post_parameters(self, request: HttpRequest | None) -> dict[str, Any]:
         cleansed = super().get_post_parameters(request)
         # Django answers {} without a request, else a copy of request.POST.
         if not cleansed or not isinstance(cleansed, QueryDict):
@@ -86,7 +91,7 @@ class SecretSafeExceptionReporterFilter(SafeExceptionReporterFilter):
                 cleansed.setlist(name, [scrub(str(v)) for v in cleansed.getlist(name)])
         return cleansed
 
-    def cleanse_special_types(self, request, value):
+    def cleanse_special_types(self, request: HttpRequest | None, value: Any) -> Any:
         value = super().cleanse_special_types(request, value)
         return self._cleanse_value(value)
 
@@ -107,19 +112,21 @@ class SecretSafeExceptionReporterFilter(SafeExceptionReporterFilter):
         # dataclass) is shown as its scrubbed repr instead.
         return scrub(shown) if _has_token(shown) else value
 
-    def get_traceback_frame_variables(self, request, tb_frame):
-        cleansed = []
+    def get_traceback_frame_variables(
+        self, request: HttpRequest | None, tb_frame: FrameType
+    ) -> ItemsView[str, Any]:
+        cleansed: dict[str, Any] = {}
         for name, value in super().get_traceback_frame_variables(request, tb_frame):
             if value is not self.cleansed_substitute and HIDDEN_NAMES.search(name):
                 value = self.cleansed_substitute
-            cleansed.append((name, value))
-        return cleansed
+            cleansed[name] = value
+        return cleansed.items()  # as Django's own: the frame's names, in order
 
 
 class SecretSafeExceptionReporter(ExceptionReporter):
     """Django's reporter with the request line, exception text and output scrubbed."""
 
-    def get_traceback_data(self):
+    def get_traceback_data(self) -> dict[str, Any]:
         data = super().get_traceback_data()
         for key in ("exception_value", "exception_notes", "request_insecure_uri"):
             if isinstance(data.get(key), str):
@@ -134,9 +141,11 @@ class SecretSafeExceptionReporter(ExceptionReporter):
                 frame["vars"] = [(name, scrub(str(value))) for name, value in frame["vars"]]
         return data
 
-    def get_traceback_html(self):
+    # Scrubbing replaces tokens by REDACTED_JWT (plain text): the page stays the
+    # safe HTML (or text) Django rendered.
+    def get_traceback_html(self) -> SafeString:
         # Last line of defence: whatever a template or a repr let through.
-        return scrub(super().get_traceback_html())
+        return mark_safe(scrub(super().get_traceback_html()))  # noqa: S308
 
-    def get_traceback_text(self):
-        return scrub(super().get_traceback_text())
+    def get_traceback_text(self) -> SafeString:
+        return mark_safe(scrub(super().get_traceback_text()))  # noqa: S308
