@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
     from django.forms import ModelForm
     from django.forms.models import BaseInlineFormSet
+    from django.utils.functional import _StrPromise
 
     # What the mixins below use of the ModelAdmin they are mixed into.
     AdminMixin = ModelAdmin
@@ -133,6 +134,12 @@ class ChangeContextMixin(AdminMixin[_ModelT]):
     ) -> HttpResponse:
         extra_context = {**(extra_context or {}), **self.change_context(request)}
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+def counted(message: _StrPromise) -> Callable[[int, FormData], str]:
+    """A confirmation's ``done`` saying how many changed: ``message`` is
+    ``ngettext_lazy(singular, plural, "count")``, whose form follows the count."""
+    return lambda count, data: str(message % {"count": count})
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
 from embeds import services
@@ -34,6 +34,7 @@ from embeds.admin.common import (
     ModelAdmin,
     ServiceFormMixin,
     admin_pages,
+    counted,
     viewer_count,
 )
 from embeds.admin.credential_forms import (
@@ -66,6 +67,10 @@ __all__ = [
 ]
 
 sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
+
+CONFIRM_TEMPLATE = "admin/embeds/credential/confirm.html"
+MSG_NONE_ACTIVE = "None of the selected credentials is active."
+MSG_NONE_REVOKED = "None of the selected credentials is revoked."
 
 # Fields that hold or derive from the secret: never a lookup, filter or search.
 SECRET_LOOKUP_FIELDS = ("secret", "secret_fingerprint")
@@ -297,11 +302,11 @@ class CredentialAdmin(
         queryset: QuerySet[Credential],
         confirmation: Confirmation[Credential],
         *,
-        none_selected: str,
+        when_none: str,
     ) -> TemplateResponse | None:
         credentials = list(queryset)
         if not credentials:
-            self.message_user(request, none_selected, messages.WARNING)
+            self.message_user(request, when_none, messages.WARNING)
             return None
         return self.confirm(request, credentials, confirmation, rows=impact_rows(credentials))
 
@@ -320,28 +325,22 @@ class CredentialAdmin(
             "have leaked, also revoke these client credentials in Sigma (Administration "
             "> Developer Access): revoking here only stops this site signing with it, "
             "and whoever holds the secret can still sign tokens Sigma accepts.",
-            template="admin/embeds/credential/confirm.html",
+            template=CONFIRM_TEMPLATE,
             form_class=RevokeForm,
             action=action,
             apply=apply,
             log=lambda credential, data: f"Revoked. Reason: {data['reason']}",
-            done=lambda count, data: (
-                ngettext(
+            done=counted(
+                ngettext_lazy(
                     "%(count)d credential was revoked; its embeds are refused from the next "
                     "request.",
                     "%(count)d credentials were revoked; their embeds are refused from the next "
                     "request.",
-                    count,
+                    "count",
                 )
-                % {"count": count}
             ),
         )
-        return self._confirm_credentials(
-            request,
-            queryset,
-            confirmation,
-            none_selected="None of the selected credentials is active.",
-        )
+        return self._confirm_credentials(request, queryset, confirmation, when_none=MSG_NONE_ACTIVE)
 
     def _activate(
         self, request: HttpRequest, queryset: QuerySet[Credential], *, action: str = ""
@@ -352,24 +351,20 @@ class CredentialAdmin(
         confirmation = Confirmation(
             title="Re-activate credentials",
             intro="Every embed below signs again from its next request, for every user listed.",
-            template="admin/embeds/credential/confirm.html",
+            template=CONFIRM_TEMPLATE,
             action=action,
             apply=apply,
             log=lambda credential, data: "Re-activated.",
-            done=lambda count, data: (
-                ngettext(
+            done=counted(
+                ngettext_lazy(
                     "%(count)d credential was re-activated.",
                     "%(count)d credentials were re-activated.",
-                    count,
+                    "count",
                 )
-                % {"count": count}
             ),
         )
         return self._confirm_credentials(
-            request,
-            queryset,
-            confirmation,
-            none_selected="None of the selected credentials is revoked.",
+            request, queryset, confirmation, when_none=MSG_NONE_REVOKED
         )
 
     # --- per-object pages: revoke, re-activate, replace secret ---

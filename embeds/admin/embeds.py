@@ -17,7 +17,7 @@ from django.db.models import Field, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from embeds import services
 from embeds.admin import preview, remote
@@ -36,6 +36,7 @@ from embeds.admin.common import (
     SigmaCheckOnSaveMixin,
     TabularInline,
     admin_pages,
+    counted,
     kept_rows,
     reason_field,
     viewer_count,
@@ -389,13 +390,12 @@ class EmbedAdmin(
                 action="disable_selected",
                 apply=apply,
                 log=lambda embed, data: f"Disabled. Reason: {data['reason']}",
-                done=lambda count, data: (
-                    ngettext(
+                done=counted(
+                    ngettext_lazy(
                         "%(count)d embed was disabled; it is refused from the next request.",
                         "%(count)d embeds were disabled; they are refused from the next request.",
-                        count,
+                        "count",
                     )
-                    % {"count": count}
                 ),
             ),
         )
