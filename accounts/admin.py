@@ -2,6 +2,13 @@
 
 ``embeds`` offers the inlines and columns as mixins and never replaces a site's
 User admin itself; this host attaches them to Django's own User and Group admins.
+
+Security: in stock Django, ``auth.change_user`` lets a staff user tick
+``is_superuser`` or grant any permission, and ``auth.change_group`` gives a group
+any permission. Here only superusers change privileges (superuser and staff status,
+permissions, groups) and superuser or other staff accounts; and the email and
+password of a user signed in as an internal Sigma member (a real Sigma session as
+them) stay with holders of ``embeds.assign_internal_identity``.
 """
 
 from __future__ import annotations
@@ -11,10 +18,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 
 from embeds.admin.mappings import SigmaGroupAdminMixin, SigmaUserAdminMixin
+from embeds.models.mappings import has_internal_identity, may_assign_internal_identity
 
 User = get_user_model()
+
+#: What only a superuser may change on a user's page: each one grants privileges.
+PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
 
 
 class UserAdmin(SigmaUserAdminMixin, DjangoUserAdmin):
@@ -32,10 +44,47 @@ class UserAdmin(SigmaUserAdminMixin, DjangoUserAdmin):
     list_filter = (*DjangoUserAdmin.list_filter, *SigmaUserAdminMixin.sigma_list_filter)
     actions = [*SigmaUserAdminMixin.sigma_actions]
 
+    def has_change_permission(self, request, obj=None):
+        # Superuser and other staff accounts carry privileges: whoever could set
+        # their password could act with them.
+        if (
+            obj is not None
+            and not request.user.is_superuser
+            and (obj.is_superuser or (obj.is_staff and obj.pk != request.user.pk))
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += PRIVILEGE_FIELDS
+        if not may_assign_internal_identity(request.user) and has_internal_identity(obj):
+            # Their email may be what Sigma signs them in as (through a group).
+            fields.append("email")
+        return fields
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, id)
+        if (
+            user is not None
+            and has_internal_identity(user)
+            and not may_assign_internal_identity(request.user)
+        ):
+            # Whoever sets their password signs in as that Sigma member.
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
 
 class GroupAdmin(SigmaGroupAdminMixin, DjangoGroupAdmin):
     inlines = SigmaGroupAdminMixin.sigma_inlines
     list_display = ("name", *SigmaGroupAdminMixin.sigma_list_display)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields.append("permissions")  # a group's permissions are its members'
+        return fields
 
 
 admin.site.unregister(User)

@@ -25,8 +25,42 @@ from embeds.admin.remote import check_users_against_sigma_action
 from embeds.exceptions import Refusal
 from embeds.issuing.identity import effective_team_ids, identity_for
 from embeds.models import GroupMapping, SigmaProfile, SigmaProfileAttribute, Team
+from embeds.models.mappings import has_internal_identity, may_assign_internal_identity
 
 MSG_BLOCKED_REASON = "Say why this user's embeds are blocked: admins see the reason."
+MSG_INTERNAL_READ_ONLY = (
+    "Read-only for you: choosing who is signed in as an internal Sigma member (a real "
+    "Sigma session as them) needs the permission “Can map users to internal Sigma "
+    "members (real Sigma sessions)”."
+)
+
+
+class InternalIdentityFieldsMixin:
+    """An inline whose fields choose who is signed in as an internal Sigma member.
+
+    Security: without ``embeds.assign_internal_identity`` they are read-only, and
+    the fieldset that holds them says why (the services refuse them too).
+    """
+
+    def internal_identity_fields(self, obj) -> tuple[str, ...]:
+        return ("internal",)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not may_assign_internal_identity(request.user):
+            fields += self.internal_identity_fields(obj)
+        return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if may_assign_internal_identity(request.user):
+            return fieldsets
+        return [
+            (name, {**options, "description": MSG_INTERNAL_READ_ONLY})
+            if "internal" in options["fields"]
+            else (name, options)
+            for name, options in fieldsets
+        ]
 
 
 class SigmaProfileForm(forms.ModelForm):
@@ -51,7 +85,7 @@ class SigmaProfileForm(forms.ModelForm):
         return cleaned
 
 
-class SigmaProfileInline(admin.StackedInline):
+class SigmaProfileInline(InternalIdentityFieldsMixin, admin.StackedInline):
     model = SigmaProfile
     form = SigmaProfileForm
     can_delete = False
@@ -63,6 +97,10 @@ class SigmaProfileInline(admin.StackedInline):
         ("Connection switching", {"fields": ("eval_connection_id",)}),
         ("Kill switch", {"fields": ("is_blocked", "blocked_reason")}),
     )
+
+    def internal_identity_fields(self, obj) -> tuple[str, ...]:
+        # obj is the user: an internal member's email is whom Sigma signs in.
+        return ("internal", "sigma_email") if has_internal_identity(obj) else ("internal",)
 
 
 class AttributeFormSet(BaseInlineFormSet):
@@ -96,7 +134,7 @@ class SigmaAttributeInline(admin.TabularInline):
         super().__init__(SigmaProfile, admin_site)
 
 
-class GroupMappingInline(admin.StackedInline):
+class GroupMappingInline(InternalIdentityFieldsMixin, admin.StackedInline):
     model = GroupMapping
     max_num = 1
     verbose_name_plural = "Sigma mapping (members get these teams and this account type)"

@@ -80,8 +80,9 @@ def _assign(instance: Model, values: Mapping[str, Any]) -> bool:
 class Planner:
     """Compares the document with the database; collects problems and steps."""
 
-    def __init__(self, sections: dict[str, list[Item]]) -> None:
+    def __init__(self, sections: dict[str, list[Item]], *, allow_internal: bool = False) -> None:
         self.sections = sections
+        self.allow_internal = allow_internal
         self.problems: list[str] = []
         self.steps: list[Step] = []
         self.notes: list[str] = []
@@ -329,6 +330,9 @@ class Planner:
             },
         )
         _clean(profile, where, self.problems, exclude=["user", "account_type", "teams"])
+        before = SigmaProfile.objects.filter(user=user).first()  # not the one assigned to
+        wanted = SigmaProfile(user=user, sigma_email=item["sigma_email"], internal=item["internal"])
+        self._check_internal(services.changes_internal_identity(before, wanted), where)
         if not created:
             changed |= _mapping_differs(profile, item)
             current_attrs = dict(profile.attributes.values_list("attribute__name", "value"))
@@ -345,7 +349,9 @@ class Planner:
             # Through the services, so the kill switch, the mapping and the attributes
             # are recorded as from the admin.
             _assign_mapping(obj, item)
-            services.save_sigma_profile(profile=obj, teams=_teams(item))
+            services.save_sigma_profile(
+                profile=obj, teams=_teams(item), operator=self.allow_internal
+            )
             services.set_user_attributes(
                 user=user,
                 values={
@@ -367,6 +373,7 @@ class Planner:
         mapping = GroupMapping.objects.select_related("account_type").filter(group=group).first()
         created = mapping is None
         changed = mapping is not None and _mapping_differs(mapping, item)
+        self._check_internal((mapping.internal if mapping else False) != item["internal"], where)
 
         def apply() -> None:
             obj = GroupMapping(group=group)
@@ -377,9 +384,23 @@ class Planner:
                 teams=_teams(item),
                 internal=obj.internal,
                 eval_connection_id=obj.eval_connection_id,
+                operator=self.allow_internal,
             )
 
         self._step(f"group {item['name']!r}", created, changed, apply)
+
+    def _check_internal(self, changes: bool, where: str) -> None:
+        """A change of who is an internal Sigma member needs ``--allow-internal``.
+
+        The operator has shell access and is trusted with it, like the permission
+        ``embeds.assign_internal_identity`` in the admin; the file may come from
+        elsewhere (a repository, a colleague), so it must be asked for by name.
+        """
+        if changes and not self.allow_internal:
+            self.problems.append(
+                f"{where}.internal: changes who is signed in as an internal Sigma member "
+                "(a real Sigma session as them); check it, then import with --allow-internal"
+            )
 
 
 def _mapping_differs(mapping: SigmaProfile | GroupMapping, item: Item) -> bool:

@@ -73,18 +73,21 @@ def read_config(path: str | os.PathLike[str]) -> str:
     return data.decode("utf-8")
 
 
-def import_config(text: str, *, dry_run: bool = False) -> ImportReport:
+def import_config(
+    text: str, *, dry_run: bool = False, allow_internal: bool = False
+) -> ImportReport:
     """Validate the whole document, then apply it in one transaction.
 
     Raises :class:`ConfigInvalid` (nothing written) when any part is invalid: bad
     JSON or shape, unknown keys, a secret in the file, unknown users, groups or
     references, a duplicate client ID, a missing or invalid secret variable for a
-    new credential, or any model validation error. With ``dry_run`` the same report
+    new credential, any model validation error, or, without ``allow_internal``, a
+    change of who is an internal Sigma member. With ``dry_run`` the same report
     is produced and nothing is written.
     """
     document = parse_document(text)
     sections = {name: [item.model_dump() for item in getattr(document, name)] for name in SECTIONS}
-    planner = Planner(sections)
+    planner = Planner(sections, allow_internal=allow_internal)
     planner.plan()
     if planner.problems:
         raise ConfigInvalid(planner.problems)

@@ -26,7 +26,12 @@ from embeds.protocol.validators import (
 
 if TYPE_CHECKING:
     # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import AnonymousUser, User
+
+#: Mapping a user or group to *internal* Sigma members: their token signs a real Sigma
+#: session as the member the email names (Admin rights included), so choosing that
+#: email is kept apart from editing users (``auth.change_user``).
+ASSIGN_INTERNAL_PERMISSION = "embeds.assign_internal_identity"
 
 MSG_EMAIL_TAKEN = (
     "The Sigma email %(email)s is already the identity of the active user(s) "
@@ -136,6 +141,12 @@ class SigmaProfile(models.Model):
         # Distinct from the group mapping's: the permission names ("Can change …")
         # are built from these, and two alike could not be told apart.
         verbose_name = "Sigma mapping of a user"
+        permissions = [
+            (
+                "assign_internal_identity",
+                "Can map users to internal Sigma members (real Sigma sessions)",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Sigma mapping of {self.user}"
@@ -164,6 +175,29 @@ class SigmaProfile(models.Model):
                     )
                 }
             )
+
+
+def has_internal_identity(user: User | None) -> bool:
+    """Whether ``user`` is signed in as an internal Sigma member today.
+
+    Their own mapping decides when it says internal or embed; "inherit" (or no
+    mapping) makes them internal when one of their groups' mappings is
+    (``embeds.issuing.identity.identity_from_mappings``).
+    """
+    if user is None or user.pk is None:
+        return False
+    decision = (
+        SigmaProfile.objects.filter(user=user).values_list("internal", flat=True).first()
+        or SigmaProfile.Internal.INHERIT
+    )
+    if decision != SigmaProfile.Internal.INHERIT:
+        return decision == SigmaProfile.Internal.INTERNAL
+    return GroupMapping.objects.filter(group__user=user, internal=True).exists()
+
+
+def may_assign_internal_identity(actor: User | AnonymousUser | None) -> bool:
+    """Whether ``actor`` (a host user) may choose who is signed in as an internal member."""
+    return actor is not None and actor.has_perm(ASSIGN_INTERNAL_PERMISSION)
 
 
 class SigmaProfileAttribute(models.Model):

@@ -34,6 +34,7 @@ from embeds.services.embeds import (
 )
 from embeds.services.mappings import (
     block_user,
+    changes_internal_identity,
     delete_group_mapping,
     delete_sigma_profile,
     save_group_mapping,
@@ -54,6 +55,7 @@ __all__ = [
     "RegistrySyncResult",
     "activate_credential",
     "block_user",
+    "changes_internal_identity",
     "create_credential",
     "deactivate_embed_users",
     "delete_credentials",

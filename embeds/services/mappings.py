@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from embeds.issuing import snapshots
@@ -17,9 +18,29 @@ from embeds.models import (
     SigmaProfileAttribute,
     UserAttribute,
 )
+from embeds.models.mappings import has_internal_identity, may_assign_internal_identity
 from embeds.services.audit import describe_changes, record_security_event
 
 logger = logging.getLogger(__name__)
+
+MSG_INTERNAL_PERMISSION = (
+    "Only users with the permission “Can map users to internal Sigma members (real "
+    "Sigma sessions)” (embeds.assign_internal_identity) may make a mapping internal, "
+    "change whether it is, or change the email of an internal Sigma member."
+)
+
+
+def _require_internal_permission(*, actor, operator: bool) -> None:
+    """Refuse a change of who is signed in as an internal Sigma member.
+
+    An internal token is a real Sigma session as the member its email names
+    (Admin rights included), so choosing that email needs its own permission, not
+    only the right to edit users or mappings. ``operator`` is the shell operator
+    (``sigma_config import --allow-internal``), trusted like ``manage.py shell``.
+    """
+    if operator or may_assign_internal_identity(actor):
+        return
+    raise PermissionDenied(MSG_INTERNAL_PERMISSION)
 
 
 def block_user(*, user, actor=None, reason: str) -> SigmaProfile:
@@ -76,13 +97,41 @@ def _mapping_state(mapping) -> dict[str, Any]:
     return state
 
 
-def save_sigma_profile(*, profile: SigmaProfile, teams=None, actor=None) -> SigmaProfile:
+def changes_internal_identity(stored: SigmaProfile | None, profile: SigmaProfile) -> bool:
+    """Whether saving ``profile`` over ``stored`` changes who is an internal member.
+
+    Any change of the user's "Sigma user type" does (embed and inherit included:
+    inherit lets an internal group decide), and so does a change of the email
+    Sigma sees for a user who is internal (by their own mapping or their groups').
+    """
+    if (stored.internal if stored else SigmaProfile.Internal.INHERIT) != profile.internal:
+        return True
+    own_email = profile.user.email or ""
+    before = (stored.sigma_email if stored else "") or own_email
+    after = profile.sigma_email or own_email
+    if before.strip().lower() == after.strip().lower():
+        return False
+    if profile.internal == SigmaProfile.Internal.INHERIT:
+        return has_internal_identity(profile.user)
+    return profile.internal == SigmaProfile.Internal.INTERNAL
+
+
+def save_sigma_profile(
+    *, profile: SigmaProfile, teams=None, actor=None, operator: bool = False
+) -> SigmaProfile:
     """Create or update a user's Sigma mapping from a validated form or the config file.
 
     ``teams`` (an iterable of ``Team``; None leaves them) are set here. A change of
     the kill switch goes through :func:`block_user` / :func:`unblock_user`; a change
     of the email, account type, teams, internal flag or connection is recorded as
     ``user_mapping_changed``. The issuing-path cache is invalidated.
+
+    Security: making a mapping internal, changing its internal setting, or changing
+    the email of an internal member needs ``embeds.assign_internal_identity`` held
+    by ``actor`` (or ``operator``, the shell); ``PermissionDenied`` otherwise. An
+    internal mapping's email is pinned: a blank one gets the user's email now, so a
+    later edit of ``User.email`` (by anyone who can edit users) does not change
+    whom the token signs in as.
     """
     with transaction.atomic():
         stored = (
@@ -90,6 +139,10 @@ def save_sigma_profile(*, profile: SigmaProfile, teams=None, actor=None) -> Sigm
             if profile.pk
             else None
         )
+        if changes_internal_identity(stored, profile):
+            _require_internal_permission(actor=actor, operator=operator)
+        if profile.internal == SigmaProfile.Internal.INTERNAL and not profile.sigma_email.strip():
+            profile.sigma_email = profile.user.email or ""
         before = _mapping_state(stored)
         blocked, reason = profile.is_blocked, profile.blocked_reason
         was_blocked = stored.is_blocked if stored is not None else False
@@ -161,14 +214,19 @@ def save_group_mapping(
     internal: bool = False,
     eval_connection_id: str = "",
     actor=None,
+    operator: bool = False,
 ) -> GroupMapping:
     """Create or update a group's Sigma mapping (what its members get).
 
     Recorded as ``group_mapping_changed`` when the account type, teams, internal
-    flag or connection change; the issuing-path cache is invalidated.
+    flag or connection change; the issuing-path cache is invalidated. Changing the
+    internal flag needs ``embeds.assign_internal_identity`` (see
+    :func:`save_sigma_profile`).
     """
     with transaction.atomic():
         mapping = GroupMapping.objects.select_for_update().filter(group=group).first()
+        if (mapping.internal if mapping else False) != internal:
+            _require_internal_permission(actor=actor, operator=operator)
         before = _mapping_state(mapping)
         mapping = mapping or GroupMapping(group=group)
         mapping.account_type = account_type
@@ -209,8 +267,14 @@ def delete_group_mapping(*, group, actor=None) -> None:
     )
 
 
-def delete_sigma_profile(*, user, actor=None) -> None:
-    """Remove a user's own Sigma mapping (and attributes): only their groups' is left."""
+def delete_sigma_profile(*, user, actor=None, operator: bool = False) -> None:
+    """Remove a user's own Sigma mapping (and attributes): only their groups' is left.
+
+    For an internal member this needs ``embeds.assign_internal_identity``: without
+    their pinned email, an internal group would sign them in as ``User.email``.
+    """
+    if has_internal_identity(user):
+        _require_internal_permission(actor=actor, operator=operator)
     _delete_mapping(
         SigmaProfile.objects.filter(user=user),
         SecurityEvent.Kind.USER_MAPPING_CHANGED,

@@ -36,12 +36,23 @@ class Command(SigmaCommand):
             "--dry-run", action="store_true", help="Validate and report; write nothing."
         )
         add_json_flag(imp, help_text="Print the report as JSON only.")
+        imp.add_argument(
+            "--allow-internal",
+            action="store_true",
+            help=(
+                "Apply changes of who is an internal Sigma member (internal user or group "
+                "mappings, an internal member's email): each signs a real Sigma session "
+                "as that member. Without it such a file is refused."
+            ),
+        )
 
     def handle(self, *args: str, action: str, **options: Any) -> None:
         if action == "export":
             self.handle_export(options.get("output"))
         else:
-            self.handle_import(options["file"], options["dry_run"], options["json"])
+            self.handle_import(
+                options["file"], options["dry_run"], options["json"], options["allow_internal"]
+            )
 
     def handle_export(self, output: str | None) -> None:
         # Names as written (Zoë, 東京), not \u escapes; the file is written as UTF-8.
@@ -68,10 +79,10 @@ class Command(SigmaCommand):
             ) from None
         self.stderr.write(f"Wrote the Sigma configuration to {output}.")
 
-    def handle_import(self, file: str, dry_run: bool, json: bool) -> None:
+    def handle_import(self, file: str, dry_run: bool, json: bool, allow_internal: bool) -> None:
         try:
             text = read_config(file)
-            report = import_config(text, dry_run=dry_run)
+            report = import_config(text, dry_run=dry_run, allow_internal=allow_internal)
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or "not UTF-8 text"
             raise CommandError(f"Cannot read {file}: {reason}.", returncode=EXIT_ERROR) from None

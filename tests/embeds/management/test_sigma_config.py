@@ -179,7 +179,9 @@ def test_round_trip_export_flush_import_gives_the_same_configuration(
     monkeypatch.setenv("SIGMA_SECRET_PROD", CANARY_SECRET)
     monkeypatch.setenv("SIGMA_SECRET_OLD_KEY", CANARY_SECRET)
 
-    result = run("sigma_config", "import", str(path))
+    # The file restores an internal group: the operator asks for it by name (NEW-4).
+    assert "--allow-internal" in run("sigma_config", "import", str(path)).everything
+    result = run("sigma_config", "import", str(path), "--allow-internal")
 
     assert result.returncode == 0
     assert export_config() == before
