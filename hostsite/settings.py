@@ -11,6 +11,7 @@ repeats the value itself.
 """
 
 import os
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,12 +49,50 @@ if HOSTSITE_ENV not in {"development", "production"}:
         "Unset it or use production; use development only on a developer's machine.",
     )
 DEVELOPMENT = HOSTSITE_ENV == "development"
+# The demo's addresses: the only variables .run.env may set (scripts/write_env.py
+# RUN_VARIABLES, which `make run` / `make seed` record there).
+RUN_ENV_VARIABLES = (
+    "SIGMA_EMULATOR_ORIGIN",
+    "SIGMA_API_BASE_URL",
+    "SIGMA_ALLOWED_ORIGINS",
+    "SIGMA_EMULATOR_FRAME_ANCESTORS",
+)
+
+
+def _read_run_env(path: Path, from_dotenv: set[str]) -> None:
+    """Take the demo's addresses from ``.run.env`` where nothing else set them.
+
+    The environment wins over both files and ``.env`` (the developer's own) over
+    ``.run.env`` (what the last ``make run PORT=… EMULATOR=…`` wrote): a machine-written
+    file never overrides a value someone chose, and ``SIGMA_API_BASE_URL`` is where
+    credential secrets go. A line of ``.run.env`` that loses to ``.env``, or names
+    anything but an address, is reported on standard error (by name only).
+    """
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, equals, value = (part.strip() for part in line.partition("="))
+        if not equals or name.startswith("#"):
+            continue
+        if name not in RUN_ENV_VARIABLES:
+            sys.stderr.write(
+                f"{path.name}: {name} ignored: it may set only the demo's addresses "
+                f"({', '.join(RUN_ENV_VARIABLES)}).\n"
+            )
+        elif name in from_dotenv and os.environ[name] != value:
+            sys.stderr.write(
+                f".env sets {name}, so the address `make run` recorded in {path.name} is "
+                "not used; delete that line from .env to follow make run PORT=… EMULATOR=….\n"
+            )
+        else:
+            os.environ.setdefault(name, value)
+
+
 if DEVELOPMENT and os.environ.get("HOSTSITE_READ_DOTENV", "1") != "0":
-    # Variables already in the environment win over both files. .run.env holds the
-    # addresses the last `make run PORT=… EMULATOR=…` chose (scripts/write_env.py
-    # --run), so commands run by hand reach the same emulator; it wins over .env.
-    environ.Env.read_env(BASE_DIR / ".run.env")
+    # Variables already in the environment win over both files, .env over .run.env.
+    _in_environment = set(os.environ)
     environ.Env.read_env(BASE_DIR / ".env")
+    _read_run_env(BASE_DIR / ".run.env", set(os.environ) - _in_environment)
 
 
 def _typed(name: str, reader, default):

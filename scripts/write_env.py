@@ -5,8 +5,11 @@ would read as a reference to another variable).
 
 With ``--run PATH`` it records instead the demo's addresses that `make run` / `make
 seed` exported (PORT, EMULATOR) in PATH (.run.env), rewritten every time: the
-settings read it in development before .env, so a command run by hand afterwards
+settings take those four addresses from it in development where neither the
+environment nor .env sets them, so a command run by hand afterwards
 (``sigma_embed_url``, ``sigma_check``) talks to the same emulator as the demo.
+
+Both files are written readable by their owner only (0600): .env holds the keys.
 """
 
 import os
@@ -25,12 +28,11 @@ SECRET_KEY={secret_key}
 FIELD_ENCRYPTION_KEY={field_key}
 DEBUG=true
 ALLOWED_HOSTS=127.0.0.1,localhost
-SIGMA_ALLOWED_ORIGINS=https://app.sigmacomputing.com,http://127.0.0.1:8001
 SIGMA_EMULATOR_ENABLED=true
-SIGMA_EMULATOR_ORIGIN=http://127.0.0.1:8001
-SIGMA_EMULATOR_FRAME_ANCESTORS=http://127.0.0.1:8000,http://localhost:8000
-# The emulator also serves Sigma's REST API (sigma_check --remote, admin sync/pickers).
-SIGMA_API_BASE_URL=http://127.0.0.1:8001
+# The emulator's addresses (SIGMA_EMULATOR_ORIGIN, SIGMA_API_BASE_URL: it also serves
+# Sigma's REST API, SIGMA_ALLOWED_ORIGINS, SIGMA_EMULATOR_FRAME_ANCESTORS) come from
+# `make run PORT=… EMULATOR=…`, which records them in .run.env. Set one here and it
+# wins over .run.env (the environment wins over both).
 """
 
 
@@ -43,13 +45,21 @@ RUN_VARIABLES = (
 )
 RUN_HEADER = """\
 # Written by `make run` / `make seed` each time: the demo's addresses (PORT, EMULATOR).
-# Read in development before .env (which it overrides); the environment wins over both.
+# Read in development for these four names only; .env and the environment win over it.
 """
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable and writable by its owner only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file that existed keeps its mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def record_run(path: str) -> int:
     lines = [f"{name}={os.environ[name]}" for name in RUN_VARIABLES if os.environ.get(name)]
-    Path(path).write_text(RUN_HEADER + "".join(line + "\n" for line in lines))
+    write_private(Path(path), RUN_HEADER + "".join(line + "\n" for line in lines))
     return 0
 
 
@@ -58,13 +68,13 @@ def main(path: str) -> int:
     if target.exists():
         print(f"{target} exists; leaving it as it is.")
         return 0
-    target.write_text(
+    write_private(
+        target,
         TEMPLATE.format(
             secret_key=secrets.token_urlsafe(64),
             field_key=Fernet.generate_key().decode(),
-        )
+        ),
     )
-    target.chmod(0o600)
     print(f"Wrote {target} with fresh keys.")
     return 0
 

@@ -144,17 +144,74 @@ def test_command_without_dotenv_names_the_missing_setting_in_one_line(site):
 RUN_PROBE = "import hostsite.settings as s; print(s.SIGMA_API_BASE_URL)"
 
 
-def test_run_dotenv_addresses_win_over_dotenv_and_lose_to_the_environment(site):
+DEV_ENV = {
+    "PATH": os.environ.get("PATH", ""),
+    "PYTHONPATH": str(ROOT),
+    "HOSTSITE_ENV": "development",
+}
+
+
+def test_run_dotenv_fills_the_addresses_dotenv_leaves_out(site):
     (site / ".run.env").write_text("SIGMA_API_BASE_URL=http://127.0.0.1:8601\n")
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
-    recorded = probe(RUN_PROBE, {**env, "HOSTSITE_ENV": "development"}, cwd=site)
-    assert recorded.stdout.strip() == "http://127.0.0.1:8601", recorded.stderr
-    overridden = probe(
-        RUN_PROBE,
-        {**env, "HOSTSITE_ENV": "development", "SIGMA_API_BASE_URL": "http://127.0.0.1:9"},
-        cwd=site,
-    )
+
+    result = probe(RUN_PROBE, DEV_ENV, cwd=site)
+
+    assert result.stdout.strip() == "http://127.0.0.1:8601", result.stderr
+    assert result.stderr == ""
+
+
+def test_dotenv_wins_over_run_dotenv_and_the_environment_over_both(site):
+    """NEW-5: a machine-written .run.env never overrides what the developer set."""
+    (site / ".run.env").write_text("SIGMA_API_BASE_URL=http://127.0.0.1:8601\n")
+    with (site / ".env").open("a") as dotenv:
+        dotenv.write("SIGMA_API_BASE_URL=http://127.0.0.1:8701\n")
+
+    chosen = probe(RUN_PROBE, DEV_ENV, cwd=site)
+    overridden = probe(RUN_PROBE, {**DEV_ENV, "SIGMA_API_BASE_URL": "http://127.0.0.1:9"}, cwd=site)
+
+    assert chosen.stdout.strip() == "http://127.0.0.1:8701", chosen.stderr
+    assert chosen.stderr.splitlines() == [
+        ".env sets SIGMA_API_BASE_URL, so the address `make run` recorded in .run.env is not "
+        "used; delete that line from .env to follow make run PORT=… EMULATOR=…."
+    ]
     assert overridden.stdout.strip() == "http://127.0.0.1:9", overridden.stderr
+    assert overridden.stderr == ""
+
+
+def test_run_dotenv_sets_nothing_but_the_addresses(site):
+    (site / ".run.env").write_text("DEBUG=false\nSIGMA_EMULATOR_ENABLED=false\n")
+
+    result = start(site, HOSTSITE_ENV="development")
+
+    assert result.returncode == 0, result.stderr
+    assert '"DEBUG": true' in result.stdout and '"EMULATOR": true' in result.stdout
+    assert [line.split(":")[:2] for line in result.stderr.splitlines()] == [
+        [".run.env", " DEBUG ignored"],
+        [".run.env", " SIGMA_EMULATOR_ENABLED ignored"],
+    ]
+
+
+def test_settings_and_write_env_agree_on_the_addresses():
+    from hostsite.settings import RUN_ENV_VARIABLES
+    from scripts.write_env import RUN_VARIABLES
+
+    assert set(RUN_ENV_VARIABLES) == set(RUN_VARIABLES)
+
+
+def test_write_env_writes_both_files_for_the_owner_only(tmp_path, monkeypatch, capsys):
+    from scripts.write_env import main, record_run
+
+    monkeypatch.setenv("SIGMA_API_BASE_URL", "http://127.0.0.1:8601")
+    run_env = tmp_path / ".run.env"
+    run_env.write_text("")
+    run_env.chmod(0o644)  # left by an older make seed
+
+    main(str(tmp_path / ".env"))
+    record_run(str(run_env))
+
+    assert (tmp_path / ".env").stat().st_mode & 0o777 == 0o600
+    assert run_env.stat().st_mode & 0o777 == 0o600
+    assert "SIGMA_API_BASE_URL=http://127.0.0.1:8601" in run_env.read_text()
 
 
 def test_run_dotenv_is_never_read_in_production(site):
