@@ -28,7 +28,11 @@ from embeds.remote.usage import (
     plan_registry_sync,
     quick_check,
 )
-from embeds.services.sigma_members import deactivate_embed_users, stale_embed_users
+from embeds.services.sigma_members import (
+    MEMBERS_CACHE_SECONDS,
+    deactivate_embed_users,
+    stale_embed_users,
+)
 
 SYNC_PERMISSIONS = (
     "embeds.add_team",
@@ -294,14 +298,16 @@ def _pick_row(add_url: str, title: str, url: str) -> dict[str, str]:
 def stale_members(request: HttpRequest) -> HttpResponse:
     """Sigma's embed users that no active host user maps to; superusers deactivate.
 
-    The list is worked out again on POST and only members still on it are
-    deactivated, whatever ids the form carries.
+    A GET reads Sigma's member list from the cache when it was read in the last
+    minute (``?refresh`` reads it again). The list is read from Sigma again on POST
+    and only members still on it are deactivated, whatever ids the form carries.
     """
     if not request.user.has_perm("embeds.change_embed"):
         raise PermissionDenied
+    cached = request.method == "GET" and "refresh" not in request.GET
     try:
         with api_client() as client:
-            stale = stale_embed_users(client)
+            stale = stale_embed_users(client, cached=cached)
             if request.method == "POST":
                 # Deactivating changes the Sigma organization itself: superusers only.
                 if not request.user.is_superuser:
@@ -332,5 +338,6 @@ def stale_members(request: HttpRequest) -> HttpResponse:
             "title": "Sigma embed users no active host user maps to",
             "stale": stale,
             "can_deactivate": request.user.is_superuser,
+            "cache_seconds": MEMBERS_CACHE_SECONDS,
         },
     )

@@ -60,3 +60,35 @@ def test_staff_without_superuser_may_look_but_not_deactivate(client, sigma, djan
     assert refused.status_code == 403
     assert not any(r.method == "DELETE" for r in sigma.requests)
     assert not SecurityEvent.objects.exists()
+
+
+def _lists(sigma: DocumentSigma) -> int:
+    return sigma.operation_ids.count("listMembers")
+
+
+def test_a_reload_reads_sigmas_member_list_from_the_cache(admin_client, sigma):
+    first = admin_client.get(reverse(URL)).context["stale"]
+    asked = len(sigma.requests)
+
+    again = admin_client.get(reverse(URL)).context["stale"]
+
+    assert _lists(sigma) >= 1
+    assert len(sigma.requests) == asked  # no REST call at all, not even a token
+    assert again == first and "bob@example.com" in [m.email for m in again]
+
+
+def test_refresh_and_a_deactivation_read_the_list_from_sigma_again(admin_client, sigma):
+    admin_client.get(reverse(URL))
+    once = _lists(sigma)
+
+    page = admin_client.get(reverse(URL), {"refresh": "1"}).content.decode()
+    refreshed = _lists(sigma)
+    admin_client.post(reverse(URL), {"member": ["m-bob"], "reason": "left"})
+    posted = _lists(sigma)
+    after = admin_client.get(reverse(URL)).content.decode()
+
+    assert 'href="?refresh=1"' in page
+    assert refreshed > once  # ?refresh reads Sigma again
+    assert posted > refreshed  # a deactivation works from Sigma's list of now
+    assert _lists(sigma) > posted  # and drops the cached one
+    assert "m-bob" not in after
