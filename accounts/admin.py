@@ -6,9 +6,9 @@ User admin itself; this host attaches them to Django's own User and Group admins
 Security: in stock Django, ``auth.change_user`` lets a staff user tick
 ``is_superuser`` or grant any permission, and ``auth.change_group`` gives a group
 any permission. Here only superusers change privileges (superuser and staff status,
-permissions, groups) and superuser or other staff accounts; and the email and
-password of a user signed in as an internal Sigma member (a real Sigma session as
-them) stay with holders of ``embeds.assign_internal_identity``.
+permissions, groups) and superuser or other staff accounts. The mixin keeps the
+email and password of a user signed in as an internal Sigma member (a real Sigma
+session as them) with holders of ``embeds.assign_internal_identity``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
 
 from embeds.admin.mappings import SigmaGroupAdminMixin, SigmaUserAdminMixin
-from embeds.models.mappings import has_internal_identity, may_assign_internal_identity
 
 User = get_user_model()
 
@@ -56,24 +54,11 @@ class UserAdmin(SigmaUserAdminMixin, DjangoUserAdmin):
         return super().has_change_permission(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
+        # The mixin's: an internal member's email (and password) need the permission.
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
             fields += PRIVILEGE_FIELDS
-        if not may_assign_internal_identity(request.user) and has_internal_identity(obj):
-            # Their email may be what Sigma signs them in as (through a group).
-            fields.append("email")
         return fields
-
-    def user_change_password(self, request, id, form_url=""):
-        user = self.get_object(request, id)
-        if (
-            user is not None
-            and has_internal_identity(user)
-            and not may_assign_internal_identity(request.user)
-        ):
-            # Whoever sets their password signs in as that Sigma member.
-            raise PermissionDenied
-        return super().user_change_password(request, id, form_url)
 
 
 class GroupAdmin(SigmaGroupAdminMixin, DjangoGroupAdmin):

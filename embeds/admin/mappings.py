@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from embeds import services
@@ -173,6 +173,13 @@ class SigmaUserAdminMixin(SigmaCheckOnSaveMixin):
             actions = [*SigmaUserAdminMixin.sigma_actions]
 
     The change view also gets ``can_preview`` for a "Preview embeds as this user" link.
+
+    Security: the email and password of a user signed in as an internal Sigma member
+    (by their own mapping or a group's) need ``embeds.assign_internal_identity``:
+    a group-internal member is signed in as ``User.email``, and whoever sets their
+    password signs in as them. Who may change privileges (superuser, staff,
+    groups, permissions) is the site's own User admin's to decide (the host's
+    ``accounts/admin.py`` leaves it to superusers).
     """
 
     sigma_inlines = [SigmaProfileInline, SigmaAttributeInline]
@@ -186,6 +193,22 @@ class SigmaUserAdminMixin(SigmaCheckOnSaveMixin):
             .get_queryset(request)
             .select_related("sigma_profile", "sigma_profile__account_type")
         )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not may_assign_internal_identity(request.user) and has_internal_identity(obj):
+            fields.append("email")
+        return fields
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, id)
+        if (
+            user is not None
+            and has_internal_identity(user)
+            and not may_assign_internal_identity(request.user)
+        ):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def get_inline_instances(self, request, obj=None):
         instances = super().get_inline_instances(request, obj)
