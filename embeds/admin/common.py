@@ -27,6 +27,7 @@ _ParentT = TypeVar("_ParentT", bound=Model)
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin, StackedInline, TabularInline
+    from django.contrib.admin.options import InlineModelAdmin
 
     # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
     from django.contrib.auth.models import AnonymousUser, User
@@ -34,8 +35,9 @@ if TYPE_CHECKING:
     from django.forms.models import BaseInlineFormSet
     from django.utils.functional import _StrPromise
 
-    # What the mixins below use of the ModelAdmin they are mixed into.
+    # What a mixin uses of the ModelAdmin (or inline) it is mixed into.
     AdminMixin = ModelAdmin
+    InlineMixin = InlineModelAdmin
 else:
 
     class _ByModel:
@@ -54,7 +56,16 @@ else:
     TabularInline = _ByModel(admin.TabularInline)
     ModelForm = _ByModel(forms.ModelForm)
     BaseInlineFormSet = _ByModel(DjangoBaseInlineFormSet)
-    AdminMixin = Generic
+
+    class _MixinOf:
+        """``AdminMixin[_ModelT]`` is a generic mixin; ``AdminMixin[Group]`` a plain one."""
+
+        def __getitem__(self, models):
+            models = models if isinstance(models, tuple) else (models,)
+            return Generic[models] if all(isinstance(m, TypeVar) for m in models) else object
+
+    AdminMixin = _MixinOf()
+    InlineMixin = _MixinOf()
 
 MSG_REASON_REQUIRED = "Say why: the reason is recorded with your name and the time."
 

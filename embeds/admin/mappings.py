@@ -13,19 +13,52 @@ host's ``accounts/admin.py`` and the README, "Admin for your users").
 
 from __future__ import annotations
 
-from django import forms
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
 from django.contrib import admin
+from django.contrib.admin import AdminSite
+from django.contrib.admin.options import InlineModelAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms.models import BaseInlineFormSet
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
 
 from embeds import services
-from embeds.admin.common import SigmaCheckOnSaveMixin, kept_rows
+from embeds.admin.common import (
+    AdminMixin,
+    BaseInlineFormSet,
+    ChangeContextMixin,
+    CheckTargets,
+    InlineMixin,
+    ModelForm,
+    SigmaCheckOnSaveMixin,
+    StackedInline,
+    TabularInline,
+    kept_rows,
+)
 from embeds.admin.preview import PREVIEW_PERMISSION
 from embeds.admin.remote import check_users_against_sigma_action
 from embeds.exceptions import Refusal
 from embeds.issuing.identity import effective_team_ids, identity_for
 from embeds.models import GroupMapping, SigmaProfile, SigmaProfileAttribute, Team
 from embeds.models.mappings import has_internal_identity, may_assign_internal_identity
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec
+    from django.contrib.auth.admin import UserAdmin as SiteUserAdmin
+
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import UploadedFile
+    from django.utils.datastructures import MultiValueDict
+else:
+    # What SigmaUserAdminMixin uses of the site's UserAdmin (Django's or a subclass),
+    # which comes after it: a plain mixin at run time.
+    SiteUserAdmin = AdminMixin
+
+_ChildT = TypeVar("_ChildT", bound=Model)
+_ParentT = TypeVar("_ParentT", bound=Model)
 
 MSG_BLOCKED_REASON = "Say why this user's embeds are blocked: admins see the reason."
 MSG_INTERNAL_READ_ONLY = (
@@ -35,24 +68,32 @@ MSG_INTERNAL_READ_ONLY = (
 )
 
 
-class InternalIdentityFieldsMixin:
+class InternalIdentityFieldsMixin(InlineMixin[_ChildT, _ParentT]):
     """An inline whose fields choose who is signed in as an internal Sigma member.
 
     Security: without ``embeds.assign_internal_identity`` they are read-only, and
     the fieldset that holds them says why (the services refuse them too).
+
+    Django hands an inline's ``get_readonly_fields`` and ``get_fieldsets`` the page's
+    object (the user or group); django-stubs types it as the inline's own model, hence
+    the type ignores below.
     """
 
-    def internal_identity_fields(self, obj) -> tuple[str, ...]:
+    def internal_identity_fields(self, obj: _ParentT | None) -> tuple[str, ...]:
         return ("internal",)
 
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
+    def get_readonly_fields(  # type: ignore[override]
+        self, request: HttpRequest, obj: _ParentT | None = None
+    ) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))  # type: ignore[arg-type]
         if not may_assign_internal_identity(request.user):
             fields += self.internal_identity_fields(obj)
         return fields
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
+    def get_fieldsets(  # type: ignore[override]
+        self, request: HttpRequest, obj: _ParentT | None = None
+    ) -> _FieldsetSpec:
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[arg-type]
         if may_assign_internal_identity(request.user):
             return fieldsets
         return [
@@ -63,7 +104,7 @@ class InternalIdentityFieldsMixin:
         ]
 
 
-class SigmaProfileForm(forms.ModelForm):
+class SigmaProfileForm(ModelForm[SigmaProfile]):
     class Meta:
         model = SigmaProfile
         fields = [
@@ -76,8 +117,9 @@ class SigmaProfileForm(forms.ModelForm):
             "blocked_reason",
         ]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("is_blocked") and not (cleaned.get("blocked_reason") or "").strip():
             self.add_error(
                 "blocked_reason", ValidationError(MSG_BLOCKED_REASON, code="reason_required")
@@ -85,7 +127,9 @@ class SigmaProfileForm(forms.ModelForm):
         return cleaned
 
 
-class SigmaProfileInline(InternalIdentityFieldsMixin, admin.StackedInline):
+class SigmaProfileInline(
+    InternalIdentityFieldsMixin[SigmaProfile, "User"], StackedInline[SigmaProfile, "User"]
+):
     model = SigmaProfile
     form = SigmaProfileForm
     can_delete = False
@@ -98,12 +142,14 @@ class SigmaProfileInline(InternalIdentityFieldsMixin, admin.StackedInline):
         ("Kill switch", {"fields": ("is_blocked", "blocked_reason")}),
     )
 
-    def internal_identity_fields(self, obj) -> tuple[str, ...]:
+    def internal_identity_fields(self, obj: User | None) -> tuple[str, ...]:
         # obj is the user: an internal member's email is whom Sigma signs in.
         return ("internal", "sigma_email") if has_internal_identity(obj) else ("internal",)
 
 
-class AttributeFormSet(BaseInlineFormSet):
+class AttributeFormSet(
+    BaseInlineFormSet[SigmaProfileAttribute, SigmaProfile, ModelForm[SigmaProfileAttribute]]
+):
     """User attribute rows of a *user*: they hang off the user's SigmaProfile.
 
     The admin hands this formset the User; it resolves the profile, so the rows can
@@ -112,7 +158,13 @@ class AttributeFormSet(BaseInlineFormSet):
     gives the user a profile when they get their first attribute.
     """
 
-    def __init__(self, data=None, files=None, instance=None, **kwargs):
+    def __init__(
+        self,
+        data: Mapping[str, Any] | None = None,
+        files: MultiValueDict[str, UploadedFile] | None = None,
+        instance: User | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.user = instance
         profile = None
         if instance is not None and instance.pk is not None:
@@ -120,7 +172,7 @@ class AttributeFormSet(BaseInlineFormSet):
         super().__init__(data, files, instance=profile or SigmaProfile(), **kwargs)
 
 
-class SigmaAttributeInline(admin.TabularInline):
+class SigmaAttributeInline(TabularInline[SigmaProfileAttribute, SigmaProfile]):
     model = SigmaProfileAttribute
     formset = AttributeFormSet
     extra = 1
@@ -128,13 +180,15 @@ class SigmaAttributeInline(admin.TabularInline):
     verbose_name = "Sigma user attribute"
     verbose_name_plural = "Sigma user attributes (row-level security values)"
 
-    def __init__(self, parent_model, admin_site):
+    def __init__(self, parent_model: type[Model], admin_site: AdminSite) -> None:
         # The rows' foreign key points at SigmaProfile, not User: build (and check)
         # the inline against the profile; AttributeFormSet maps the user to it.
         super().__init__(SigmaProfile, admin_site)
 
 
-class GroupMappingInline(InternalIdentityFieldsMixin, admin.StackedInline):
+class GroupMappingInline(
+    InternalIdentityFieldsMixin[GroupMapping, Group], StackedInline[GroupMapping, Group]
+):
     model = GroupMapping
     max_num = 1
     verbose_name_plural = "Sigma mapping (members get these teams and this account type)"
@@ -142,9 +196,9 @@ class GroupMappingInline(InternalIdentityFieldsMixin, admin.StackedInline):
     fields = ("account_type", "teams", "internal", "eval_connection_id")
 
 
-def _account_type_label(user) -> str:
-    profile = getattr(user, "sigma_profile", None)
-    if profile is not None and profile.account_type_id:
+def _account_type_label(user: User) -> str:
+    profile: SigmaProfile | None = getattr(user, "sigma_profile", None)
+    if profile is not None and profile.account_type is not None:
         return profile.account_type.name
     names = sorted(
         set(
@@ -160,7 +214,9 @@ def _account_type_label(user) -> str:
     return names[0]
 
 
-class SigmaUserAdminMixin(SigmaCheckOnSaveMixin):
+class SigmaUserAdminMixin(
+    SigmaCheckOnSaveMixin["User"], ChangeContextMixin["User"], SiteUserAdmin["User"]
+):
     """Sigma columns, filters and inlines for a site's ``UserAdmin``.
 
     Put it before the admin class it extends and spread the ``sigma_*`` tuples into
@@ -187,20 +243,22 @@ class SigmaUserAdminMixin(SigmaCheckOnSaveMixin):
     sigma_actions = (check_users_against_sigma_action,)
     sigma_list_filter = ("sigma_profile__is_blocked", "sigma_profile__teams")
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return (
             super()
             .get_queryset(request)
             .select_related("sigma_profile", "sigma_profile__account_type")
         )
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
         if not may_assign_internal_identity(request.user) and has_internal_identity(obj):
             fields.append("email")
         return fields
 
-    def user_change_password(self, request, id, form_url=""):
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
         user = self.get_object(request, id)
         if (
             user is not None
@@ -210,7 +268,9 @@ class SigmaUserAdminMixin(SigmaCheckOnSaveMixin):
             raise PermissionDenied
         return super().user_change_password(request, id, form_url)
 
-    def get_inline_instances(self, request, obj=None):
+    def get_inline_instances(
+        self, request: HttpRequest, obj: User | None = None
+    ) -> list[InlineModelAdmin[Any, Any]]:
         instances = super().get_inline_instances(request, obj)
         if obj is not None:
             return instances
@@ -218,18 +278,20 @@ class SigmaUserAdminMixin(SigmaCheckOnSaveMixin):
         sigma = tuple(self.sigma_inlines)
         return [inline for inline in instances if not isinstance(inline, sigma)]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "can_preview": request.user.has_perm(PREVIEW_PERMISSION),
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
+    def change_context(self, request: HttpRequest) -> dict[str, object]:
+        return {"can_preview": request.user.has_perm(PREVIEW_PERMISSION)}
 
-    def sigma_check_targets(self, obj) -> dict:
+    def sigma_check_targets(self, obj: User) -> CheckTargets:
         # The names this user's mapping sends (teams, account type, attributes).
         return {"users": [obj]}
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: ModelForm[User],
+        formset: BaseInlineFormSet[Any, Any, Any],
+        change: bool,
+    ) -> None:
         # The Sigma inlines write through services, which record who changed the
         # mapping, the kill switch or the attributes, and invalidate the issuing
         # path's cache. The forms built the rows (and the change message's lists).
@@ -258,16 +320,16 @@ class SigmaUserAdminMixin(SigmaCheckOnSaveMixin):
         return None
 
     @admin.display(description="Sigma teams (own + groups)")
-    def sigma_teams(self, user) -> str:
+    def sigma_teams(self, user: User) -> str:
         names = Team.objects.filter(id__in=effective_team_ids(user)).values_list("name", flat=True)
         return ", ".join(names) or "—"
 
     @admin.display(description="Sigma account type")
-    def sigma_account_type(self, user) -> str:
+    def sigma_account_type(self, user: User) -> str:
         return _account_type_label(user)
 
     @admin.display(description="embeds")
-    def sigma_status(self, user) -> str:
+    def sigma_status(self, user: User) -> str:
         # What the user gets on every embed, not just whether an identity can be
         # built: a deactivated user or one in no team is refused everywhere.
         if not user.is_active:
@@ -281,13 +343,19 @@ class SigmaUserAdminMixin(SigmaCheckOnSaveMixin):
         return "ok"
 
 
-class SigmaGroupAdminMixin:
+class SigmaGroupAdminMixin(AdminMixin[Group]):
     """Sigma columns and the mapping inline for a site's ``GroupAdmin`` (see above)."""
 
     sigma_inlines = [GroupMappingInline]
     sigma_list_display = ("sigma_teams", "sigma_account_type")
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: ModelForm[Group],
+        formset: BaseInlineFormSet[Any, Group, Any],
+        change: bool,
+    ) -> None:
         # The group's mapping goes through its service (recorded, cache invalidated).
         if formset.model is not GroupMapping:
             return super().save_formset(request, form, formset, change)
@@ -309,7 +377,7 @@ class SigmaGroupAdminMixin:
                 )
         return None
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Group]:
         return (
             super()
             .get_queryset(request)
@@ -318,15 +386,15 @@ class SigmaGroupAdminMixin:
         )
 
     @admin.display(description="Sigma teams")
-    def sigma_teams(self, group) -> str:
-        mapping = getattr(group, "sigma_mapping", None)
+    def sigma_teams(self, group: Group) -> str:
+        mapping: GroupMapping | None = getattr(group, "sigma_mapping", None)
         if mapping is None:
             return "—"
         return ", ".join(t.name for t in mapping.teams.all()) or "—"
 
     @admin.display(description="Sigma account type")
-    def sigma_account_type(self, group) -> str:
-        mapping = getattr(group, "sigma_mapping", None)
+    def sigma_account_type(self, group: Group) -> str:
+        mapping: GroupMapping | None = getattr(group, "sigma_mapping", None)
         if mapping is None or mapping.account_type is None:
             return "—"
         return mapping.account_type.name
