@@ -7,10 +7,12 @@ to fix, and nothing changes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -34,6 +36,16 @@ from embeds.services.sigma_members import (
     stale_embed_users,
 )
 
+if TYPE_CHECKING:
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import User
+
+    from embeds.admin.common import ModelAdmin
+
+_ModelT = TypeVar("_ModelT", bound=Model)
+# A Sigma REST API answer: a JSON object.
+JSONObject = dict[str, Any]
+
 SYNC_PERMISSIONS = (
     "embeds.add_team",
     "embeds.change_team",
@@ -47,7 +59,7 @@ SYNC_PERMISSIONS = (
 )
 
 
-def _render(request: HttpRequest, template: str, context: dict) -> TemplateResponse:
+def _render(request: HttpRequest, template: str, context: dict[str, object]) -> TemplateResponse:
     return TemplateResponse(request, template, {**admin.site.each_context(request), **context})
 
 
@@ -64,19 +76,25 @@ def _api_problem(request: HttpRequest, title: str, exc: SigmaAPIError) -> Templa
 
 
 @admin.action(description="Check selected embeds against Sigma")
-def check_against_sigma_action(modeladmin, request, queryset):
+def check_against_sigma_action(
+    modeladmin: ModelAdmin[Embed], request: HttpRequest, queryset: QuerySet[Embed]
+) -> TemplateResponse | None:
     return _check_selected(
         modeladmin, request, "embed", set(queryset.values_list("slug", flat=True))
     )
 
 
 @admin.action(description="Check selected users' Sigma mappings against Sigma")
-def check_users_against_sigma_action(modeladmin, request, queryset):
+def check_users_against_sigma_action(
+    modeladmin: ModelAdmin[User], request: HttpRequest, queryset: QuerySet[User]
+) -> TemplateResponse | None:
     names = {user.get_username() for user in queryset}
     return _check_selected(modeladmin, request, "user", names)
 
 
-def _check_selected(modeladmin, request, kind: str, names: set[str]):
+def _check_selected(
+    modeladmin: ModelAdmin[_ModelT], request: HttpRequest, kind: str, names: set[str]
+) -> TemplateResponse | None:
     """Run every remote check; show the findings that name one of ``names``."""
     try:
         with api_client() as client:
@@ -190,7 +208,7 @@ def content_picker(request: HttpRequest) -> HttpResponse:
             tag = request.GET.get("tag", "")
             if workbook is None or tag not in _tag_names(workbook):
                 tag = ""
-            rows: list[dict] = []
+            rows: list[dict[str, str]] = []
             if workbook is None:
                 level = "workbooks"
                 rows = [
@@ -203,7 +221,7 @@ def content_picker(request: HttpRequest) -> HttpResponse:
                     for title, url, query in _workbook_versions(w)
                 ]
                 data_models = [
-                    _pick_row(add_url, d.get("name", ""), d.get("url", ""))
+                    _pick_row(add_url, str(d.get("name", "")), str(d.get("url", "")))
                     for d in client.list_data_models()
                     if not d.get("isArchived")
                 ]
@@ -255,21 +273,21 @@ def content_picker(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _tag_names(workbook: dict) -> list[str]:
+def _tag_names(workbook: JSONObject) -> list[str]:
     return [str(t["name"]) for t in workbook.get("tags") or [] if t.get("name")]
 
 
-def _version_url(workbook: dict, tag: str) -> str:
+def _version_url(workbook: JSONObject, tag: str) -> str:
     url = str(workbook.get("url", ""))
     return f"{url}/tag/{quote(tag, safe='')}" if tag else url
 
 
-def _version_title(workbook: dict, tag: str) -> str:
+def _version_title(workbook: JSONObject, tag: str) -> str:
     name = str(workbook.get("name", ""))
     return f"{name} (tag {tag})" if tag else name
 
 
-def _workbook_versions(workbook: dict) -> list[tuple[str, str, dict[str, str]]]:
+def _workbook_versions(workbook: JSONObject) -> list[tuple[str, str, dict[str, str]]]:
     """The workbook's published version, then each tagged version: (title, URL, query)."""
     ident = str(workbook.get("workbookId", ""))
     return [
