@@ -109,7 +109,7 @@ def control_filters(workbook: Workbook, controls: Mapping[str, Any]) -> dict[str
     """Column -> allowed values, from the URL control values the workbook has controls for.
 
     A value is the raw query value (``East,Central``) or a typed reading with a
-    ``values`` list, as ``verify.read_query`` gives.
+    ``values`` list, as ``query.read_query`` gives.
     """
     filters: dict[str, set[str]] = {}
     for control in workbook.controls.all():

@@ -28,11 +28,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote_plus
 
 import jwt
 
 from .oauth import decrypt_sdk_token
+
+# Re-exported: the query string was read here before it had a module of its own.
+from .query import ControlReading as ControlReading
+from .query import read_control_value as read_control_value
+from .query import read_query as read_query
 
 ALGORITHM = "HS256"
 AUDIENCE = "sigmacomputing"
@@ -221,34 +225,38 @@ def _check_times(claims: Mapping[str, Any], now: int) -> VerifyResult | None:
     return None
 
 
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
 def _is_name_list(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+    return isinstance(value, list) and all(_is_text(item) for item in value)
+
+
+def _is_string_map(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        _is_text(key) and isinstance(item, str) for key, item in value.items()
+    )
+
+
+def _is_connection_id(value: object) -> bool:
+    return isinstance(value, str) and CONNECTION_ID.match(value) is not None
 
 
 def _check_user(claims: Mapping[str, Any]) -> VerifyResult | None:
     if not is_sigma_email(claims.get("sub")):
         return VerifyResult.refuse("email", MSG_INVALID_EMAIL)
     # Both optional (internal users must not send them); when sent, well-formed.
-    if "account_type" in claims and not (
-        isinstance(claims["account_type"], str) and claims["account_type"]
-    ):
+    if "account_type" in claims and not _is_text(claims["account_type"]):
         return VerifyResult.refuse("account_type", MSG_INVALID_ACCOUNT_TYPE)
     if "teams" in claims and not _is_name_list(claims["teams"]):
         return VerifyResult.refuse("teams", MSG_INVALID_TEAMS)
     for name in ("first_name", "last_name"):
         if name in claims and not isinstance(claims[name], str):
             return VerifyResult.refuse(name, MSG_INVALID_NAME % name)
-    if "user_attributes" in claims:
-        attributes = claims["user_attributes"]
-        if not isinstance(attributes, dict) or not all(
-            isinstance(key, str) and key and isinstance(value, str)
-            for key, value in attributes.items()
-        ):
-            return VerifyResult.refuse("user_attributes", MSG_INVALID_USER_ATTRIBUTES)
-    if "eval_connection_id" in claims and not (
-        isinstance(claims["eval_connection_id"], str)
-        and CONNECTION_ID.match(claims["eval_connection_id"])
-    ):
+    if "user_attributes" in claims and not _is_string_map(claims["user_attributes"]):
+        return VerifyResult.refuse("user_attributes", MSG_INVALID_USER_ATTRIBUTES)
+    if "eval_connection_id" in claims and not _is_connection_id(claims["eval_connection_id"]):
         return VerifyResult.refuse("eval_connection_id", MSG_INVALID_CONNECTION)
     return None
 
@@ -263,13 +271,136 @@ def _check_oauth(claims: Mapping[str, Any], version: str, secret: str) -> Verify
     if "connection_oauth_tokens" in claims:
         tokens = claims["connection_oauth_tokens"]
         if not isinstance(tokens, dict) or not all(
-            isinstance(key, str)
-            and CONNECTION_ID.match(key)
-            and decrypt_sdk_token(secret, value) is not None
+            _is_connection_id(key) and decrypt_sdk_token(secret, value) is not None
             for key, value in tokens.items()
         ):
             return VerifyResult.refuse("connection_oauth_tokens", MSG_INVALID_ENCRYPTED_TOKEN)
     return None
+
+
+def _read_kid(token: str) -> str | VerifyResult:
+    """The header's kid, or the refusal of a malformed header, a non-HS256 alg or no kid."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return VerifyResult.refuse("token_malformed", MSG_INVALID_KID)
+    # Only HS256: refusing anything else also shuts out "none" and key confusion.
+    if header.get("alg") != ALGORITHM:
+        return VerifyResult.refuse("alg", MSG_INVALID_ALG)
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        return VerifyResult.refuse("kid_missing", MSG_INVALID_KID)
+    return kid
+
+
+# Signature only: PyJWT's own claim checks are lenient where Sigma is strict (float
+# times, leeway), so every claim is checked by the functions of this module instead.
+_SIGNATURE_ONLY = {
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_jti": False,
+    "require": [],
+}
+
+
+def _decode(token: str, secret: str) -> dict[str, Any] | VerifyResult:
+    """The claims of a token signed with ``secret``, or the refusal of its signature."""
+    try:
+        return jwt.decode(token, secret, algorithms=[ALGORITHM], options=_SIGNATURE_ONLY)
+    except jwt.InvalidSignatureError:
+        return VerifyResult.refuse("signature", MSG_INVALID_SECRET)
+    except jwt.PyJWTError:
+        return VerifyResult.refuse("token_malformed", MSG_INVALID_KID)
+
+
+def _check_protocol(claims: Mapping[str, Any], kid: str) -> VerifyResult | None:
+    """iss (when sent) is the kid; ver is 1.0 or 1.1; ver 1.1 names Sigma's audience."""
+    if "iss" in claims and claims["iss"] != kid:
+        return VerifyResult.refuse("iss", MSG_INVALID_ISS)
+    version = claims.get("ver", "1.0")
+    if version not in VERSIONS:
+        return VerifyResult.refuse("ver", MSG_INVALID_VER)
+    if version == "1.1" and claims.get("aud") != AUDIENCE:
+        return VerifyResult.refuse("aud", MSG_INVALID_AUD)
+    return None
+
+
+@dataclass(frozen=True)
+class _Organization:
+    """The organization's answers for :func:`verify_token` (None: check skipped)."""
+
+    team_exists: Callable[[str], bool] | None = None
+    owner_allows: Callable[[str, str], bool] | None = None
+    connection_exists: Callable[[str], bool] | None = None
+    is_internal_member: Callable[[str], bool] | None = None
+
+    def check(self, claims: Mapping[str, Any], kid: str) -> VerifyResult | None:
+        """Teams and connection exist; the owner may sign ``sub`` in; internal members."""
+        teams = claims.get("teams", [])
+        if self.team_exists is not None and not all(self.team_exists(t) for t in teams):
+            return VerifyResult.refuse("team_unknown", MSG_INVALID_TEAMS)
+        connection = claims.get("eval_connection_id")
+        exists = self.connection_exists
+        if connection and exists is not None and not exists(connection):
+            return VerifyResult.refuse("connection_unknown", MSG_INVALID_CONNECTION)
+        if self.owner_allows is not None and not self.owner_allows(kid, claims["sub"]):
+            # Sigma: "Non-admins can only log in as themselves" -- a permission error.
+            return VerifyResult.refuse("owner", MSG_OWNER_ONLY, code=CODE_PERMISSION)
+        return self._check_internal_member(claims)
+
+    def _check_internal_member(self, claims: Mapping[str, Any]) -> VerifyResult | None:
+        sent = [name for name in INTERNAL_USER_REFUSED_CLAIMS if name in claims]
+        internal = self.is_internal_member
+        if sent and internal is not None and internal(claims["sub"]):
+            # Sigma refuses them for internal users instead of ignoring them.
+            return VerifyResult.refuse(
+                "internal_user_claims",
+                MSG_INTERNAL_USER_CLAIMS,
+                code=NO_CODE,
+                status=HTTPStatus.FORBIDDEN,
+            )
+        return None
+
+
+def _check_jti(
+    claims: Mapping[str, Any], claim_jti: Callable[[str], bool] | None
+) -> VerifyResult | None:
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti:
+        return VerifyResult.refuse("jti", MSG_INVALID_JTI)
+    # Every URL is single-use (spec §1.2, §8): the second load must fail.
+    if claim_jti is not None and not claim_jti(jti):
+        return VerifyResult.refuse("replay", MSG_REPLAY)
+    return None
+
+
+def _check_claims(
+    claims: Mapping[str, Any],
+    *,
+    kid: str,
+    secret: str,
+    now: int,
+    organization: _Organization,
+    claim_jti: Callable[[str], bool] | None,
+) -> VerifyResult | None:
+    """The claims of a correctly signed token, family by family, in Sigma's order."""
+    if problem := _check_protocol(claims, kid):
+        return problem
+    if problem := _check_oauth(claims, claims.get("ver", "1.0"), secret):
+        return problem
+    if problem := _check_times(claims, now):
+        return problem
+    if problem := _check_user(claims):
+        return problem
+    if problem := organization.check(claims, kid):
+        return problem
+    # Last, so only an otherwise valid token uses up its jti.
+    return _check_jti(claims, claim_jti)
 
 
 def verify_token(
@@ -314,152 +445,18 @@ def verify_token(
     """
     if not token:
         return VerifyResult.refuse("token_missing", MSG_INVALID_KID)
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        return VerifyResult.refuse("token_malformed", MSG_INVALID_KID)
-    # Only HS256: refusing anything else also shuts out "none" and key confusion.
-    if header.get("alg") != ALGORITHM:
-        return VerifyResult.refuse("alg", MSG_INVALID_ALG)
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        return VerifyResult.refuse("kid_missing", MSG_INVALID_KID)
+    kid = _read_kid(token)
+    if isinstance(kid, VerifyResult):
+        return kid
     secret = lookup_secret(kid)
     if not secret:
         return VerifyResult.refuse("kid_unknown", MSG_INVALID_CLIENT_ID)
-    try:
-        # Signature only: PyJWT's own claim checks are lenient where Sigma is
-        # strict (float times, leeway), so every claim is checked below instead.
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            options={
-                "verify_signature": True,
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-                "verify_aud": False,
-                "verify_iss": False,
-                "verify_sub": False,
-                "verify_jti": False,
-                "require": [],
-            },
-        )
-    except jwt.InvalidSignatureError:
-        return VerifyResult.refuse("signature", MSG_INVALID_SECRET)
-    except jwt.PyJWTError:
-        return VerifyResult.refuse("token_malformed", MSG_INVALID_KID)
-    if "iss" in claims and claims["iss"] != kid:
-        return VerifyResult.refuse("iss", MSG_INVALID_ISS)
-    version = claims.get("ver", "1.0")
-    if version not in VERSIONS:
-        return VerifyResult.refuse("ver", MSG_INVALID_VER)
-    if version == "1.1" and claims.get("aud") != AUDIENCE:
-        return VerifyResult.refuse("aud", MSG_INVALID_AUD)
-    if problem := _check_oauth(claims, version, secret):
+    claims = _decode(token, secret)
+    if isinstance(claims, VerifyResult):
+        return claims
+    organization = _Organization(team_exists, owner_allows, connection_exists, is_internal_member)
+    if problem := _check_claims(
+        claims, kid=kid, secret=secret, now=now, organization=organization, claim_jti=claim_jti
+    ):
         return problem
-    if problem := _check_times(claims, now):
-        return problem
-    if problem := _check_user(claims):
-        return problem
-    if team_exists is not None and not all(team_exists(t) for t in claims.get("teams", [])):
-        return VerifyResult.refuse("team_unknown", MSG_INVALID_TEAMS)
-    connection = claims.get("eval_connection_id")
-    if connection and connection_exists is not None and not connection_exists(connection):
-        return VerifyResult.refuse("connection_unknown", MSG_INVALID_CONNECTION)
-    if owner_allows is not None and not owner_allows(kid, claims["sub"]):
-        # Sigma: "Non-admins can only log in as themselves" -- a permission error.
-        return VerifyResult.refuse("owner", MSG_OWNER_ONLY, code=CODE_PERMISSION)
-    sent = [name for name in INTERNAL_USER_REFUSED_CLAIMS if name in claims]
-    if sent and is_internal_member is not None and is_internal_member(claims["sub"]):
-        # Sigma refuses them for internal users instead of ignoring them.
-        return VerifyResult.refuse(
-            "internal_user_claims",
-            MSG_INTERNAL_USER_CLAIMS,
-            code=NO_CODE,
-            status=HTTPStatus.FORBIDDEN,
-        )
-    jti = claims.get("jti")
-    if not isinstance(jti, str) or not jti:
-        return VerifyResult.refuse("jti", MSG_INVALID_JTI)
-    # Every URL is single-use (spec §1.2, §8): the second load must fail.
-    if claim_jti is not None and not claim_jti(jti):
-        return VerifyResult.refuse("replay", MSG_REPLAY)
     return VerifyResult.accept(claims)
-
-
-# --- Reading the query string the way Sigma does (CONTROLS, spec §2.3) -----------
-
-_RANGE_END = re.compile(r"^(min|max|start|end):")
-# CONTROLS ("Set a number range ... / date range control value in a URL"): both keys,
-# min then max; a date range may say start/end instead. No one-key form is documented.
-_RANGE_KEYS = (("min", "max"), ("start", "end"))
-
-
-@dataclass(frozen=True)
-class ControlReading:
-    """What Sigma makes of one control parameter.
-
-    ``kind`` is ``value`` (one value), ``list`` (several, split on literal
-    commas), ``range`` (``min:``/``max:`` or ``start:``/``end:`` ends, both keys
-    present, an end possibly blank), ``null`` or ``empty``.
-    """
-
-    kind: str
-    values: tuple[str, ...] = ()
-    ends: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def display(self) -> str:
-        if self.kind in ("null", "empty"):
-            return f":{self.kind}"
-        if self.kind == "range":
-            return ",".join(f"{name}:{value}" for name, value in self.ends)
-        return ",".join(self.values)
-
-
-def _range_ends(parts: list[str]) -> tuple[tuple[str, str], ...] | None:
-    if len(parts) != 2 or not all(_RANGE_END.match(part) for part in parts):
-        return None
-    ends = tuple(
-        (name, unquote_plus(value)) for name, _, value in (part.partition(":") for part in parts)
-    )
-    if (ends[0][0], ends[1][0]) not in _RANGE_KEYS:
-        return None
-    return ends
-
-
-def read_control_value(raw: str) -> ControlReading:
-    """Decode one raw (still percent-encoded) control value.
-
-    Literal ``,`` separates values and literal ``min:``/``max:`` (or
-    ``start:``/``end:``) mark the two ends of a range, so the split happens before
-    percent-decoding: ``Smith%2C%20John`` is one value, ``Smith,John`` two. A
-    half range (``min:2024-01-01`` alone) is in none of Sigma's forms: it reads as
-    one plain value, never as a range.
-    """
-    if raw in (":null", ":empty"):
-        return ControlReading(kind=raw[1:])
-    parts = raw.split(",")
-    ends = _range_ends(parts)
-    if ends is not None:
-        return ControlReading(kind="range", ends=ends)
-    values = tuple(unquote_plus(part) for part in parts)
-    return ControlReading(kind="list" if len(values) > 1 else "value", values=values)
-
-
-def read_query(query_string: str) -> tuple[dict[str, str], dict[str, ControlReading]]:
-    """Interface options (``:name``, never ``:jwt``) and control values of a query."""
-    options: dict[str, str] = {}
-    controls: dict[str, ControlReading] = {}
-    for pair in query_string.split("&"):
-        raw_name, _, raw_value = pair.partition("=")
-        name = unquote_plus(raw_name)
-        if not name or name == ":jwt":
-            continue
-        if name.startswith(":"):
-            options[name] = unquote_plus(raw_value)
-        else:
-            controls[name] = read_control_value(raw_value)
-    return options, controls

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from . import content as org_content
 from .directory import directory
 from .models import claim_jti
+from .query import ControlReading, read_query
 from .services import provision_embed_user
 from .verify import (
     CODE_ACCESS,
@@ -25,10 +26,8 @@ from .verify import (
     CODE_NOT_FOUND,
     MSG_INVALID_PATH,
     Content,
-    ControlReading,
     VerifyResult,
     parse_content_path,
-    read_query,
     verify_token,
 )
 
