@@ -8,6 +8,9 @@ bearer token expires after ``SIGMA_EMULATOR_API_TOKEN_TTL`` seconds (3600).
 
 Test knobs, never in Sigma: ``services.inject_api_fault`` makes the next requests
 answer 429 (or any status), ``services.expire_api_tokens`` expires every bearer.
+
+The endpoints and their routes are here; the JSON shapes are in :mod:`.api_shapes`,
+errors, the view decorator and paging in :mod:`.api_http`.
 """
 
 from __future__ import annotations
@@ -15,323 +18,35 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from .models import (
-    AccountType,
-    Connection,
-    Credential,
-    DataModel,
-    Element,
-    Member,
-    Organization,
-    Team,
-    UserAttribute,
-    Workbook,
+from .api_http import api_view, bearer_credential, error, paginated, request_origin, token_paginated
+from .api_shapes import (
+    account_type_json,
+    admin_id,
+    attribute_json,
+    connection_json,
+    current_org,
+    data_model_json,
+    element_json,
+    grant_json,
+    member_json,
+    team_json,
+    workbook_json,
 )
-from .services import (
-    DEFAULT_API_TOKEN_TTL,
-    api_token_credential,
-    deactivate_member,
-    issue_api_token,
-    rename_team,
-    take_api_fault,
-)
+from .models import AccountType, Connection, DataModel, Member, Team, UserAttribute, Workbook
+from .services import DEFAULT_API_TOKEN_TTL, deactivate_member, issue_api_token, rename_team
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000  # Sigma's maximum page size
-# A date-time for rows without one (the document requires createdAt and friends).
-EPOCH = "1970-01-01T00:00:00Z"
-
-
-def error(status: int, code: str, message: str, **headers: str) -> JsonResponse:
-    response = JsonResponse({"code": code, "message": message}, status=status)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
-
-
-def api_view(*, authenticated: bool = True) -> Callable[..., Callable[..., JsonResponse]]:
-    """Off unless enabled; no CSRF (bearer tokens, not cookies); test faults; bearer check."""
-
-    def decorate(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-            if not getattr(settings, "SIGMA_EMULATOR_ENABLED", False):
-                return error(HTTPStatus.NOT_FOUND, "not_found", "Not found")
-            fault = take_api_fault()
-            if fault is not None:
-                response = error(fault.status, "too_many_requests", "Rate limit exceeded")
-                if fault.retry_after is not None:
-                    response["Retry-After"] = str(fault.retry_after)
-            elif authenticated and _bearer_credential(request) is None:
-                response = error(
-                    HTTPStatus.UNAUTHORIZED, "unauthorized", "Missing or expired access token"
-                )
-            else:
-                try:
-                    response = view(request, *args, **kwargs)
-                except Http404:
-                    response = error(HTTPStatus.NOT_FOUND, "not_found", "Not found")
-            response["Cache-Control"] = "no-store"
-            return response
-
-        return csrf_exempt(wrapper)
-
-    return decorate
-
-
-@sensitive_variables("token")
-def _bearer_credential(request: HttpRequest) -> Credential | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    return api_token_credential(token.strip())
-
-
-# --- Pagination -------------------------------------------------------------------
-#
-# Sigma's document has two schemes (tests/data/sigma-rest-api.openapi.json): most
-# list operations take ``page``/``limit`` and answer ``nextPage`` (null on the last
-# page, with ``hasMore`` and ``total``); some (``listAccountTypes``) take
-# ``pageToken``/``pageSize`` and answer ``nextPageToken`` (absent on the last page).
-# The token is the next offset as a decimal string, as in the document's example
-# (``"nextPage": "50"``); clients must treat it as opaque.
-
-
-def _offset(token: str | None) -> int | None:
-    if not token:
-        return 0
-    return int(token) if token.isdigit() else None
-
-
-def _page_window(
-    request: HttpRequest, *, size_name: str, token_name: str
-) -> tuple[int, int] | JsonResponse:
-    try:
-        limit = int(request.GET.get(size_name, DEFAULT_LIMIT))
-    except ValueError:
-        limit = -1
-    if not 1 <= limit <= MAX_LIMIT:
-        return error(HTTPStatus.BAD_REQUEST, "bad_request", f"{size_name} must be 1 to {MAX_LIMIT}")
-    offset = _offset(request.GET.get(token_name))
-    if offset is None:
-        return error(HTTPStatus.BAD_REQUEST, "bad_request", f"Invalid {token_name}")
-    return offset, limit
-
-
-def paginated(
-    request: HttpRequest, rows: QuerySet | Sequence[Any], shape: Callable
-) -> JsonResponse:
-    """One page of ``rows`` shaped by ``shape``: ``page``/``limit`` → ``nextPage``."""
-    window = _page_window(request, size_name="limit", token_name="page")  # noqa: S106 - a parameter name
-    if isinstance(window, JsonResponse):
-        return window
-    offset, limit = window
-    total = rows.count() if isinstance(rows, QuerySet) else len(rows)
-    entries = [shape(row) for row in rows[offset : offset + limit]]
-    more = offset + limit < total
-    return JsonResponse(
-        {
-            "entries": entries,
-            "hasMore": more,
-            "total": total,
-            "nextPage": str(offset + limit) if more else None,
-        }
-    )
-
-
-def token_paginated(
-    request: HttpRequest, rows: QuerySet | Sequence[Any], shape: Callable
-) -> JsonResponse:
-    """One page of ``rows``: ``pageToken``/``pageSize`` → ``nextPageToken``."""
-    window = _page_window(request, size_name="pageSize", token_name="pageToken")  # noqa: S106
-    if isinstance(window, JsonResponse):
-        return window
-    offset, limit = window
-    total = rows.count() if isinstance(rows, QuerySet) else len(rows)
-    body: dict[str, Any] = {"entries": [shape(row) for row in rows[offset : offset + limit]]}
-    if offset + limit < total:
-        body["nextPageToken"] = str(offset + limit)
-    return JsonResponse(body)
-
-
-# --- Shapes -----------------------------------------------------------------------
-#
-# Each shape carries every field the document marks required for its schema (named
-# in the comment); optional fields the emulator has no data for are left out.
-
-
-def _time(value: datetime | None) -> str:
-    return value.isoformat().replace("+00:00", "Z") if value else EPOCH
-
-
-def _origin(request: HttpRequest) -> str:
-    return f"{request.scheme}://{request.get_host()}"
-
-
-def _org() -> Organization:
-    organization = Organization.current()
-    return organization or Organization(slug="demo-org", name="Demo organization")
-
-
-def _admin_id() -> str:
-    """Who "created" the organization's rows: its first Admin (or nobody yet)."""
-    admin = Member.objects.filter(account_type__is_admin=True).order_by("pk").first()
-    return admin.member_id if admin else ""
-
-
-def _audit(row: Model, creator: str | None = None) -> dict[str, Any]:
-    creator = _admin_id() if creator is None else creator
-    return {
-        "createdBy": creator,
-        "updatedBy": creator,
-        "createdAt": _time(getattr(row, "created_at", None)),
-        "updatedAt": _time(getattr(row, "updated_at", None)),
-    }
-
-
-def team_json(team: Team) -> dict[str, Any]:
-    """``V2TeamsGetResponses…EntriesItems`` (listTeams, listMemberTeams, updateTeam)."""
-    return {
-        "teamId": team.team_id,
-        "name": team.name,
-        "description": team.description or None,
-        "visibility": "public",
-        "isArchived": team.is_archived,
-        **_audit(team),
-    }
-
-
-def account_type_json(account_type: AccountType) -> dict[str, Any]:
-    """``V2AccountTypesGetResponses…EntriesItems`` (listAccountTypes)."""
-    return {
-        "accountTypeId": account_type.account_type_id,
-        "accountTypeName": account_type.name,
-        "description": account_type.description,
-        "isCustom": account_type.is_custom,
-    }
-
-
-def attribute_json(attribute: UserAttribute) -> dict[str, Any]:
-    """``V2UserAttributesGetResponses…EntriesItems`` (listUserAttributes)."""
-    default = attribute.default_value
-    return {
-        "userAttributeId": attribute.user_attribute_id,
-        "name": attribute.name,
-        "description": attribute.description or None,
-        "defaultValue": {"val": default, "type": "string"} if default else None,
-        **_audit(attribute),
-    }
-
-
-def member_json(member: Member) -> dict[str, Any]:
-    """``members_getMember_Response_200`` (listMembers entries, getMember)."""
-    return {
-        "organizationId": _org().organization_id,
-        "memberId": member.member_id,
-        "memberType": member.account_type.name,
-        "firstName": member.first_name,
-        "lastName": member.last_name,
-        "email": member.email,
-        "profileImgUrl": None,
-        "homeFolderId": member.member_id,  # the emulator has no folders: a stable id
-        "userKind": member.kind,
-        "isArchived": member.is_archived,
-        "isInactive": False,
-        **_audit(member),
-    }
-
-
-def workbook_json(workbook: Workbook, origin: str) -> dict[str, Any]:
-    """``V2WorkbooksGetResponses…EntriesItems`` (listWorkbooks, getWorkbook).
-
-    ``url`` is the REST form Sigma answers: ``{origin}/{org}/workbook/{workbookUrlId}``,
-    without the name segment the browser shows.
-    """
-    return {
-        "workbookId": workbook.workbook_id,
-        "workbookUrlId": workbook.url_id,
-        "name": workbook.name,
-        "url": f"{origin}/{_org().slug}/workbook/{workbook.url_id}",
-        "path": "Workspaces/Sales",
-        "latestVersion": 1,
-        "ownerId": workbook.owner.member_id,
-        "isArchived": workbook.is_archived,
-        **_audit(workbook, workbook.owner.member_id),
-    }
-
-
-def element_json(element: Element) -> dict[str, Any]:
-    """``…PagesPageIdElementsGetResponses…EntriesItems`` (listWorkbookPageElements)."""
-    shape: dict[str, Any] = {
-        "elementId": element.element_id,
-        "name": element.name,
-        "type": "visualization" if element.kind == Element.Kind.CHART else "table",
-        "columns": list(element.columns),
-    }
-    if element.kind == Element.Kind.CHART:
-        shape["vizualizationType"] = "bar"  # Sigma's spelling; a string when present
-    return shape
-
-
-def data_model_json(model: DataModel, origin: str) -> dict[str, Any]:
-    """``V2DataModelsGetResponses…EntriesItems`` (listDataModels, getDataModel)."""
-    return {
-        "dataModelId": model.data_model_id,
-        "dataModelUrlId": model.url_id,
-        "name": model.name,
-        "url": f"{origin}/{_org().slug}/data-model/{model.url_id}",
-        "path": "Workspaces/Sales",
-        "latestVersion": 1,
-        "ownerId": model.owner.member_id,
-        "isArchived": False,
-        **_audit(model, model.owner.member_id),
-    }
-
-
-def connection_json(connection: Connection) -> dict[str, Any]:
-    """``V2ConnectionsGetResponses…EntriesItems`` (listConnections, getConnection)."""
-    return {
-        "organizationId": _org().organization_id,
-        "connectionId": connection.connection_id,
-        "name": connection.name,
-        "type": connection.type,
-        "isSample": connection.is_sample,
-        "isAuditLog": False,
-        "useOauth": False,
-        "lastActiveAt": _time(connection.updated_at),
-        "isArchived": False,
-        **_audit(connection),
-    }
-
-
-def grant_json(workbook: Workbook, team: Team) -> dict[str, Any]:
-    """``V2GrantsGetResponses…EntriesItems`` (listGrants): a team's view grant."""
-    return {
-        "grantId": f"{workbook.workbook_id}:{team.team_id}",
-        "inodeId": workbook.workbook_id,
-        "inodeType": "workbook",
-        "organizationId": _org().organization_id,
-        "teamId": team.team_id,
-        "memberId": None,
-        "permission": "view",
-        **_audit(workbook, workbook.owner.member_id),
-    }
 
 
 # --- Endpoints --------------------------------------------------------------------
@@ -377,10 +92,10 @@ def account_types(request: HttpRequest) -> JsonResponse:
 @api_view()
 def whoami(request: HttpRequest) -> JsonResponse:
     """``GET /v2/whoami``: the member who owns the API credentials."""
-    credential = _bearer_credential(request)
+    credential = bearer_credential(request)
     assert credential is not None  # noqa: S101 - api_view() refused anonymous calls
     return JsonResponse(
-        {"userId": credential.owner.member_id, "organizationId": _org().organization_id}
+        {"userId": credential.owner.member_id, "organizationId": current_org().organization_id}
     )
 
 
@@ -419,7 +134,7 @@ def team_update(request: HttpRequest, team_id: str) -> JsonResponse:
 def team_members(request: HttpRequest, team_id: str) -> JsonResponse:
     """``GET /v2/teams/{teamId}/members`` (getTeamMembers)."""
     team = get_object_or_404(Team, team_id=team_id)
-    added_by = _admin_id()
+    added_by = admin_id()
     return paginated(
         request,
         team.members.all(),
@@ -471,7 +186,7 @@ def member_teams(request: HttpRequest, member_id: str) -> JsonResponse:
 @api_view()
 def workbooks(request: HttpRequest) -> JsonResponse:
     """``GET /v2/workbooks`` (listWorkbooks); ``isArchived`` narrows to (un)archived."""
-    origin = _origin(request)
+    origin = request_origin(request)
     rows = Workbook.objects.select_related("owner")
     if "isArchived" in request.GET:
         rows = rows.filter(is_archived=_flag(request, "isArchived"))
@@ -481,7 +196,7 @@ def workbooks(request: HttpRequest) -> JsonResponse:
 @api_view()
 def workbook_detail(request: HttpRequest, workbook_id: str) -> JsonResponse:
     workbook = get_object_or_404(Workbook.objects.select_related("owner"), workbook_id=workbook_id)
-    return JsonResponse(workbook_json(workbook, _origin(request)))
+    return JsonResponse(workbook_json(workbook, request_origin(request)))
 
 
 @api_view()
@@ -522,7 +237,7 @@ def grants(request: HttpRequest) -> JsonResponse:
 @api_view()
 def data_models(request: HttpRequest) -> JsonResponse:
     """``GET /v2/dataModels`` (listDataModels)."""
-    origin = _origin(request)
+    origin = request_origin(request)
     rows = DataModel.objects.select_related("owner")
     return paginated(request, rows, lambda d: data_model_json(d, origin))
 
@@ -533,7 +248,7 @@ def data_model_detail(request: HttpRequest, data_model_id: str) -> JsonResponse:
     model = get_object_or_404(
         DataModel.objects.select_related("owner"), data_model_id=data_model_id
     )
-    return JsonResponse(data_model_json(model, _origin(request)))
+    return JsonResponse(data_model_json(model, request_origin(request)))
 
 
 @api_view()
