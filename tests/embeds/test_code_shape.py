@@ -1,5 +1,6 @@
-"""Limits a reviewer can hold the app to: no module over 500 lines, no function over
-cyclomatic complexity 20 (radon's measure, as ``make complexity`` prints it).
+"""Limits a reviewer can hold the app and the emulator to: no module over 500 lines, no
+function over cyclomatic complexity 20 (radon's measure, as ``make complexity`` prints it).
+Migrations are generated, so they are not measured.
 
 The few places past a limit today are listed with their current size; each entry may
 only shrink, and goes when the module or function is split (issue 18).
@@ -13,7 +14,8 @@ from radon.complexity import cc_visit
 from radon.visitors import Class, Function
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "embeds"
+# The app, and the Sigma emulator its tests run against (issue 18).
+PACKAGES = (ROOT / "embeds", ROOT / "sigma_emulator")
 MAX_LINES = 500
 MAX_COMPLEXITY = 20
 
@@ -23,7 +25,12 @@ COMPLEX_FUNCTIONS: dict[str, int] = {}
 
 
 def _modules() -> list[Path]:
-    return sorted(p for p in APP.rglob("*.py") if "migrations" not in p.parts)
+    return sorted(
+        path
+        for package in PACKAGES
+        for path in package.rglob("*.py")
+        if "migrations" not in path.parts
+    )
 
 
 def _functions(block: Function | Class) -> list[Function]:
