@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import QuerySet
 
 from embeds.issuing import snapshots
 from embeds.models import (
@@ -16,10 +17,22 @@ from embeds.models import (
     SecurityEvent,
     SigmaProfile,
     SigmaProfileAttribute,
+    Team,
     UserAttribute,
 )
 from embeds.models.mappings import has_internal_identity, may_assign_internal_identity
-from embeds.services.audit import describe_changes, record_security_event
+from embeds.services.audit import (
+    apply_switch,
+    describe_changes,
+    record_security_event,
+    required_reason,
+)
+
+if TYPE_CHECKING:
+    # The configured AUTH_USER_MODEL, as django-stubs resolves it (tests.settings).
+    from django.contrib.auth.models import Group, User
+
+    from embeds.services.audit import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +43,7 @@ MSG_INTERNAL_PERMISSION = (
 )
 
 
-def _require_internal_permission(*, actor, operator: bool) -> None:
+def _require_internal_permission(*, actor: Actor, operator: bool) -> None:
     """Refuse a change of who is signed in as an internal Sigma member.
 
     An internal token is a real Sigma session as the member its email names
@@ -43,51 +56,44 @@ def _require_internal_permission(*, actor, operator: bool) -> None:
     raise PermissionDenied(MSG_INTERNAL_PERMISSION)
 
 
-def block_user(*, user, actor=None, reason: str) -> SigmaProfile:
+def block_user(*, user: User, actor: Actor = None, reason: str) -> SigmaProfile:
     """The per-user kill switch: refuse every embed for ``user`` from the next request."""
-    if not reason or not reason.strip():
-        raise ValueError("A reason is required to block a user's embeds.")
-    with transaction.atomic():
-        profile, _ = SigmaProfile.objects.select_for_update().get_or_create(user=user)
-        profile.is_blocked = True
-        profile.blocked_reason = reason.strip()
-        profile.save(update_fields=["is_blocked", "blocked_reason"])
-        record_security_event(
-            SecurityEvent.Kind.USER_BLOCKED,
-            subject=user,
-            actor=actor,
-            reason=profile.blocked_reason,
-        )
-        snapshots.invalidate()
-    logger.warning(
-        "Blocked Sigma embeds of user=%s by user=%s", user.pk, getattr(actor, "pk", None)
-    )
-    return profile
+    reason = required_reason(reason, to="block a user's embeds")
+    return _switch_user(user, blocked=True, actor=actor, reason=reason)
 
 
-def unblock_user(*, user, actor=None, reason: str = "") -> SigmaProfile:
+def unblock_user(*, user: User, actor: Actor = None, reason: str = "") -> SigmaProfile:
     """Lift the per-user kill switch; the blocked reason is cleared (the trail keeps it)."""
+    return _switch_user(user, blocked=False, actor=actor, reason=reason.strip())
+
+
+def _switch_user(user: User, *, blocked: bool, actor: Actor, reason: str) -> SigmaProfile:
     with transaction.atomic():
+        # A user without a mapping can be blocked too: the switch lives on the mapping.
         profile, _ = SigmaProfile.objects.select_for_update().get_or_create(user=user)
-        profile.is_blocked = False
-        profile.blocked_reason = ""
-        profile.save(update_fields=["is_blocked", "blocked_reason"])
-        record_security_event(
-            SecurityEvent.Kind.USER_UNBLOCKED, subject=user, actor=actor, reason=reason.strip()
+        apply_switch(
+            profile,
+            SecurityEvent.Kind.USER_BLOCKED if blocked else SecurityEvent.Kind.USER_UNBLOCKED,
+            state={"is_blocked": blocked, "blocked_reason": reason if blocked else ""},
+            actor=actor,
+            reason=reason,
+            subject=user,
         )
-        snapshots.invalidate()
     logger.warning(
-        "Unblocked Sigma embeds of user=%s by user=%s", user.pk, getattr(actor, "pk", None)
+        "%s Sigma embeds of user=%s by user=%s",
+        "Blocked" if blocked else "Unblocked",
+        user.pk,
+        getattr(actor, "pk", None),
     )
     return profile
 
 
-def _mapping_state(mapping) -> dict[str, Any]:
+def _mapping_state(mapping: SigmaProfile | GroupMapping | None) -> dict[str, object]:
     """What a user's or group's mapping puts into tokens, by name (for the trail)."""
     if mapping is None or mapping.pk is None:
         return {}
-    state = {
-        "account type": mapping.account_type.name if mapping.account_type_id else None,
+    state: dict[str, object] = {
+        "account type": mapping.account_type.name if mapping.account_type is not None else None,
         "teams": frozenset(mapping.teams.values_list("name", flat=True)),
         "internal": mapping.internal,
         "connection": mapping.eval_connection_id,
@@ -117,7 +123,11 @@ def changes_internal_identity(stored: SigmaProfile | None, profile: SigmaProfile
 
 
 def save_sigma_profile(
-    *, profile: SigmaProfile, teams=None, actor=None, operator: bool = False
+    *,
+    profile: SigmaProfile,
+    teams: Iterable[Team] | None = None,
+    actor: Actor = None,
+    operator: bool = False,
 ) -> SigmaProfile:
     """Create or update a user's Sigma mapping from a validated form or the config file.
 
@@ -170,7 +180,9 @@ def save_sigma_profile(
     return profile
 
 
-def set_user_attributes(*, user, values: Mapping[UserAttribute, str], actor=None) -> None:
+def set_user_attributes(
+    *, user: User, values: Mapping[UserAttribute, str], actor: Actor = None
+) -> None:
     """Make ``values`` the user's Sigma user attributes (row-level security values).
 
     Rows for attributes not in ``values`` are deleted, the others created or
@@ -208,12 +220,12 @@ def set_user_attributes(*, user, values: Mapping[UserAttribute, str], actor=None
 
 def save_group_mapping(
     *,
-    group,
+    group: Group,
     account_type: AccountType | None,
-    teams,
+    teams: Iterable[Team],
     internal: bool = False,
     eval_connection_id: str = "",
-    actor=None,
+    actor: Actor = None,
     operator: bool = False,
 ) -> GroupMapping:
     """Create or update a group's Sigma mapping (what its members get).
@@ -243,31 +255,33 @@ def save_group_mapping(
     return mapping
 
 
-def _delete_mapping(queryset, kind: str, *, actor, **target) -> None:
-    """Delete the one mapping in ``queryset`` (if any) and record what it gave."""
+def _delete_mapping(
+    mappings: QuerySet[SigmaProfile] | QuerySet[GroupMapping],
+    kind: str,
+    *,
+    actor: Actor,
+    subject: User | None = None,
+    group: Group | None = None,
+) -> None:
+    """Delete the one mapping in ``mappings`` (if any) and record what it gave."""
     with transaction.atomic():
-        mapping = queryset.select_for_update().first()
+        mapping = mappings.select_for_update().first()
         if mapping is None:
             return
         before = _mapping_state(mapping)
         mapping.delete()
-        record_security_event(
-            kind, actor=actor, detail=describe_changes(before, {}) or "mapping removed", **target
-        )
+        detail = describe_changes(before, {}) or "mapping removed"
+        record_security_event(kind, actor=actor, detail=detail, subject=subject, group=group)
         snapshots.invalidate()
 
 
-def delete_group_mapping(*, group, actor=None) -> None:
+def delete_group_mapping(*, group: Group, actor: Actor = None) -> None:
     """Remove a group's Sigma mapping: its members no longer get its teams or type."""
-    _delete_mapping(
-        GroupMapping.objects.filter(group=group),
-        SecurityEvent.Kind.GROUP_MAPPING_CHANGED,
-        actor=actor,
-        group=group,
-    )
+    mappings = GroupMapping.objects.filter(group=group)
+    _delete_mapping(mappings, SecurityEvent.Kind.GROUP_MAPPING_CHANGED, actor=actor, group=group)
 
 
-def delete_sigma_profile(*, user, actor=None, operator: bool = False) -> None:
+def delete_sigma_profile(*, user: User, actor: Actor = None, operator: bool = False) -> None:
     """Remove a user's own Sigma mapping (and attributes): only their groups' is left.
 
     For an internal member this needs ``embeds.assign_internal_identity``: without
