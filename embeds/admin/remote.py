@@ -7,6 +7,8 @@ to fix, and nothing changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 _ModelT = TypeVar("_ModelT", bound=Model)
 # A Sigma REST API answer: a JSON object.
 JSONObject = dict[str, Any]
+_View = Callable[[HttpRequest], HttpResponse]
 
 SYNC_PERMISSIONS = (
     "embeds.add_team",
@@ -70,6 +73,23 @@ def _api_problem(request: HttpRequest, title: str, exc: SigmaAPIError) -> Templa
         "admin/embeds/sigma_problem.html",
         {"title": title, "problem": str(exc)},
     )
+
+
+def asks_sigma(problem_title: str) -> Callable[[_View], _View]:
+    """A page that asks Sigma's REST API: when Sigma cannot answer (``SigmaAPIError``),
+    the problem page titled ``problem_title`` says why instead, and nothing changes."""
+
+    def decorate(view: _View) -> _View:
+        @wraps(view)
+        def page(request: HttpRequest) -> HttpResponse:
+            try:
+                return view(request)
+            except SigmaAPIError as exc:
+                return _api_problem(request, problem_title, exc)
+
+        return page
+
+    return decorate
 
 
 # --- "Check against Sigma" (an action on embeds) ------------------------------------------
@@ -188,6 +208,7 @@ def registry_sync(request: HttpRequest) -> HttpResponse:
 # --- Content and connection pickers ------------------------------------------------------
 
 
+@asks_sigma("Pick Sigma content")
 def content_picker(request: HttpRequest) -> HttpResponse:
     """Browse Sigma's workbooks → pages → elements (and data models, connections).
 
@@ -199,64 +220,61 @@ def content_picker(request: HttpRequest) -> HttpResponse:
     workbook_id = request.GET.get("workbook", "")
     page_id = request.GET.get("page", "")
     add_url = reverse("admin:embeds_embed_add")
-    try:
-        with api_client() as client:
-            workbooks = client.list_workbooks()
-            workbook = next((w for w in workbooks if w.get("workbookId") == workbook_id), None)
-            # A version tag the workbook has (Sigma's listWorkbooks ``tags``); pages and
-            # elements are then the tagged version's, and URLs carry /tag/{name}.
-            tag = request.GET.get("tag", "")
-            if workbook is None or tag not in _tag_names(workbook):
-                tag = ""
-            rows: list[dict[str, str]] = []
-            if workbook is None:
-                level = "workbooks"
-                rows = [
-                    {
-                        **_pick_row(add_url, title, url),
-                        "browse": "?" + urlencode(query),
-                    }
-                    for w in workbooks
-                    if not w.get("isArchived")
-                    for title, url, query in _workbook_versions(w)
-                ]
-                data_models = [
-                    _pick_row(add_url, str(d.get("name", "")), str(d.get("url", "")))
-                    for d in client.list_data_models()
-                    if not d.get("isArchived")
-                ]
-                connections = client.list_connections()
-            elif not page_id:
-                level = "pages"
-                base, title = _version_url(workbook, tag), _version_title(workbook, tag)
-                rows = [
-                    {
-                        **_pick_row(
-                            add_url, f"{title} — {p.get('name')}", f"{base}/page/{p.get('pageId')}"
-                        ),
-                        "browse": "?"
-                        + urlencode(
-                            {"workbook": workbook_id, "page": p.get("pageId")}
-                            | ({"tag": tag} if tag else {})
-                        ),
-                    }
-                    for p in client.list_workbook_pages(workbook_id, tag=tag or None)
-                ]
-                data_models, connections = [], []
-            else:
-                level = "elements"
-                base, title = _version_url(workbook, tag), _version_title(workbook, tag)
-                rows = [
-                    _pick_row(
-                        add_url,
-                        f"{title} — {e.get('name')}",
-                        f"{base}/element/{e.get('elementId')}",
-                    )
-                    for e in client.list_page_elements(workbook_id, page_id, tag=tag or None)
-                ]
-                data_models, connections = [], []
-    except SigmaAPIError as exc:
-        return _api_problem(request, "Pick Sigma content", exc)
+    with api_client() as client:
+        workbooks = client.list_workbooks()
+        workbook = next((w for w in workbooks if w.get("workbookId") == workbook_id), None)
+        # A version tag the workbook has (Sigma's listWorkbooks ``tags``); pages and
+        # elements are then the tagged version's, and URLs carry /tag/{name}.
+        tag = request.GET.get("tag", "")
+        if workbook is None or tag not in _tag_names(workbook):
+            tag = ""
+        rows: list[dict[str, str]] = []
+        if workbook is None:
+            level = "workbooks"
+            rows = [
+                {
+                    **_pick_row(add_url, title, url),
+                    "browse": "?" + urlencode(query),
+                }
+                for w in workbooks
+                if not w.get("isArchived")
+                for title, url, query in _workbook_versions(w)
+            ]
+            data_models = [
+                _pick_row(add_url, str(d.get("name", "")), str(d.get("url", "")))
+                for d in client.list_data_models()
+                if not d.get("isArchived")
+            ]
+            connections = client.list_connections()
+        elif not page_id:
+            level = "pages"
+            base, title = _version_url(workbook, tag), _version_title(workbook, tag)
+            rows = [
+                {
+                    **_pick_row(
+                        add_url, f"{title} — {p.get('name')}", f"{base}/page/{p.get('pageId')}"
+                    ),
+                    "browse": "?"
+                    + urlencode(
+                        {"workbook": workbook_id, "page": p.get("pageId")}
+                        | ({"tag": tag} if tag else {})
+                    ),
+                }
+                for p in client.list_workbook_pages(workbook_id, tag=tag or None)
+            ]
+            data_models, connections = [], []
+        else:
+            level = "elements"
+            base, title = _version_url(workbook, tag), _version_title(workbook, tag)
+            rows = [
+                _pick_row(
+                    add_url,
+                    f"{title} — {e.get('name')}",
+                    f"{base}/element/{e.get('elementId')}",
+                )
+                for e in client.list_page_elements(workbook_id, page_id, tag=tag or None)
+            ]
+            data_models, connections = [], []
     return _render(
         request,
         "admin/embeds/sigma_pick.html",
@@ -313,6 +331,7 @@ def _pick_row(add_url: str, title: str, url: str) -> dict[str, str]:
 # --- Embed users no host user maps to ------------------------------------------------
 
 
+@asks_sigma("Sigma embed users")
 def stale_members(request: HttpRequest) -> HttpResponse:
     """Sigma's embed users that no active host user maps to; superusers deactivate.
 
@@ -323,32 +342,29 @@ def stale_members(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("embeds.change_embed"):
         raise PermissionDenied
     cached = request.method == "GET" and "refresh" not in request.GET
-    try:
-        with api_client() as client:
-            stale = stale_embed_users(client, cached=cached)
-            if request.method == "POST":
-                # Deactivating changes the Sigma organization itself: superusers only.
-                if not request.user.is_superuser:
-                    raise PermissionDenied
-                chosen = set(request.POST.getlist("member"))
-                done = deactivate_embed_users(
-                    client=client,
-                    members=[m for m in stale if m.member_id in chosen],
-                    actor=request.user,
-                    reason=request.POST.get("reason", "").strip(),
+    with api_client() as client:
+        stale = stale_embed_users(client, cached=cached)
+        if request.method == "POST":
+            # Deactivating changes the Sigma organization itself: superusers only.
+            if not request.user.is_superuser:
+                raise PermissionDenied
+            chosen = set(request.POST.getlist("member"))
+            done = deactivate_embed_users(
+                client=client,
+                members=[m for m in stale if m.member_id in chosen],
+                actor=request.user,
+                reason=request.POST.get("reason", "").strip(),
+            )
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d embed user deactivated in Sigma.",
+                    "%(count)d embed users deactivated in Sigma.",
+                    len(done),
                 )
-                messages.success(
-                    request,
-                    ngettext(
-                        "%(count)d embed user deactivated in Sigma.",
-                        "%(count)d embed users deactivated in Sigma.",
-                        len(done),
-                    )
-                    % {"count": len(done)},
-                )
-                return HttpResponseRedirect(reverse("admin:embeds_embed_sigma_members"))
-    except SigmaAPIError as exc:
-        return _api_problem(request, "Sigma embed users", exc)
+                % {"count": len(done)},
+            )
+            return HttpResponseRedirect(reverse("admin:embeds_embed_sigma_members"))
     return _render(
         request,
         "admin/embeds/sigma_members.html",
