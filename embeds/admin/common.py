@@ -105,6 +105,12 @@ def reason_field(*, max_length: int, help_text: str) -> forms.CharField:
     )
 
 
+def require_reason(form: forms.BaseForm, *, switched_off: bool, field: str, message: str) -> None:
+    """A kill switch turned off needs its reason: the error goes next to ``field``."""
+    if switched_off and not (form.cleaned_data.get(field) or "").strip():
+        form.add_error(field, ValidationError(message, code="reason_required"))
+
+
 class ReasonForm(forms.Form):
     """A required, recorded reason (revoke a credential, disable embeds)."""
 

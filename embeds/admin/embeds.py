@@ -39,6 +39,7 @@ from embeds.admin.common import (
     counted,
     kept_rows,
     reason_field,
+    require_reason,
     viewer_count,
 )
 from embeds.models import Credential, Embed, EmbedControl
@@ -122,15 +123,13 @@ class EmbedAdminForm(ServiceModelForm[Embed]):
 
     def clean(self) -> dict[str, Any]:
         super().clean()
-        cleaned = self.cleaned_data
-        if (
-            cleaned.get("is_enabled") is False
-            and not (cleaned.get("disabled_reason") or "").strip()
-        ):
-            self.add_error(
-                "disabled_reason", ValidationError(MSG_DISABLED_REASON, code="reason_required")
-            )
-        return cleaned
+        require_reason(
+            self,
+            switched_off=self.cleaned_data.get("is_enabled") is False,
+            field="disabled_reason",
+            message=MSG_DISABLED_REASON,
+        )
+        return self.cleaned_data
 
     def save(self, commit: bool = True) -> Embed:
         """Save through ``services.save_embed`` (teams included): switching the embed

@@ -20,7 +20,7 @@ from django.contrib import admin
 from django.contrib.admin import AdminSite
 from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 
@@ -36,6 +36,7 @@ from embeds.admin.common import (
     StackedInline,
     TabularInline,
     kept_rows,
+    require_reason,
 )
 from embeds.admin.preview import PREVIEW_PERMISSION
 from embeds.admin.remote import check_users_against_sigma_action
@@ -119,12 +120,13 @@ class SigmaProfileForm(ModelForm[SigmaProfile]):
 
     def clean(self) -> dict[str, Any]:
         super().clean()
-        cleaned = self.cleaned_data
-        if cleaned.get("is_blocked") and not (cleaned.get("blocked_reason") or "").strip():
-            self.add_error(
-                "blocked_reason", ValidationError(MSG_BLOCKED_REASON, code="reason_required")
-            )
-        return cleaned
+        require_reason(
+            self,
+            switched_off=bool(self.cleaned_data.get("is_blocked")),
+            field="blocked_reason",
+            message=MSG_BLOCKED_REASON,
+        )
+        return self.cleaned_data
 
 
 class SigmaProfileInline(
