@@ -89,6 +89,19 @@ def _clear_cache():
 
 
 @pytest.fixture
+def pinned_rate_clock(monkeypatch):
+    """The page rate limit counts in windows aligned to the epoch
+    (embeds.issuing.ratelimit), so a test whose requests straddle a window boundary
+    would see its counter start again. Pinned mid-window, the count is the test's own;
+    1_800_000_000 is a multiple of every window the tests use (60, 900, 3600)."""
+    from types import SimpleNamespace
+
+    from embeds.issuing import ratelimit
+
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+
+
+@pytest.fixture
 def credential_factory(db):
     def make(**fields) -> Credential:
         n = next(_counter)

@@ -516,7 +516,7 @@ def test_blocked_user_gets_the_same_answer_for_any_slug(client, user_factory, em
     assert embed.title not in _refusal_page(existing)
 
 
-def test_unknown_slugs_count_against_the_rate_limit(settings, client, bob):
+def test_unknown_slugs_count_against_the_rate_limit(settings, client, bob, pinned_rate_clock):
     settings.SIGMA_RATE_LIMIT = "2/60"
     client.force_login(bob)
     codes = [client.get(f"/embeds/probe-{n}/").status_code for n in range(3)]

@@ -65,7 +65,15 @@ def tokens_in(html: str) -> list[str]:
 
 @pytest.mark.django_db
 def test_flows_log_neither_secret_nor_token(
-    client, every_log, alice, bob, admin_user, embed_factory, settings, monkeypatch
+    client,
+    every_log,
+    alice,
+    bob,
+    admin_user,
+    embed_factory,
+    settings,
+    monkeypatch,
+    pinned_rate_clock,
 ):
     settings.SIGMA_RATE_LIMIT = "3/60"
     embed = embed_factory(slug="sales")

@@ -118,7 +118,7 @@ def test_only_previews_are_shortened(alice, embed_factory):
 
 @pytest.mark.django_db
 def test_previews_are_rate_limited_against_the_staff_user(
-    settings, admin_client, admin_user, alice, bob, embed_factory
+    settings, admin_client, admin_user, alice, bob, embed_factory, pinned_rate_clock
 ):
     settings.SIGMA_RATE_LIMIT = "2/60"
     embed = embed_factory()
