@@ -53,6 +53,12 @@ FORWARDED_FOR_META = "HTTP_X_FORWARDED_FOR"
 # IPv6 clients are counted per /64: one subscriber usually holds a whole /64, so a
 # per-address key would give them 2**64 fresh counters.
 IPV6_COUNTING_PREFIX = 64
+# IPv6 ranges whose last 32 bits are an IPv4 client (RFC 6052 NAT64/SIIT well-known
+# prefix, RFC 8215 local-use prefix, RFC 2765 IPv4-translated): counted as that
+# IPv4 address, or every IPv4 client behind the translator would share one /64.
+IPV4_EMBEDDING_NETWORKS = tuple(
+    ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0:0/96")
+)
 
 
 # --- The client address -------------------------------------------------------------
@@ -136,11 +142,14 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def counting_key(address: str | None) -> str | None:
     """The address a per-client counter uses: IPv4 as is, IPv6 as its /64 network
-    address (``2001:db8:1:2::``), so one subscriber's prefix is one client."""
+    address (``2001:db8:1:2::``), so one subscriber's prefix is one client; an IPv4
+    client seen through NAT64/SIIT (``64:ff9b::203.0.113.7``) as its IPv4 address."""
     parsed = _address(address)
     if parsed is None:
         return None
     if isinstance(parsed, ipaddress.IPv6Address):
+        if any(parsed in network for network in IPV4_EMBEDDING_NETWORKS):
+            return str(ipaddress.IPv4Address(int(parsed) & 0xFFFFFFFF))
         network = ipaddress.IPv6Network((parsed, IPV6_COUNTING_PREFIX), strict=False)
         return str(network.network_address)
     return str(parsed)

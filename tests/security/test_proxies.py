@@ -185,3 +185,43 @@ def test_trusted_proxies_refuse_a_bad_entry_naming_its_position_only():
     with pytest.raises(ImproperlyConfigured) as raised:
         parse_trusted_proxies(["10.0.0.0/8", "proxy.internal"])
     assert str(raised.value) == ("Setting TRUSTED_PROXIES entry 2 is not an address or CIDR range.")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("prefix", ["64:ff9b::", "64:ff9b:1::", "::ffff:0:"])
+def test_ipv4_clients_behind_nat64_are_counted_per_ipv4_address(client, alice, prefix):
+    """H4: on an IPv6-only front (NAT64/SIIT) every IPv4 client arrives as
+    ``<prefix>a.b.c.d``, all inside one /64: one client's failures must not lock
+    out the others."""
+    for n in range(51):
+        client.post(
+            "/accounts/login/",
+            {"username": f"guess{n}", "password": WRONG},
+            REMOTE_ADDR=f"{prefix}cb00:7107",  # 203.0.113.7
+        )
+    attacker = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "demo"},
+        REMOTE_ADDR=f"{prefix}cb00:7107",
+    )
+    victim = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "demo"},
+        REMOTE_ADDR=f"{prefix}c633:6414",  # 198.51.100.20
+    )
+    assert attacker.status_code == 429
+    assert victim.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("64:ff9b::203.0.113.7", ATTACKER),
+        ("64:ff9b:1:2::cb00:7107", ATTACKER),
+        ("::ffff:0:203.0.113.7", ATTACKER),
+        ("::ffff:203.0.113.7", ATTACKER),
+        ("64:ff9b:0:0:1::cb00:7107", "64:ff9b::"),  # outside the /96: an IPv6 client
+    ],
+)
+def test_counting_key_reads_the_ipv4_client_inside_translated_addresses(address, expected):
+    assert counting_key(address) == expected
