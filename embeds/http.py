@@ -44,6 +44,9 @@ REQUEST_FLAG = "_sigma_signed_url"
 # view runs: whatever the view renders, its response will get the headers. The
 # {% sigma_embed %} tag signs nothing on a request without it.
 COVERED_FLAG = "_sigma_headers_covered"
+# Set on a response by allow_sigma_frames(): it carries the headers, whatever its
+# body renders later (a streamed body is rendered after the middleware returned).
+RESPONSE_FLAG = "_sigma_signed_url_headers"
 
 Response = TypeVar("Response", bound=HttpResponseBase)
 
@@ -206,6 +209,7 @@ def allow_sigma_frames(response: Response) -> Response:
         # must still be limited to Sigma: a policy of frame-src/child-src alone
         # (every other directive stays unrestricted, as the site had it).
         response[CSP_HEADER] = replace_frame_sources("", origins)
+    setattr(response, RESPONSE_FLAG, True)
     return mark_signed_url_response(response)
 
 
@@ -260,7 +264,9 @@ class SignedURLHeadersMiddleware:
     Add ``"embeds.http.SignedURLHeadersMiddleware"`` to ``MIDDLEWARE`` (anywhere
     after ``SessionMiddleware`` and ``AuthenticationMiddleware`` is fine); a page
     that renders ``{% sigma_embed %}`` then needs no decorator. Responses that
-    carry no signed URL are left alone.
+    carry no signed URL are left alone. A streamed body is rendered after this
+    returned: the tag refuses there (``headers_not_covered``); decorate such a
+    view with ``sigma_embed_page``.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
@@ -273,4 +279,10 @@ class SignedURLHeadersMiddleware:
         # tag has already flagged the request.
         if carries_signed_url(request):
             allow_sigma_frames(response)
+        elif not getattr(response, RESPONSE_FLAG, False):
+            # Security: this response's headers are decided without the signed-URL
+            # ones. A tag rendered later (a StreamingHttpResponse's body is rendered
+            # while it is sent) must refuse with headers_not_covered rather than
+            # sign a URL that would go out cacheable and with a Referer.
+            setattr(request, COVERED_FLAG, False)
         return response

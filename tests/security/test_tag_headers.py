@@ -66,3 +66,36 @@ def test_page_under_the_middleware_gets_the_headers(client, alice, embed_factory
     assert ":jwt=" in response.content.decode()
     assert "no-store" in response["Cache-Control"]
     assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_streamed_page_under_the_middleware_signs_nothing(client, alice, embed_factory, caplog):
+    """H2: a streamed body renders the tag after the middleware decided the headers;
+    it must refuse rather than send the signed URL without no-store/no-referrer."""
+    embed_factory(slug="sales")
+    client.force_login(alice)
+    caplog.set_level(logging.ERROR)
+
+    response = client.get("/streamed-dashboard/", {"slug": "sales"})
+
+    html = b"".join(response.streaming_content).decode()
+    assert ":jwt=" not in html and "data-sigma-embed" not in html
+    assert 'data-refusal="headers_not_covered"' in html
+    assert not AccessRecord.objects.exists()
+    assert "nothing signed" in caplog.text
+
+
+@pytest.mark.parametrize("middleware", [True, False])
+def test_decorated_streamed_page_gets_the_headers(
+    client, alice, embed_factory, settings, middleware
+):
+    if not middleware:
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE]
+    embed_factory(slug="sales")
+    client.force_login(alice)
+
+    response = client.get("/decorated-streamed-dashboard/", {"slug": "sales"})
+
+    assert ":jwt=" in b"".join(response.streaming_content).decode()
+    assert "no-store" in response["Cache-Control"]
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "frame-src https://app.sigmacomputing.com" in response["Content-Security-Policy"]
