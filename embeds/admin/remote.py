@@ -292,7 +292,16 @@ def content_picker(request: HttpRequest) -> HttpResponse:
 
 
 def _tag_names(workbook: JSONObject) -> list[str]:
-    return [str(t["name"]) for t in workbook.get("tags") or [] if t.get("name")]
+    """The workbook's version tags: Sigma's ``tags``, a list of objects with a
+    ``name``; whatever else it holds names no tag."""
+    tags = workbook.get("tags")
+    if not isinstance(tags, list):
+        return []
+    return [
+        t["name"]
+        for t in tags
+        if isinstance(t, dict) and isinstance(t.get("name"), str) and t["name"]
+    ]
 
 
 def _version_url(workbook: JSONObject, tag: str) -> str:

@@ -104,6 +104,13 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def _objects(path: str, entries: list[object]) -> list[SigmaObject]:
+    """``entries`` if each is a JSON object: what every reader of a list expects."""
+    if not all(isinstance(entry, dict) for entry in entries):
+        raise SigmaAPIError(f"Sigma's answer to {path} has an entry that is not an object.")
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
 def _skip(skip_permission_check: bool) -> dict[str, str] | None:
     return {"skipPermissionCheck": "true"} if skip_permission_check else None
 
@@ -342,18 +349,19 @@ class SigmaAPIClient:
         (``limit``/``page`` → ``nextPage``, null at the end) or ``TOKEN``
         (``pageSize``/``pageToken`` → ``nextPageToken``, absent at the end). A bare
         list, the other answer form of the ``oneOf`` list operations, is the whole
-        list. A repeated token, or more than ``MAX_PAGES`` pages, stops with an error.
+        list. An entry that is not a JSON object, a repeated token, or more than
+        ``MAX_PAGES`` pages stops with an error.
         """
         query = {scheme.size: PAGE_LIMIT, **(params or {})}
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             body = self.get(path, params=query)
             if isinstance(body, list):
-                yield from body
+                yield from _objects(path, body)
                 return
             if not isinstance(body, dict) or not isinstance(body.get("entries"), list):
                 raise SigmaAPIError(f"Sigma's answer to {path} is not a list of entries.")
-            yield from body["entries"]
+            yield from _objects(path, body["entries"])
             token = body.get(scheme.next)
             if token in (None, ""):
                 return
