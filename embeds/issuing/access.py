@@ -83,7 +83,10 @@ def check_previewable(*, identity: SigmaIdentity, embed: EmbedSnapshot) -> None:
     previewing an internal identity, or the credential owner's email (a member by
     definition), would give the previewer that member's Sigma session
     (``PreviewOfMember``). Embed users, whose Sigma rights are exactly what the
-    token grants, can be previewed.
+    token grants, can be previewed. The other emails the host knows to be members
+    (every stored credential's owner, revoked ones included, and deactivated
+    internal users') are refused before this, on every path, by
+    ``identity.check_identity_conflicts`` (``IdentityConflict``).
     """
     owner = embed.credential.owner_email
     if identity.internal or (owner and identity.email.casefold() == owner.casefold()):

@@ -26,7 +26,7 @@ from embeds.exceptions import (
     UserBlocked,
 )
 from embeds.models import Credential, GroupMapping, SigmaProfile, Team
-from embeds.models.mappings import users_signed_in_as
+from embeds.models.mappings import sigma_members_signed_in_as
 from embeds.protocol.validators import sigma_email_problem
 
 if TYPE_CHECKING:
@@ -99,10 +99,12 @@ def identity_for(user: AnyUser) -> SigmaIdentity:
 def check_identity_conflicts(user: AnyUser, identity: SigmaIdentity) -> None:
     """Refuse (``IdentityConflict``) an identity whose email is someone else's.
 
-    Sigma signs in whoever the ``sub`` email names, so the email (compared
-    case-insensitively) must not be the Sigma identity of another active mapped
-    host user, nor a credential owner's (a Sigma member, usually an Admin) unless
-    the user's own mapping declares them that internal member. Mapping forms and
+    Sigma signs in whoever the ``sub`` email names (a member as themselves, whatever
+    the token says: spec §1.2), so the email (compared case-insensitively) must not
+    be the Sigma identity of another active mapped host user, nor of a deactivated
+    user mapped as internal (their Sigma membership lives on), nor any stored
+    credential's owner (a Sigma member, usually an Admin; revoked credentials
+    included) unless the user's own mapping declares them that internal member. Mapping forms and
     imports refuse a taken email when saved; this catches what they cannot see (a
     ``User.email`` edited later, a group giving access to an unmapped user). Two
     statements; ``embeds.snapshots`` runs it when it builds the identity snapshot,
@@ -111,7 +113,7 @@ def check_identity_conflicts(user: AnyUser, identity: SigmaIdentity) -> None:
     username = user.get_username()
     others = sorted(
         other.get_username()
-        for other in users_signed_in_as(identity.email, exclude_user_id=user.pk)[:3]
+        for other in sigma_members_signed_in_as(identity.email, exclude_user_id=user.pk)[:3]
     )
     if others:
         raise IdentityConflict(
@@ -120,7 +122,10 @@ def check_identity_conflicts(user: AnyUser, identity: SigmaIdentity) -> None:
         )
     declared_member = identity.internal and not identity.internal_by_group
     if not declared_member:
-        owned = Credential.objects.filter(is_active=True, owner_email__iexact=identity.email)
+        # Every stored credential's owner, revoked ones too: revoking the host's copy
+        # of a credential (the usual state after a rotation) leaves its owner a Sigma
+        # member, whom Sigma signs in as themselves.
+        owned = Credential.objects.filter(owner_email__iexact=identity.email)
         owner_of = owned.values_list("name", flat=True).first()
         if owner_of is not None:
             raise IdentityConflict(

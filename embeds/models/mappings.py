@@ -40,24 +40,48 @@ MSG_EMAIL_TAKEN = (
 )
 
 
+#: A user is mapped when they have a mapping or belong to a group that has one.
+_MAPPED = Q(sigma_profile__isnull=False) | Q(groups__sigma_mapping__isnull=False)
+
+
 def users_signed_in_as(email: str, *, exclude_user_id: int | None = None) -> QuerySet[User]:
     """Active mapped host users whose Sigma identity is ``email`` (case-insensitive).
 
     A user's identity is their mapping's Sigma email, else their own email; a user
     is mapped when they have a mapping or belong to a group that has one.
     """
+    return _identified_as(email, Q(is_active=True) & _MAPPED, exclude_user_id)
+
+
+def _identified_as(email: str, which: Q, exclude_user_id: int | None) -> QuerySet[User]:
+    """Users among ``which`` whose Sigma identity (mapping's email, else own) is
+    ``email``, case-insensitively; none for an empty email."""
     if not email:
         return get_user_model()._default_manager.none()
     own = Q(sigma_profile__sigma_email__iexact=email)
     inherited = Q(email__iexact=email) & (
         Q(sigma_profile__isnull=True) | Q(sigma_profile__sigma_email="")
     )
-    mapped = Q(sigma_profile__isnull=False) | Q(groups__sigma_mapping__isnull=False)
-    users = get_user_model()._default_manager.filter(is_active=True).filter(own | inherited)
-    users = users.filter(mapped).distinct()
+    users = get_user_model()._default_manager.filter(own | inherited).filter(which).distinct()
     if exclude_user_id is not None:
         users = users.exclude(pk=exclude_user_id)
     return users
+
+
+def sigma_members_signed_in_as(email: str, *, exclude_user_id: int | None = None) -> QuerySet[User]:
+    """Host users the host itself knows to be Sigma identities for ``email``: the
+    active mapped users of :func:`users_signed_in_as`, and also *deactivated* users
+    mapped as internal members (by their own mapping, or by a group where their own
+    says "inherit" or they have none). Deactivating a host account leaves the Sigma
+    membership alive, and Sigma signs a member in as themselves whatever the token
+    says (spec §1.2, ``sub``), so that email stays taken.
+    """
+    by_group = (
+        Q(sigma_profile__isnull=True) | Q(sigma_profile__internal=SigmaProfile.Internal.INHERIT)
+    ) & Q(groups__sigma_mapping__internal=True)
+    internal = Q(sigma_profile__internal=SigmaProfile.Internal.INTERNAL) | by_group
+    which = (Q(is_active=True) & _MAPPED) | (Q(is_active=False) & internal)
+    return _identified_as(email, which, exclude_user_id)
 
 
 def eval_connection_id_field(help_text: str) -> models.CharField[str | int | Combinable, str]:

@@ -21,13 +21,6 @@ PREVIEW_URL = reverse("admin:embeds_embed_preview")
 OWNER = "owner@example.com"  # credential_factory's owner: a Sigma Admin member
 
 
-@pytest.fixture
-def previewer(client, staff_factory):
-    user = staff_factory("previewer", "embeds.preview_embed")
-    client.force_login(user)
-    return user
-
-
 def _issued() -> int:
     return AccessRecord.objects.filter(outcome=AccessRecord.Outcome.ISSUED).count()
 
