@@ -197,6 +197,23 @@ class GroupMappingInline(
     filter_horizontal = ("teams",)
     fields = ("account_type", "teams", "internal", "eval_connection_id")
 
+    def has_delete_permission(  # type: ignore[override]
+        self, request: HttpRequest, obj: Group | None = None
+    ) -> bool:
+        # obj is the group: removing an internal group's mapping changes who is
+        # signed in as an internal member (services.delete_group_mapping refuses too).
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and _may_unmap(request, [obj] if obj is not None else [])
+
+
+def _may_unmap(request: HttpRequest, groups: list[Group] | QuerySet[Group]) -> bool:
+    """Whether ``request.user`` may remove these groups' mappings: an internal
+    group's needs ``embeds.assign_internal_identity`` (its members stop being
+    internal; their ``User.email`` becomes editable without the permission)."""
+    if may_assign_internal_identity(request.user):
+        return True
+    return not GroupMapping.objects.filter(group__in=groups, internal=True).exists()
+
 
 def _account_type_label(user: User) -> str:
     profile: SigmaProfile | None = getattr(user, "sigma_profile", None)
@@ -350,6 +367,17 @@ class SigmaGroupAdminMixin(AdminMixin[Group]):
 
     sigma_inlines = [GroupMappingInline]
     sigma_list_display = ("sigma_teams", "sigma_account_type")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        # Deleting the group deletes its mapping (cascade): the same rule.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and _may_unmap(request, [obj] if obj is not None else [])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Group]) -> None:
+        # The list's "delete selected" asks has_delete_permission without a group.
+        if not _may_unmap(request, queryset):
+            raise PermissionDenied
+        super().delete_queryset(request, queryset)
 
     def save_formset(
         self,

@@ -275,9 +275,16 @@ def _delete_mapping(
         snapshots.invalidate()
 
 
-def delete_group_mapping(*, group: Group, actor: Actor = None) -> None:
-    """Remove a group's Sigma mapping: its members no longer get its teams or type."""
+def delete_group_mapping(*, group: Group, actor: Actor = None, operator: bool = False) -> None:
+    """Remove a group's Sigma mapping: its members no longer get its teams or type.
+
+    For an internal group this needs ``embeds.assign_internal_identity`` (like
+    :func:`delete_sigma_profile` for an internal member): its members stop being
+    internal, and their ``User.email`` becomes editable without it.
+    """
     mappings = GroupMapping.objects.filter(group=group)
+    if mappings.filter(internal=True).exists():
+        _require_internal_permission(actor=actor, operator=operator)
     _delete_mapping(mappings, SecurityEvent.Kind.GROUP_MAPPING_CHANGED, actor=actor, group=group)
 
 
