@@ -252,8 +252,11 @@ class SigmaUserAdminMixin(
     Security: the email and password of a user signed in as an internal Sigma member
     (by their own mapping or a group's) need ``embeds.assign_internal_identity``:
     a group-internal member is signed in as ``User.email``, and whoever sets their
-    password signs in as them. Who may change privileges (superuser, staff,
-    groups, permissions) is the site's own User admin's to decide (the host's
+    password signs in as them. Their username too (``sigma_config`` matches users
+    by username), and the email of any member of a group with a Sigma mapping (a
+    permission holder may make that group internal later). Who may change
+    privileges (superuser, staff, groups, permissions) is the site's own User
+    admin's to decide (the host's
     ``accounts/admin.py`` leaves it to superusers).
     """
 
@@ -271,8 +274,16 @@ class SigmaUserAdminMixin(
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
-        if not may_assign_internal_identity(request.user) and has_internal_identity(obj):
-            fields.append("email")
+        if obj is None or may_assign_internal_identity(request.user):
+            return fields
+        if has_internal_identity(obj):
+            # sigma_config matches users by username: renaming another account to
+            # an internal member's name would hand it the member's entry.
+            fields += [name for name in ("email", "username") if name not in fields]
+        elif GroupMapping.objects.filter(group__user=obj).exists():
+            # A permission holder may later make the group internal: the email
+            # chosen now would then be the member whom Sigma signs in.
+            fields += [name for name in ("email",) if name not in fields]
         return fields
 
     def user_change_password(

@@ -247,12 +247,38 @@ def save_group_mapping(
         mapping.save()
         mapping.teams.set(teams)
         detail = describe_changes(before, _mapping_state(mapping))
+        became_internal = internal and not before.get("internal")
+        made_internal = _members_made_internal(group) if became_internal else []
+        if made_internal:
+            detail = f"{detail}; members now internal: {len(made_internal)}"
         if detail:
             record_security_event(
                 SecurityEvent.Kind.GROUP_MAPPING_CHANGED, group=group, actor=actor, detail=detail
             )
+        for member, email in made_internal:
+            record_security_event(
+                SecurityEvent.Kind.USER_MAPPING_CHANGED,
+                subject=member,
+                actor=actor,
+                detail=f"internal through group {group.name!r} as {email or '(no email)'}",
+            )
         snapshots.invalidate()
     return mapping
+
+
+def _members_made_internal(group: Group) -> list[tuple[User, str]]:
+    """The members a now-internal group signs in as internal members, each with the
+    Sigma email they are then signed in as (their own mapping's, else
+    ``User.email``): recorded, since a ``User.email`` chosen earlier becomes a Sigma
+    member's session here."""
+    made = []
+    for user in group.user_set.select_related("sigma_profile").order_by("username"):
+        profile: SigmaProfile | None = getattr(user, "sigma_profile", None)
+        if profile is not None and profile.internal != SigmaProfile.Internal.INHERIT:
+            continue  # their own mapping decides
+        own = profile.sigma_email if profile is not None else ""
+        made.append((user, own or user.email or ""))
+    return made
 
 
 def _delete_mapping(

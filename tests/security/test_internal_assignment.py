@@ -26,7 +26,7 @@ from django.urls import reverse
 
 from embeds import services
 from embeds.admin.mappings import MSG_INTERNAL_READ_ONLY
-from embeds.models import GroupMapping, SigmaProfile
+from embeds.models import GroupMapping, SecurityEvent, SigmaProfile
 from embeds.services.mappings import MSG_INTERNAL_PERMISSION
 from tests.conftest import CANARY_SECRET
 from tests.embeds.admin.conftest import change_form_data
@@ -368,3 +368,55 @@ def test_import_needs_allow_internal_to_make_a_member_internal(run, mallory, sal
     # The operator, having read it, asks for it by name.
     assert run("sigma_config", "import", file, "--allow-internal").returncode == 0
     assert sigma_session(mallory) == (OWNER, True)
+
+
+# H5: an email chosen while the group is an embed group becomes internal later --------
+
+
+@pytest.fixture
+def finance(mallory):
+    """An embed group with a Sigma mapping, mallory a member."""
+    group = Group.objects.create(name="Finance")
+    GroupMapping.objects.create(group=group, internal=False)
+    mallory.groups.add(group)
+    return group
+
+
+def test_editor_cannot_choose_the_email_of_a_mapped_groups_member(
+    client, editor, mallory, finance, sales
+):
+    saved(post_user(client, mallory, email=MEMBER))
+
+    mallory.refresh_from_db()
+    assert mallory.email == "mallory@example.com"
+
+
+def test_editor_still_edits_the_email_of_an_ungrouped_embed_user(client, editor, mallory, sales):
+    saved(post_user(client, mallory, email="mallory.new@example.com"))
+
+    mallory.refresh_from_db()
+    assert mallory.email == "mallory.new@example.com"
+
+
+def test_making_a_group_internal_records_whom_its_members_are_signed_in_as(
+    admin_client, mallory, finance, sales
+):
+    data = change_form_data(admin_client.get(group_change(finance)))
+    data["sigma_mapping-0-internal"] = "on"
+
+    saved(admin_client.post(group_change(finance), data))
+
+    assert sigma_session(mallory) == ("mallory@example.com", True)
+    event = SecurityEvent.objects.get(subject=mallory)
+    assert "Finance" in event.detail
+    assert "mallory@example.com" in event.detail
+
+
+# H7: sigma_config matches users by username ------------------------------------------
+
+
+def test_editor_cannot_rename_an_internal_member(client, editor, olivia):
+    saved(post_user(client, olivia, username="olivia.old"))
+
+    olivia.refresh_from_db()
+    assert olivia.username == "olivia"

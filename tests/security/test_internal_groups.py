@@ -1,7 +1,4 @@
-"""H5/H6/H7: who is signed in as an internal Sigma member changes only with
-``embeds.assign_internal_identity``, through the group doors too.
-
-H6: deleting an internal group's mapping (the group page's inline, deleting the
+"""H6: deleting an internal group's mapping (the group page's inline, deleting the
 group itself, the list's bulk delete) turns its members into embed users and frees
 their ``User.email`` for ``auth.change_user`` holders: it needs the permission, like
 deleting an internal member's own mapping. Replayed as the least-privileged staff user.
