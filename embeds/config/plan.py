@@ -332,7 +332,13 @@ class Planner:
         _clean(profile, where, self.problems, exclude=["user", "account_type", "teams"])
         before = SigmaProfile.objects.filter(user=user).first()  # not the one assigned to
         wanted = SigmaProfile(user=user, sigma_email=item["sigma_email"], internal=item["internal"])
-        self._check_internal(services.changes_internal_identity(before, wanted), where)
+        email = item["sigma_email"] or user.email or "(no email)"
+        self._check_internal(
+            services.changes_internal_identity(before, wanted),
+            where,
+            f"user {user.get_username()!r} (id {user.pk}, now {user.email or 'no email'}): "
+            f"internal {item['internal']!r}, Sigma email {email}",
+        )
         if not created:
             changed |= _mapping_differs(profile, item)
             current_attrs = dict(profile.attributes.values_list("attribute__name", "value"))
@@ -373,7 +379,12 @@ class Planner:
         mapping = GroupMapping.objects.select_related("account_type").filter(group=group).first()
         created = mapping is None
         changed = mapping is not None and _mapping_differs(mapping, item)
-        self._check_internal((mapping.internal if mapping else False) != item["internal"], where)
+        self._check_internal(
+            (mapping.internal if mapping else False) != item["internal"],
+            where,
+            f"group {item['name']!r} would make its members "
+            + ("internal" if item["internal"] else "embed users"),
+        )
 
         def apply() -> None:
             obj = GroupMapping(group=group)
@@ -389,17 +400,21 @@ class Planner:
 
         self._step(f"group {item['name']!r}", created, changed, apply)
 
-    def _check_internal(self, changes: bool, where: str) -> None:
+    def _check_internal(self, changes: bool, where: str, what: str) -> None:
         """A change of who is an internal Sigma member needs ``--allow-internal``.
 
         The operator has shell access and is trusted with it, like the permission
         ``embeds.assign_internal_identity`` in the admin; the file may come from
-        elsewhere (a repository, a colleague), so it must be asked for by name.
+        elsewhere (a repository, a colleague), so it must be asked for by name. The
+        refusal names the account (username and id, as it is now) and the Sigma email
+        it would be signed in as: an entry matched by username may have landed on
+        another account than the file's author meant.
         """
         if changes and not self.allow_internal:
             self.problems.append(
                 f"{where}.internal: changes who is signed in as an internal Sigma member "
-                "(a real Sigma session as them); check it, then import with --allow-internal"
+                f"(a real Sigma session as them): {what}; check it, then import with "
+                "--allow-internal"
             )
 
 

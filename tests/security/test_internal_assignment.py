@@ -420,3 +420,29 @@ def test_editor_cannot_rename_an_internal_member(client, editor, olivia):
 
     olivia.refresh_from_db()
     assert olivia.username == "olivia"
+
+
+def test_the_import_refusal_names_the_account_and_the_sigma_email(run, user_factory, tmp_path):
+    """The file's internal entry is matched by username: whatever account now bears
+    the name (here a renamed "mule") is what the operator must see before allowing it."""
+    mule = user_factory("ivan", email="mule@example.com", teams=["Sales"])
+    file = import_file(
+        tmp_path,
+        {
+            "users": [
+                {
+                    "username": "ivan",
+                    "sigma_email": "ivan@corp.example",
+                    "internal": "internal",
+                    "teams": ["Sales"],
+                },
+            ],
+        },
+    )
+
+    refused = run("sigma_config", "import", file)
+
+    assert refused.returncode != 0
+    assert f"user 'ivan' (id {mule.pk}, now mule@example.com)" in refused.everything
+    assert "Sigma email ivan@corp.example" in refused.everything
+    assert SigmaProfile.objects.get(user=mule).internal == SigmaProfile.Internal.INHERIT
