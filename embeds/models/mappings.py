@@ -74,13 +74,16 @@ def sigma_members_signed_in_as(email: str, *, exclude_user_id: int | None = None
     mapped as internal members (by their own mapping, or by a group where their own
     says "inherit" or they have none). Deactivating a host account leaves the Sigma
     membership alive, and Sigma signs a member in as themselves whatever the token
-    says (spec §1.2, ``sub``), so that email stays taken.
+    says (spec §1.2, ``sub``), so that email stays taken. And the host's own staff and
+    superusers, mapped or not: they administer the host and are the likeliest Sigma
+    members (the host admin is usually a Sigma Admin), so their email is theirs.
     """
     by_group = (
         Q(sigma_profile__isnull=True) | Q(sigma_profile__internal=SigmaProfile.Internal.INHERIT)
     ) & Q(groups__sigma_mapping__internal=True)
     internal = Q(sigma_profile__internal=SigmaProfile.Internal.INTERNAL) | by_group
-    which = (Q(is_active=True) & _MAPPED) | (Q(is_active=False) & internal)
+    staff = Q(is_staff=True) | Q(is_superuser=True)
+    which = (Q(is_active=True) & (_MAPPED | staff)) | (Q(is_active=False) & internal)
     return _identified_as(email, which, exclude_user_id)
 
 

@@ -92,3 +92,27 @@ def test_email_of_a_deactivated_embed_user_is_free(client, previewer, user_facto
 
     assert ":jwt=" in html
     assert _signed() == 1
+
+
+@pytest.mark.parametrize("staff", ["superuser", "staff"])
+def test_email_of_an_unmapped_host_administrator_cannot_be_taken(
+    client, previewer, user_factory, embed_factory, staff
+):
+    """The host's own administrators, mapped or not, are the likeliest Sigma members
+    (the host admin is usually a Sigma Admin): a user given one of their emails, in
+    another case, is neither previewed nor signed on the page."""
+    embed = embed_factory(slug="sales")
+    get_user_model().objects.create_user(
+        "root",
+        email="head-admin@corp.example",
+        password="unused-0",
+        is_staff=True,
+        is_superuser=staff == "superuser",
+    )
+    mallory = user_factory("mallory", teams=["Sales"], email="HEAD-ADMIN@corp.example")
+
+    html = client.post(PREVIEW_URL, {"user": mallory.pk, "embed": embed.pk}).content.decode()
+    assert ":jwt=" not in html
+    client.force_login(mallory)
+    assert ":jwt=" not in client.get("/embeds/sales/").content.decode()
+    assert _signed() == 0
